@@ -1,0 +1,67 @@
+# Wallets: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+PORT ?= 8080
+STAGE ?= dev
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
+
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X wallets/internal/obs.Version=$(VERSION)
+FUNCTIONS := $(notdir $(wildcard functions/*))
+BOOTSTRAPS := $(FUNCTIONS:%=build/%/bootstrap)
+# Packages that need no Node.js: everything but the CDK app.
+GO_PACKAGES = $(shell $(GO) list ./... | grep -v '^wallets/infra')
+
+.PHONY: run test test-go test-infra vet build synth diff deploy bench clean
+
+## run: the whole API at http://127.0.0.1:$(PORT)/api/v1 on a throwaway PostgreSQL (or $$DATABASE_URL)
+run:
+	PORT=$(PORT) $(GO) run -ldflags "-X wallets/internal/obs.Version=$(VERSION)" ./cmd/wallets-local
+
+## test: every test — vet, the Go suites with -race on a real PostgreSQL, the Lambda runtime test, the CDK synth tests
+test: vet test-go test-infra
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -race -count=1 -timeout 20m $(GO_PACKAGES)
+
+test-infra: node_modules
+	$(GO) test -count=1 -timeout 30m ./infra/...
+
+## build: one linux/arm64 bootstrap per Lambda function under build/<function>/bootstrap
+build: $(BOOTSTRAPS)
+
+build/%/bootstrap: FORCE
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags '$(LDFLAGS)' -o $@ ./functions/$*
+
+FORCE:
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+CDK := ./node_modules/.bin/cdk
+
+## synth: build the bootstraps, then synthesize the CloudFormation templates into cdk.out/ (offline)
+synth: build node_modules
+	$(CDK) synth --context stage=$(STAGE) --quiet
+
+## diff / deploy: compare with or deploy to the AWS account of your credentials
+diff: build node_modules
+	$(CDK) diff --context stage=$(STAGE)
+
+deploy: build node_modules
+	$(CDK) deploy --context stage=$(STAGE) --all --require-approval broadening
+
+## bench: the money-movement benchmarks against a throwaway PostgreSQL
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/bench/...
+
+clean:
+	rm -rf build cdk.out

@@ -1,0 +1,6 @@
+// Command charges-list is the Lambda function of one API route; see api.Routes.
+package main
+
+import "wallets/internal/app"
+
+func main() { app.Start("charges-list") }

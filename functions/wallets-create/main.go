@@ -1,0 +1,6 @@
+// Command wallets-create is the Lambda function of one API route; see api.Routes.
+package main
+
+import "wallets/internal/app"
+
+func main() { app.Start("wallets-create") }

@@ -1,0 +1,185 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"wallets/internal/auth"
+	"wallets/internal/postgres"
+	"wallets/internal/wallet"
+)
+
+// Keys of the context the authorizer passes to API Gateway; the handlers
+// read them from requestContext.authorizer.
+const (
+	CtxUserID       = "user_id"
+	CtxUserType     = "user_type"
+	CtxTokenVersion = "token_version"
+	// CtxDetail carries the 401 message of a refusal into the ACCESS_DENIED
+	// gateway response.
+	CtxDetail = "detail"
+)
+
+// AuthorizerHandler is the Lambda REQUEST authorizer's handler type.
+type AuthorizerHandler = func(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+
+// Authorize is the REQUEST authorizer. It takes the token from the
+// Authorization header ("JWT <token>" or "Bearer <token>") or the jwt cookie,
+// verifies its signature and expiry, and checks the user is active and the
+// token's version is the user's current one (logout, a password change and
+// deactivation bump it). It allows with the principal in the context, or
+// denies with the 401 detail in the context. Routes of Optional access also
+// admit callers without a valid token, anonymously.
+//
+// An error (the database unreachable) makes API Gateway answer with its
+// AUTHORIZER_FAILURE response.
+func (s *Server) Authorize(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	optional := false
+	path := req.Resource
+	if path == "" {
+		path = req.Path
+	}
+	if rt, _, _, found := Match(Routes(), req.HTTPMethod, path); found {
+		optional = rt.Access == Optional
+	}
+	p, err := s.authenticate(ctx, req)
+	var refusal refusalErr
+	switch {
+	case errors.As(err, &refusal) && optional:
+		return policy("anonymous", "Allow", req.MethodArn, nil), nil
+	case errors.As(err, &refusal):
+		return policy("anonymous", "Deny", req.MethodArn, map[string]any{CtxDetail: refusal.Error()}), nil
+	case err != nil:
+		return events.APIGatewayCustomAuthorizerResponse{}, err
+	}
+	return policy(strconv.FormatInt(p.UserID, 10), "Allow", wildcardArn(req.MethodArn), map[string]any{
+		CtxUserID:       strconv.FormatInt(p.UserID, 10),
+		CtxUserType:     strconv.Itoa(int(p.Type)),
+		CtxTokenVersion: strconv.Itoa(p.TokenVersion),
+	}), nil
+}
+
+// refusalErr is a 401 reason, as opposed to a fault.
+type refusalErr struct{ error }
+
+func (s *Server) authenticate(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (auth.Principal, error) {
+	token := tokenFrom(req)
+	if token == "" {
+		return auth.Principal{}, refusalErr{auth.ErrNoCredentials}
+	}
+	p, err := s.tokens.Verify(token)
+	if err != nil {
+		return auth.Principal{}, refusalErr{err}
+	}
+	u, err := postgres.UserByID(ctx, s.db, p.UserID, false)
+	if errors.Is(err, wallet.ErrNotFound) {
+		return auth.Principal{}, refusalErr{auth.ErrInvalidToken}
+	}
+	if err != nil {
+		return auth.Principal{}, fmt.Errorf("authorize: %w", err)
+	}
+	if !u.IsActive || u.TokenVersion != p.TokenVersion || u.Type != p.Type {
+		return auth.Principal{}, refusalErr{auth.ErrInvalidToken}
+	}
+	return p, nil
+}
+
+// tokenFrom finds the presented token: the Authorization header with the JWT
+// or Bearer scheme first, else the jwt cookie.
+func tokenFrom(req events.APIGatewayCustomAuthorizerRequestTypeRequest) string {
+	ev := events.APIGatewayProxyRequest{Headers: req.Headers, MultiValueHeaders: req.MultiValueHeaders}
+	if h := strings.TrimSpace(header(ev, "Authorization")); h != "" {
+		scheme, token, _ := strings.Cut(h, " ")
+		if strings.EqualFold(scheme, "JWT") || strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+	}
+	for _, line := range cookieHeaders(ev) {
+		cookies, err := http.ParseCookie(line)
+		if err != nil {
+			continue
+		}
+		for _, c := range cookies {
+			if c.Name == CookieName {
+				return c.Value
+			}
+		}
+	}
+	return ""
+}
+
+func cookieHeaders(ev events.APIGatewayProxyRequest) []string {
+	for k, v := range ev.MultiValueHeaders {
+		if strings.EqualFold(k, "Cookie") {
+			return v
+		}
+	}
+	if c := header(ev, "Cookie"); c != "" {
+		return []string{c}
+	}
+	return nil
+}
+
+func policy(principal, effect, resource string, context map[string]any) events.APIGatewayCustomAuthorizerResponse {
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: principal,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{{
+				Action:   []string{"execute-api:Invoke"},
+				Effect:   effect,
+				Resource: []string{resource},
+			}},
+		},
+		Context: context,
+	}
+}
+
+// wildcardArn widens a method ARN (arn:…:api-id/stage/METHOD/path) to every
+// method and path of the stage, so a cached Allow serves the caller's other
+// routes too (each handler still checks the caller's account type).
+func wildcardArn(methodArn string) string {
+	parts := strings.SplitN(methodArn, "/", 3)
+	if len(parts) < 2 {
+		return methodArn
+	}
+	return parts[0] + "/" + parts[1] + "/*"
+}
+
+// principalFrom reads the principal from requestContext.authorizer; API
+// Gateway passes the context values as strings, the local gateway may pass
+// numbers.
+func principalFrom(m map[string]any) (auth.Principal, bool) {
+	id, ok1 := intValue(m[CtxUserID])
+	typ, ok2 := intValue(m[CtxUserType])
+	ver, ok3 := intValue(m[CtxTokenVersion])
+	if !ok1 || !ok2 || !ok3 || id <= 0 {
+		return auth.Principal{}, false
+	}
+	return auth.Principal{UserID: id, Type: auth.UserType(typ), TokenVersion: int(ver)}, true
+}
+
+func intValue(v any) (int64, bool) {
+	switch t := v.(type) {
+	case string:
+		n, err := strconv.ParseInt(t, 10, 64)
+		return n, err == nil
+	case float64:
+		return int64(t), t == float64(int64(t))
+	case int:
+		return int64(t), true
+	case int64:
+		return t, true
+	case json.Number:
+		n, err := t.Int64()
+		return n, err == nil
+	}
+	return 0, false
+}

@@ -1,0 +1,234 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/uuid"
+
+	"wallets/internal/apperr"
+	"wallets/internal/auth"
+	"wallets/internal/obs"
+	"wallets/internal/postgres"
+)
+
+// handlerFunc is a route's logic. It returns a Response for every answer the
+// contract names (errors included, when work must still commit), or an error:
+// an *apperr.Error for an expected refusal, anything else for a fault. The
+// request's transaction commits only with a Response.
+type handlerFunc func(s *Server, ctx context.Context, r *Request) (Response, error)
+
+// keyClaim is the Idempotency-Key a request holds.
+type keyClaim struct {
+	user  int64
+	key   string
+	token uuid.UUID
+}
+
+// Handler returns the Lambda handler of route rt.
+func (s *Server) Handler(rt Route) Handler {
+	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+		resp, err := s.serve(ctx, rt, ev)
+		if err != nil {
+			obs.RecordError(ctx, err)
+			resp = faultResponse()
+		}
+		out, _ := resp.encode()
+		return out, nil
+	}
+}
+
+// serve answers one request; a returned error is a fault.
+func (s *Server) serve(ctx context.Context, rt Route, ev events.APIGatewayProxyRequest) (Response, error) {
+	r := &Request{Event: ev, Route: rt, server: s}
+	if resp, done := s.admit(r); done {
+		return resp, nil
+	}
+	if p, ok := principalFrom(ev.RequestContext.Authorizer); ok {
+		r.Principal = p
+		obs.SetUser(ctx, strconv.FormatInt(p.UserID, 10))
+	}
+	if err := checkAccess(rt.Access, r.Principal); err != nil {
+		return errorResponse(err), nil
+	}
+
+	if rt.Mutates() {
+		if key := r.Header("Idempotency-Key"); key != "" || hasHeader(ev, "Idempotency-Key") {
+			resp, replay, err := s.claim(ctx, r, key)
+			if err != nil || replay {
+				return resp, err
+			}
+		}
+	}
+
+	resp, err := rt.handle(s, ctx, r)
+	return s.finish(ctx, r, resp, err)
+}
+
+// admit checks what can be checked before the handler runs: the method and
+// the body's size and encoding.
+func (s *Server) admit(r *Request) (Response, bool) {
+	if !hasMethod(r.Route, r.Event.HTTPMethod) {
+		return methodNotAllowed(r.Event.HTTPMethod, r.Route.Methods), true
+	}
+	body, err := decodeBody(r.Event)
+	if err != nil {
+		return errorResponse(err.(*apperr.Error)), true
+	}
+	if len(body) > MaxBody {
+		return errorResponse(apperr.New(apperr.TooLarge, "Request body is larger than 64 KiB.")), true
+	}
+	r.body = body
+	return Response{}, false
+}
+
+func hasHeader(ev events.APIGatewayProxyRequest, name string) bool {
+	for k := range ev.MultiValueHeaders {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	for k := range ev.Headers {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAccess enforces the route's audience on the principal the authorizer
+// passed. The authorizer already refused bad tokens; this is the handler's
+// own guard, so a misconfigured route never serves an anonymous caller.
+func checkAccess(a Access, p auth.Principal) *apperr.Error {
+	if a == Public || a == Optional {
+		return nil
+	}
+	if p.UserID == 0 {
+		return apperr.New(apperr.Unauthenticated, auth.ErrNoCredentials.Error())
+	}
+	if (a == Customer && p.Type != auth.CustomerType) || (a == Business && p.Type != auth.BusinessType) {
+		return apperr.New(apperr.Forbidden, "You do not have permission to perform this action.")
+	}
+	return nil
+}
+
+// validKey reports whether key is 1–255 printable ASCII characters.
+func validKey(key string) bool {
+	if len(key) < 1 || len(key) > 255 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// requestHash identifies "the same request" for an Idempotency-Key: the
+// method, the path (without a trailing slash) and the body.
+func requestHash(r *Request) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", r.Event.HTTPMethod, strings.TrimRight(r.Event.Path, "/"))
+	h.Write(r.body)
+	return h.Sum(nil)
+}
+
+// claim takes the request's Idempotency-Key. It returns replay=true with the
+// response to send when the key is not the caller's to run.
+func (s *Server) claim(ctx context.Context, r *Request, key string) (Response, bool, error) {
+	if !validKey(key) {
+		return errorResponse(apperr.New(apperr.Invalid, "Idempotency-Key must be 1 to 255 printable ASCII characters.")), true, nil
+	}
+	c, err := postgres.ClaimKey(ctx, s.db, r.Principal.UserID, key, requestHash(r))
+	if err != nil {
+		return Response{}, true, err
+	}
+	switch c.State {
+	case postgres.Done:
+		obs.Count(ctx, obs.MetricIdempotentReplays, 1)
+		return Response{
+			Status:  c.Status,
+			Body:    json.RawMessage(c.Body),
+			Headers: map[string]string{"Idempotent-Replayed": "true"},
+		}, true, nil
+	case postgres.InProgress:
+		return errorResponse(apperr.New(apperr.Conflict, "A request with this Idempotency-Key is still in progress.")), true, nil
+	case postgres.Mismatch:
+		return errorResponse(apperr.New(apperr.Unprocessable, "Idempotency-Key reused with a different request.")), true, nil
+	}
+	r.claim = &keyClaim{user: r.Principal.UserID, key: key, token: c.Token}
+	return Response{}, false, nil
+}
+
+// finish ends the request's transaction and its key claim: a Response
+// commits (with the response stored on the key), an application error rolls
+// back (and its answer is stored on the key, since nothing changed), a fault
+// rolls back and releases the key so a retry can run.
+func (s *Server) finish(ctx context.Context, r *Request, resp Response, err error) (Response, error) {
+	var appErr *apperr.Error
+	if errors.Is(err, postgres.ErrClaimLost) {
+		err = apperr.New(apperr.Conflict, "A request with this Idempotency-Key is still in progress.")
+	}
+	if err != nil {
+		if r.tx != nil {
+			_ = r.tx.Rollback(context.WithoutCancel(ctx))
+			r.tx = nil
+		}
+		var ok bool
+		if appErr, ok = apperr.As(err); !ok {
+			s.releaseKey(ctx, r)
+			return Response{}, err
+		}
+		resp = errorResponse(appErr)
+	}
+	if resp.Status >= http.StatusInternalServerError {
+		if r.tx != nil {
+			_ = r.tx.Rollback(context.WithoutCancel(ctx))
+		}
+		s.releaseKey(ctx, r)
+		return resp, nil
+	}
+	if r.claim != nil {
+		_, body := resp.encode()
+		if r.tx != nil {
+			err = postgres.CompleteKey(ctx, r.tx, r.claim.user, r.claim.key, r.claim.token, resp.Status, body)
+		} else {
+			err = postgres.CompleteKey(ctx, s.db, r.claim.user, r.claim.key, r.claim.token, resp.Status, body)
+		}
+		if err != nil {
+			if r.tx != nil {
+				_ = r.tx.Rollback(context.WithoutCancel(ctx))
+			}
+			s.releaseKey(ctx, r)
+			return Response{}, fmt.Errorf("store idempotent response: %w", err)
+		}
+	}
+	if r.tx != nil {
+		if err := r.tx.Commit(ctx); err != nil {
+			s.releaseKey(ctx, r)
+			return Response{}, fmt.Errorf("commit: %w", err)
+		}
+	}
+	return resp, nil
+}
+
+// releaseKey drops the request's claim after a fault, best effort: a claim
+// left behind is taken over once stale.
+func (s *Server) releaseKey(ctx context.Context, r *Request) {
+	if r.claim == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2e9)
+	defer cancel()
+	if err := postgres.ReleaseKey(ctx, s.db, r.claim.user, r.claim.key, r.claim.token); err != nil {
+		obs.Logger(ctx).Warn("release idempotency key", "error", err.Error())
+	}
+}

@@ -1,0 +1,299 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wallets/internal/apperr"
+	"wallets/internal/wallet"
+)
+
+// Page sizes, as the original's PageNumberPagination had them.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// pageBody is the body of every list.
+type pageBody struct {
+	Count    *int    `json:"count"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  any     `json:"results"`
+}
+
+// pageRequest is how the caller asked for a page.
+type pageRequest struct {
+	page   wallet.Page
+	number int  // 1-based page number, in page-number mode
+	keyset bool // cursor mode (?cursor=, empty for the first page)
+	kind   string
+}
+
+var errInvalidPage = apperr.New(apperr.NotFound, "Invalid page.")
+var errInvalidCursor = apperr.New(apperr.Invalid, "Invalid cursor")
+
+// pageOf reads ?page=, ?page_size= and ?cursor= for a list of kind ("t" for
+// lists ordered by time, "i" for lists ordered by id).
+func (s *Server) pageOf(r *Request, kind string) (pageRequest, error) {
+	size := DefaultPageSize
+	if v, ok := r.QueryValue("page_size"); ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			size = min(n, MaxPageSize)
+		}
+	}
+	pr := pageRequest{page: wallet.Page{Limit: size}, number: 1, kind: kind}
+	if c, ok := r.QueryValue("cursor"); ok {
+		pr.keyset = true
+		cur := &wallet.Cursor{}
+		if c != "" {
+			var err error
+			if cur, err = s.decodeCursor(c, kind); err != nil {
+				return pr, err
+			}
+		}
+		pr.page.Cursor = cur
+		return pr, nil
+	}
+	if v, ok := r.QueryValue("page"); ok {
+		n, err := strconv.Atoi(v)
+		if v == "last" {
+			n, err = 0, nil // resolved once the count is known
+		} else if err != nil || n < 1 {
+			return pr, errInvalidPage
+		}
+		pr.number = n
+	}
+	if pr.number > 0 {
+		pr.page.Offset = (pr.number - 1) * size
+	}
+	return pr, nil
+}
+
+// cursorData is the signed content of a cursor.
+type cursorData struct {
+	Kind     string `json:"k"`
+	Micros   int64  `json:"t,omitempty"`
+	UUID     string `json:"u,omitempty"`
+	ID       int64  `json:"i,omitempty"`
+	Backward bool   `json:"b,omitempty"`
+}
+
+func (s *Server) encodeCursor(kind string, c wallet.Cursor) string {
+	d := cursorData{Kind: kind, Backward: c.Backward, ID: c.ID}
+	if kind == "t" {
+		d.Micros, d.UUID = c.Created.UnixMicro(), c.UUID.String()
+	}
+	payload, _ := json.Marshal(d)
+	mac := hmac.New(sha256.New, s.cursorKey)
+	mac.Write(payload)
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(payload) + "." + enc.EncodeToString(mac.Sum(nil)[:16])
+}
+
+func (s *Server) decodeCursor(c, kind string) (*wallet.Cursor, error) {
+	enc := base64.RawURLEncoding
+	p, sig, ok := strings.Cut(c, ".")
+	if !ok {
+		return nil, errInvalidCursor
+	}
+	payload, err1 := enc.DecodeString(p)
+	got, err2 := enc.DecodeString(sig)
+	if err1 != nil || err2 != nil {
+		return nil, errInvalidCursor
+	}
+	mac := hmac.New(sha256.New, s.cursorKey)
+	mac.Write(payload)
+	if !hmac.Equal(got, mac.Sum(nil)[:16]) {
+		return nil, errInvalidCursor
+	}
+	var d cursorData
+	if err := json.Unmarshal(payload, &d); err != nil || d.Kind != kind {
+		return nil, errInvalidCursor
+	}
+	cur := &wallet.Cursor{Backward: d.Backward, ID: d.ID}
+	if kind == "t" {
+		id, err := uuid.Parse(d.UUID)
+		if err != nil || d.Micros <= 0 {
+			return nil, errInvalidCursor
+		}
+		cur.Created, cur.UUID = time.UnixMicro(d.Micros).UTC(), id
+	} else if d.ID <= 0 {
+		return nil, errInvalidCursor
+	}
+	return cur, nil
+}
+
+// listPage runs a list query for the caller's page and renders it. When the
+// caller asked for ?page=last, the list is counted first.
+func listPage[T, V any](s *Server, r *Request, kind string, fetch func(wallet.Page) (wallet.Listing[T], error), view func(T) V, position func(T) wallet.Cursor) (Response, error) {
+	pr, err := s.pageOf(r, kind)
+	if err != nil {
+		return Response{}, err
+	}
+	l, err := fetch(pr.page)
+	if err != nil {
+		return Response{}, err
+	}
+	if !pr.keyset && pr.number == 0 {
+		// ?page=last: the count is known now.
+		pr.number = max(1, (l.Total+pr.page.Limit-1)/pr.page.Limit)
+		pr.page.Offset = (pr.number - 1) * pr.page.Limit
+		if l, err = fetch(pr.page); err != nil {
+			return Response{}, err
+		}
+	}
+	results := make([]V, len(l.Items))
+	for i, it := range l.Items {
+		results[i] = view(it)
+	}
+	body := pageBody{Results: results}
+	if !pr.keyset {
+		if pr.number > 1 && len(l.Items) == 0 {
+			return Response{}, errInvalidPage
+		}
+		body.Count = &l.Total
+		if l.More {
+			body.Next = r.link("page", strconv.Itoa(pr.number+1))
+		}
+		if pr.number > 1 {
+			body.Previous = r.link("page", strconv.Itoa(pr.number-1))
+		}
+		return ok(body), nil
+	}
+	cur := pr.page.Cursor
+	fromStart := cur.Created.IsZero() && cur.ID == 0
+	n := len(l.Items)
+	var next, prev *wallet.Cursor
+	if n > 0 {
+		last, first := position(l.Items[n-1]), position(l.Items[0])
+		first.Backward = true
+		if (!cur.Backward && l.More) || cur.Backward {
+			next = &last
+		}
+		if (!cur.Backward && !fromStart) || (cur.Backward && l.More) {
+			prev = &first
+		}
+	} else if !fromStart {
+		// Past either end: offer the way back.
+		back := *cur
+		back.Backward = !cur.Backward
+		if cur.Backward {
+			next = &back
+		} else {
+			prev = &back
+		}
+	}
+	if next != nil {
+		body.Next = r.link("cursor", s.encodeCursor(kind, *next))
+	}
+	if prev != nil {
+		body.Previous = r.link("cursor", s.encodeCursor(kind, *prev))
+	}
+	return ok(body), nil
+}
+
+// link is the absolute URL of this request with query parameter name set to
+// value, built from the request's host and path (API Gateway's
+// requestContext.path includes the stage when called on its own domain).
+func (r *Request) link(name, value string) *string {
+	scheme := strings.ToLower(r.Header("X-Forwarded-Proto"))
+	if scheme != "http" && scheme != "https" {
+		scheme = "https"
+	}
+	if i := strings.IndexByte(scheme, ','); i >= 0 {
+		scheme = scheme[:i]
+	}
+	host := r.Header("Host")
+	if host == "" {
+		host = r.Event.RequestContext.DomainName
+	}
+	path := r.Event.RequestContext.Path
+	if path == "" {
+		path = r.Event.Path
+	}
+	q := url.Values{}
+	for k, vs := range r.Event.MultiValueQueryStringParameters {
+		q[k] = append([]string(nil), vs...)
+	}
+	for k, v := range r.Event.QueryStringParameters {
+		if _, ok := q[k]; !ok {
+			q[k] = []string{v}
+		}
+	}
+	delete(q, "page")
+	delete(q, "cursor")
+	q.Set(name, value)
+	u := url.URL{Scheme: scheme, Host: host, Path: path, RawQuery: encodeSorted(q)}
+	s := u.String()
+	return &s
+}
+
+func encodeSorted(q url.Values) string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		for _, v := range q[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(k) + "=" + url.QueryEscape(v))
+		}
+	}
+	return b.String()
+}
+
+// txFilter reads the transaction list filters.
+func txFilter(r *Request) (wallet.TxFilter, error) {
+	var f wallet.TxFilter
+	errs := apperr.Fields{}
+	choice := func(name string, choices ...int) int {
+		v, ok := r.QueryValue(name)
+		if !ok || v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		for _, c := range choices {
+			if err == nil && n == c {
+				return n
+			}
+		}
+		errs.Add(name, fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v))
+		return 0
+	}
+	when := func(name string) *time.Time {
+		v, ok := r.QueryValue(name)
+		if !ok || v == "" {
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			// An unescaped "+" of an offset arrives as a space.
+			t, err = time.Parse(time.RFC3339Nano, strings.Replace(v, " ", "+", 1))
+		}
+		if err != nil {
+			errs.Add(name, "Enter a valid date/time.")
+			return nil
+		}
+		return &t
+	}
+	f.Status = wallet.Status(choice("status", 1, 2, 3))
+	f.Type = wallet.Type(choice("type", 1, 2))
+	f.CreatedAfter = when("created_after")
+	f.CreatedBefore = when("created_before")
+	return f, errs.Err()
+}

@@ -1,0 +1,163 @@
+package api
+
+import "net/http"
+
+// Access says who may call a route.
+type Access int
+
+const (
+	// Public routes run without the authorizer.
+	Public Access = iota
+	// Optional routes run the authorizer but also admit anonymous callers
+	// (logout: anyone may call it; a presented token is revoked).
+	Optional
+	// User routes need any logged-in user.
+	User
+	// Customer routes need a logged-in customer (type 1).
+	Customer
+	// Business routes need a logged-in business (type 2).
+	Business
+)
+
+func (a Access) String() string {
+	return [...]string{"public", "optional", "user", "customer", "business"}[a]
+}
+
+// Authorized reports whether the route runs behind the authorizer.
+func (a Access) Authorized() bool { return a != Public }
+
+// Route is one endpoint of the API: one Lambda function and one API Gateway
+// route. The local gateway, the CDK app, the OpenAPI document and the tests
+// all read Routes, so they cannot drift apart.
+type Route struct {
+	// Function names the Lambda function and its folder functions/<Function>.
+	Function string
+	// Methods served; PUT and PATCH of one path share a function.
+	Methods []string
+	// Path is the API Gateway resource path, with {param} placeholders.
+	Path   string
+	Access Access
+	// Summary is a one-line description for the OpenAPI document and the
+	// function's description.
+	Summary string
+	// Replica routes serve large listings and read from READ_DATABASE_URL
+	// (the read-only proxy endpoint) when it is set.
+	Replica bool
+	// MemoryMB and TimeoutSeconds size the Lambda function.
+	MemoryMB       int
+	TimeoutSeconds int
+
+	handle handlerFunc
+}
+
+// Prefix is the base path of every route.
+const Prefix = "/api/v1"
+
+const (
+	get   = http.MethodGet
+	post  = http.MethodPost
+	put   = http.MethodPut
+	patch = http.MethodPatch
+)
+
+// Memory and timeout defaults: password hashing needs more memory and CPU
+// (Lambda CPU scales with memory); everything else is small and short.
+const (
+	defaultMemory  = 256
+	defaultTimeout = 10
+	hashMemory     = 1024
+)
+
+// Routes returns the route table. The result is a fresh copy.
+func Routes() []Route {
+	return []Route{
+		// Users.
+		{Function: "users-sign-up", Methods: []string{post}, Path: Prefix + "/users/sign-up", Access: Public,
+			Summary: "Create a customer or business account.", MemoryMB: hashMemory, handle: (*Server).signUp},
+		{Function: "users-login", Methods: []string{post}, Path: Prefix + "/users/login", Access: Public,
+			Summary: "Exchange a username and password for a JWT.", MemoryMB: hashMemory, handle: (*Server).login},
+		{Function: "users-logout", Methods: []string{post}, Path: Prefix + "/users/logout", Access: Optional,
+			Summary: "Clear the jwt cookie and revoke the presented token.", handle: (*Server).logout},
+		{Function: "users-me-get", Methods: []string{get}, Path: Prefix + "/users/me", Access: User,
+			Summary: "The caller's profile.", handle: (*Server).getMe},
+		{Function: "users-me-update", Methods: []string{put, patch}, Path: Prefix + "/users/me", Access: User,
+			Summary: "Update the caller's username and names.", handle: (*Server).updateMe},
+		{Function: "users-change-password", Methods: []string{put, patch}, Path: Prefix + "/users/change-password", Access: User,
+			Summary: "Change the caller's password; older tokens stop working.", MemoryMB: hashMemory, handle: (*Server).changePassword},
+		{Function: "users-delete-account", Methods: []string{post}, Path: Prefix + "/users/delete-account", Access: User,
+			Summary: "Deactivate the caller's account and revoke its tokens.", handle: (*Server).deleteAccount},
+
+		// Customers' wallets.
+		{Function: "wallets-list", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets", Access: Customer,
+			Summary: "Page of the caller's wallets.", Replica: true, handle: (*Server).listWallets},
+		{Function: "wallets-create", Methods: []string{post}, Path: Prefix + "/wallets/customers/wallets", Access: Customer,
+			Summary: "Open a new empty wallet.", handle: (*Server).createWallet},
+		{Function: "wallets-get", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets/{uuid}", Access: Customer,
+			Summary: "One of the caller's wallets.", handle: (*Server).getWallet},
+		{Function: "wallets-deposit", Methods: []string{put, patch}, Path: Prefix + "/wallets/customers/wallets/{uuid}/deposit", Access: Customer,
+			Summary: "Deposit money into one of the caller's wallets.", handle: (*Server).deposit},
+		{Function: "wallets-retire", Methods: []string{put, patch}, Path: Prefix + "/wallets/customers/wallets/{uuid}/retire", Access: Customer,
+			Summary: "Withdraw money (a negative amount) from one of the caller's wallets.", handle: (*Server).retire},
+		{Function: "wallets-transactions", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets/{uuid}/transactions", Access: Customer,
+			Summary: "Page of one of the caller's wallets' transactions.", Replica: true, handle: (*Server).walletTransactions},
+		{Function: "charges-create", Methods: []string{post}, Path: Prefix + "/wallets/business/{business_id}/customers/transactions", Access: Customer,
+			Summary: "Open a pending charge at a business against one of the caller's wallets.", handle: (*Server).createCharge},
+		{Function: "charges-list", Methods: []string{get}, Path: Prefix + "/wallets/business/{business_id}/customers/transactions", Access: Customer,
+			Summary: "Page of the caller's charges at a business.", Replica: true, handle: (*Server).listCharges},
+
+		// Businesses and the directory.
+		{Function: "business-list", Methods: []string{get}, Path: Prefix + "/wallets/business", Access: User,
+			Summary: "Page of active businesses.", Replica: true, handle: (*Server).listBusinesses},
+		{Function: "business-wallet-create", Methods: []string{post}, Path: Prefix + "/wallets/business/wallet", Access: Business,
+			Summary: "Open the business's wallet.", handle: (*Server).createBusinessWallet},
+		{Function: "business-wallet-get", Methods: []string{get}, Path: Prefix + "/wallets/business/wallet", Access: Business,
+			Summary: "The business's wallet.", handle: (*Server).getBusinessWallet},
+		{Function: "business-transactions", Methods: []string{get}, Path: Prefix + "/wallets/business/transactions", Access: Business,
+			Summary: "Page of the charges made at this business.", Replica: true, handle: (*Server).businessTransactions},
+		{Function: "business-debit", Methods: []string{put, patch}, Path: Prefix + "/wallets/business/transactions/{uuid}/debit", Access: Business,
+			Summary: "Collect a pending or rejected charge.", handle: (*Server).debit},
+
+		// Service.
+		{Function: "health", Methods: []string{get}, Path: Prefix + "/health", Access: Public,
+			Summary: "Liveness and database reachability.", handle: (*Server).health},
+		{Function: "openapi", Methods: []string{get}, Path: Prefix + "/openapi.json", Access: Public,
+			Summary: "The OpenAPI 3.1 document of this API.", handle: (*Server).openAPI},
+	}
+}
+
+// Memory returns the function's memory size in MB.
+func (r Route) Memory() int {
+	if r.MemoryMB > 0 {
+		return r.MemoryMB
+	}
+	return defaultMemory
+}
+
+// Timeout returns the function's timeout in seconds.
+func (r Route) Timeout() int {
+	if r.TimeoutSeconds > 0 {
+		return r.TimeoutSeconds
+	}
+	return defaultTimeout
+}
+
+// Mutates reports whether the route changes state, so takes an
+// Idempotency-Key and runs in a database transaction.
+func (r Route) Mutates() bool {
+	for _, m := range r.Methods {
+		if m == post || m == put || m == patch {
+			return true
+		}
+	}
+	return false
+}
+
+// RouteByFunction finds a route by its function name.
+func RouteByFunction(name string) (Route, bool) {
+	for _, r := range Routes() {
+		if r.Function == name {
+			return r, true
+		}
+	}
+	return Route{}, false
+}

@@ -1,0 +1,140 @@
+// Package config reads the service's configuration once per process (a
+// Lambda container or the local server): database endpoints from the
+// environment, secrets from AWS Secrets Manager when their ARNs are given,
+// else from the environment for local use.
+package config
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Config is the service's configuration.
+type Config struct {
+	// DatabaseURL is the writer's DSN (DATABASE_URL). In AWS it is built from
+	// DATABASE_HOST, DATABASE_PORT, DATABASE_NAME and DATABASE_USER, with IAM
+	// authentication through RDS Proxy.
+	DatabaseURL string
+	// ReadDatabaseURL is the read-only endpoint's DSN (READ_DATABASE_URL, or
+	// DATABASE_READ_HOST in AWS); empty means the writer.
+	ReadDatabaseURL string
+	// IAMAuth makes every new connection authenticate with an RDS IAM token
+	// (DATABASE_IAM_AUTH=true); Region is where the proxy lives.
+	IAMAuth bool
+	Region  string
+	// JWTKey signs tokens and cursors: Secrets Manager secret JWT_SECRET_ARN,
+	// else JWT_SECRET.
+	JWTKey []byte
+	// SentryDSN: secret SENTRY_DSN_SECRET_ARN, else SENTRY_DSN; empty
+	// disables error reporting.
+	SentryDSN string
+	// Environment names the deployment stage (WALLETS_ENV), e.g. "prod".
+	Environment string
+	// StatementTimeout bounds each SQL statement (DB_STATEMENT_TIMEOUT, a Go
+	// duration; default 5s).
+	StatementTimeout time.Duration
+	// MaxConns sizes the pool (DB_MAX_CONNS; default 2, for one Lambda
+	// container).
+	MaxConns int32
+}
+
+// Options change how Load fills the gaps.
+type Options struct {
+	// AllowRandomKey lets Load invent a JWT key when none is configured
+	// (the local server on a throwaway database); Lambda refuses to start.
+	AllowRandomKey bool
+}
+
+// Load reads the configuration from the environment and, for the ARNs it
+// names, from Secrets Manager.
+func Load(ctx context.Context, opts Options) (Config, error) {
+	c := Config{
+		DatabaseURL:     os.Getenv("DATABASE_URL"),
+		ReadDatabaseURL: os.Getenv("READ_DATABASE_URL"),
+		Environment:     envOr("WALLETS_ENV", "local"),
+		Region:          os.Getenv("AWS_REGION"),
+		IAMAuth:         os.Getenv("DATABASE_IAM_AUTH") == "true",
+	}
+	if host := os.Getenv("DATABASE_HOST"); host != "" && c.DatabaseURL == "" {
+		c.DatabaseURL = dsn(host)
+		if read := os.Getenv("DATABASE_READ_HOST"); read != "" && c.ReadDatabaseURL == "" {
+			c.ReadDatabaseURL = dsn(read)
+		}
+	}
+	var err error
+	if c.StatementTimeout, err = time.ParseDuration(envOr("DB_STATEMENT_TIMEOUT", "5s")); err != nil {
+		return c, fmt.Errorf("DB_STATEMENT_TIMEOUT: %w", err)
+	}
+	maxConns, err := strconv.Atoi(envOr("DB_MAX_CONNS", "2"))
+	if err != nil || maxConns < 1 {
+		return c, fmt.Errorf("DB_MAX_CONNS: %q is not a positive number", os.Getenv("DB_MAX_CONNS"))
+	}
+	c.MaxConns = int32(maxConns)
+
+	var secrets *secretsmanager.Client
+	secret := func(arnVar, plainVar string) (string, error) {
+		arn := os.Getenv(arnVar)
+		if arn == "" {
+			return os.Getenv(plainVar), nil
+		}
+		if secrets == nil {
+			awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+			if err != nil {
+				return "", fmt.Errorf("aws config: %w", err)
+			}
+			secrets = secretsmanager.NewFromConfig(awsCfg)
+		}
+		out, err := secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
+		if err != nil {
+			return "", fmt.Errorf("read secret %s: %w", arnVar, err)
+		}
+		if out.SecretString == nil {
+			return "", fmt.Errorf("secret %s has no string value", arnVar)
+		}
+		return strings.TrimSpace(*out.SecretString), nil
+	}
+	key, err := secret("JWT_SECRET_ARN", "JWT_SECRET")
+	if err != nil {
+		return c, err
+	}
+	switch {
+	case key != "":
+		c.JWTKey = []byte(key)
+	case opts.AllowRandomKey:
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return c, fmt.Errorf("random jwt key: %w", err)
+		}
+		c.JWTKey = []byte(hex.EncodeToString(b))
+	default:
+		return c, errors.New("no JWT key: set JWT_SECRET_ARN (Secrets Manager) or JWT_SECRET")
+	}
+	if c.SentryDSN, err = secret("SENTRY_DSN_SECRET_ARN", "SENTRY_DSN"); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// dsn builds the URL of an RDS Proxy endpoint: TLS verified, the user
+// authenticating with IAM tokens (no password in the URL).
+func dsn(host string) string {
+	return fmt.Sprintf("postgres://%s@%s:%s/%s?sslmode=verify-full",
+		envOr("DATABASE_USER", "wallets"), host, envOr("DATABASE_PORT", "5432"), envOr("DATABASE_NAME", "wallets"))
+}

@@ -1,0 +1,55 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"wallets/migrations"
+)
+
+// Migrate applies every pending migration in wallets/migrations to the
+// database at databaseURL (a postgres:// URL or a keyword/value DSN) and
+// returns the file names of those it applied, in order; none when the schema
+// is up to date. goose records the applied versions in goose_db_version.
+//
+// A session-level advisory lock, held for the whole run, makes concurrent
+// runs against the same database (two deploys, say) take turns. No named
+// prepared statements are used, so it is safe through RDS Proxy. On error the
+// returned names are those applied before the failing migration.
+func Migrate(ctx context.Context, databaseURL string) ([]string, error) {
+	cfg, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: parse database URL: %w", err)
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, fmt.Errorf("migrate: create locker: %w", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithSessionLocker(locker))
+	if err != nil {
+		return nil, fmt.Errorf("migrate: load migrations: %w", err)
+	}
+	results, err := provider.Up(ctx)
+	if partial, ok := errors.AsType[*goose.PartialError](err); ok {
+		results = partial.Applied
+	}
+	applied := make([]string, 0, len(results))
+	for _, r := range results {
+		applied = append(applied, r.Source.Path)
+	}
+	if err != nil {
+		return applied, fmt.Errorf("migrate: %w", err)
+	}
+	return applied, nil
+}
