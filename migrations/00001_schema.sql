@@ -33,7 +33,7 @@ CREATE TABLE wallets (
 -- One wallet per business.
 CREATE UNIQUE INDEX wallets_one_per_business ON wallets (user_id) WHERE is_business;
 -- A customer's wallets, newest first.
-CREATE INDEX wallets_user_created_idx ON wallets (user_id, created_at DESC, uuid DESC);
+CREATE INDEX wallets_user_created_idx ON wallets (user_id, created_at DESC, uuid DESC) WHERE NOT is_business;
 
 CREATE TABLE transactions (
     uuid        uuid          PRIMARY KEY,

@@ -177,8 +177,8 @@ func Debit(ctx context.Context, tx pgx.Tx, business int64, id uuid.UUID) (wallet
 // lockWallets locks the wallets ids in uuid order and returns their balances.
 func lockWallets(ctx context.Context, tx pgx.Tx, ids ...uuid.UUID) (map[uuid.UUID]money.Amount, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT uuid, balance FROM wallets WHERE uuid = ANY($1)
-		ORDER BY uuid FOR NO KEY UPDATE`, ids)
+		SELECT uuid, balance FROM wallets WHERE uuid = ANY($1::uuid[])
+		ORDER BY uuid FOR NO KEY UPDATE`, uuidStrings(ids))
 	if err != nil {
 		return nil, fmt.Errorf("lock wallets: %w", err)
 	}
@@ -201,6 +201,14 @@ func lockWallets(ctx context.Context, tx pgx.Tx, ids ...uuid.UUID) (map[uuid.UUI
 		}
 	}
 	return out, nil
+}
+
+func uuidStrings(ids []uuid.UUID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out
 }
 
 func setStatus(ctx context.Context, tx pgx.Tx, id uuid.UUID, s wallet.Status) error {
