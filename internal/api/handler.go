@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
@@ -32,13 +33,26 @@ type keyClaim struct {
 	token uuid.UUID
 }
 
+// answerMargin is kept free before the invocation's deadline to answer.
+const answerMargin = time.Second
+
 // Handler returns the Lambda handler of route rt.
 func (s *Server) Handler(rt Route) Handler {
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+		// Leave time to answer before Lambda's own deadline: a request
+		// waiting on an unreachable database gets a clean 503, not a kill.
+		if deadline, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-answerMargin))
+			defer cancel()
+		}
 		resp, err := s.serve(ctx, rt, ev)
 		if err != nil {
 			obs.RecordError(ctx, err)
 			resp = faultResponse()
+			if postgres.Unavailable(err) {
+				resp = unavailableResponse()
+			}
 		}
 		out, _ := resp.encode()
 		return out, nil

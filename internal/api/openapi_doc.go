@@ -1,7 +1,771 @@
 package api
 
-import "errors"
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
 
-// OpenAPIJSON returns the OpenAPI 3.1 document of the API.
-// PLACEHOLDER: being written now; replaced before commit.
-func OpenAPIJSON() ([]byte, error) { return nil, errors.New("openapi: not built yet") }
+	"wallets/internal/money"
+	"wallets/internal/user"
+	"wallets/internal/wallet"
+)
+
+// The OpenAPI document is generated from the route table: Routes gives the
+// paths, methods, operation ids, summaries, path parameters and security;
+// opDocs gives each function's request body and answers; the components are
+// written out below. A route without an opDocs entry (or an entry without a
+// route) is an error, so the document cannot drift from the table.
+//
+// Schema dialect: the document is OpenAPI 3.1.0, so schemas are JSON Schema
+// 2020-12. Nullable values use type arrays (`"type": ["integer", "null"]`,
+// not 3.0's `nullable`) and examples use the array keyword `examples`.
+// kin-openapi v0.153 (which the tests validate with) loads and validates
+// these 3.1 constructs; the document sticks to keywords that both its 3.1
+// validator and its legacy 3.0 validator understand (type arrays, enum,
+// anyOf, pattern, format, min/max) and avoids $ref siblings, const and
+// $defs, so every validator agrees on what it means.
+//
+// Paths are written without the base path: the one server is "/api/v1",
+// and every route's Path must start with Prefix.
+
+// APIVersion is the version of the contract in the document's info.
+const APIVersion = "1.0.0"
+
+// OpenAPIJSON returns the OpenAPI 3.1 document of the API, encoded once.
+func OpenAPIJSON() ([]byte, error) { return openAPIJSON() }
+
+// openAPIJSON caches the encoded document. It is set in init: Routes refers
+// to the openapi handler, which refers back to it, and a package-level
+// initializer would make that an initialization cycle.
+var openAPIJSON func() ([]byte, error)
+
+func init() {
+	openAPIJSON = sync.OnceValues(func() ([]byte, error) {
+		doc, err := buildOpenAPI(Routes())
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(doc)
+	})
+}
+
+type obj = map[string]any
+
+func ref(kind, name string) obj { return obj{"$ref": "#/components/" + kind + "/" + name} }
+
+func schemaRef(name string) obj { return ref("schemas", name) }
+
+func jsonContent(schema obj) obj { return obj{"application/json": obj{"schema": schema}} }
+
+// listKind says which query parameters a list takes.
+type listKind int
+
+const (
+	notList listKind = iota
+	// pageList takes page, page_size and cursor.
+	pageList
+	// txList also takes the transaction filters.
+	txList
+)
+
+// answer is a response a handler gives by design (not a refusal).
+type answer struct {
+	status      int
+	description string
+	schema      string // components/schemas name; "" for no body
+	headers     obj
+}
+
+// opDoc documents the request and responses of one route's function.
+type opDoc struct {
+	tag string
+	// body names the requestBodies component, "" when the route reads none.
+	body    string
+	answers []answer
+	list    listKind
+	// refusals are the route's own error answers, by status; the ones every
+	// route of its kind shares (authentication, idempotency, pagination,
+	// body parsing, faults) are added from the route's properties.
+	refusals    map[int]string
+	description string
+	// noDB marks a route that never reaches the database (so never
+	// answers its 503).
+	noDB bool
+}
+
+var (
+	setsCookie   = obj{"Set-Cookie": ref("headers", "SetJWTCookie")}
+	clearsCookie = obj{"Set-Cookie": ref("headers", "ClearJWTCookie")}
+)
+
+const (
+	notOwnedWallet = "Not one of the caller's wallets (or a malformed uuid)."
+	notBusiness    = "`{business_id}` is not an active business."
+)
+
+// opDocs maps every route's Function to its documentation.
+var opDocs = map[string]opDoc{
+	"users-sign-up": {tag: "Users", body: "SignUp",
+		answers: []answer{{status: 201, description: "The new user.", schema: "User"}},
+		refusals: map[int]string{400: "The passwords differ (`{\"password\": [\"Password mismatch\"]}`), the username or " +
+			"email is taken, the email is not an email, or the password is weak (fewer than 8 characters, entirely " +
+			"numeric, commonly used, or too similar to the username or email)."}},
+	"users-login": {tag: "Users", body: "Login",
+		answers: []answer{{status: 200, description: "The token, also set as the `jwt` cookie; it expires after 7 days.",
+			schema: "LoginResponse", headers: setsCookie}},
+		refusals: map[int]string{
+			400: "Wrong username or password, or an inactive account: " +
+				"`{\"non_field_errors\": [\"Unable to log in with provided credentials.\"]}`.",
+			429: "10 failed attempts for this username within 15 minutes: refused until the window passes " +
+				"(`Retry-After` gives the seconds left).",
+		}},
+	"users-logout": {tag: "Users",
+		answers: []answer{{status: 204, description: "Logged out: the cookie is cleared and the presented token (if any) revoked.",
+			headers: clearsCookie}},
+		description: "Anyone may call it; a presented valid token stops working."},
+	"users-me-get": {tag: "Users",
+		answers: []answer{{status: 200, description: "The caller.", schema: "User"}}},
+	"users-me-update": {tag: "Users", body: "ProfileUpdate",
+		answers:     []answer{{status: 200, description: "The updated caller.", schema: "User"}},
+		refusals:    map[int]string{400: "The username is taken or invalid, or a name is too long."},
+		description: "PUT and PATCH both update only the fields given; `email` and `type` are read-only and ignored."},
+	"users-change-password": {tag: "Users", body: "ChangePassword",
+		answers: []answer{{status: 200, description: "`{\"detail\": \"Password updated successfully.\"}`. Every token issued " +
+			"before, the presented one included, stops working.", schema: "Detail"}},
+		refusals: map[int]string{400: "Wrong old password, new password equal to the old one, the new passwords differ, " +
+			"or the new password is weak."}},
+	"users-delete-account": {tag: "Users",
+		answers: []answer{{status: 204, description: "The account is deactivated: its tokens stop working and login fails.",
+			headers: clearsCookie}}},
+
+	"wallets-list": {tag: "Wallets", list: pageList,
+		answers: []answer{{status: 200, description: "A page of the caller's wallets.", schema: "WalletPage"}}},
+	"wallets-create": {tag: "Wallets",
+		answers: []answer{{status: 201, description: "The new empty wallet.", schema: "Wallet"}}},
+	"wallets-get": {tag: "Wallets",
+		answers:  []answer{{status: 200, description: "The wallet.", schema: "Wallet"}},
+		refusals: map[int]string{404: notOwnedWallet}},
+	"wallets-deposit": {tag: "Wallets", body: "Movement",
+		answers: []answer{{status: 200, description: "The wallet with its new balance; an accepted deposit " +
+			"(type 1, positive amount) is recorded.", schema: "Wallet"}},
+		refusals: map[int]string{
+			400: "`amount` is not positive (`{\"amount\": [\"Amount must be positive\"]}`) or the new balance would " +
+				"not fit 11 digits; nothing changes.",
+			404: notOwnedWallet,
+		},
+		description: "`amount` must be positive."},
+	"wallets-retire": {tag: "Wallets", body: "Movement",
+		answers: []answer{{status: 200, description: "The wallet with its new balance; an accepted type-2 transaction " +
+			"with the negative amount is recorded.", schema: "Wallet"}},
+		refusals: map[int]string{
+			400: "`amount` is not negative (`{\"amount\": [\"Amount must be negative\"]}`).",
+			404: notOwnedWallet,
+			409: "The balance would go negative: `{\"detail\": \"Balance can't be negative\"}`; nothing changes.",
+		},
+		description: "`amount` must be negative, as in the original service."},
+	"wallets-transactions": {tag: "Wallets", list: txList,
+		answers:  []answer{{status: 200, description: "A page of the wallet's transactions, newest first.", schema: "TransactionPage"}},
+		refusals: map[int]string{404: notOwnedWallet}},
+	"charges-create": {tag: "Wallets", body: "Charge",
+		answers: []answer{{status: 201, description: "The pending charge (status 1, type 2, positive amount).",
+			schema: "Transaction"}},
+		refusals: map[int]string{
+			400: "`amount` is not positive, or a field is missing or invalid.",
+			404: notBusiness + " Or `wallet` is not one of the caller's wallets.",
+		}},
+	"charges-list": {tag: "Wallets", list: txList,
+		answers: []answer{{status: 200, description: "A page of the caller's charges at the business, newest first.",
+			schema: "TransactionPage"}},
+		refusals: map[int]string{404: notBusiness}},
+
+	"business-list": {tag: "Businesses", list: pageList,
+		answers: []answer{{status: 200, description: "A page of active businesses.", schema: "BusinessPage"}}},
+	"business-wallet-create": {tag: "Businesses",
+		answers:  []answer{{status: 201, description: "The business's new wallet.", schema: "Wallet"}},
+		refusals: map[int]string{409: "The business already has a wallet."}},
+	"business-wallet-get": {tag: "Businesses",
+		answers:  []answer{{status: 200, description: "The business's wallet.", schema: "Wallet"}},
+		refusals: map[int]string{404: "The business has no wallet yet."}},
+	"business-transactions": {tag: "Businesses", list: txList,
+		answers: []answer{{status: 200, description: "A page of the charges made at this business, newest first.",
+			schema: "TransactionPage"}}},
+	"business-debit": {tag: "Businesses",
+		answers: []answer{{status: 200, description: "The transaction, now accepted (status 2): the customer's wallet " +
+			"lost the amount and the business's wallet gained it, in one atomic step.", schema: "Transaction"}},
+		refusals: map[int]string{
+			404: "Not a transaction of this business (or a malformed uuid).",
+			409: "`{\"detail\": \"Transaction already processed\"}`: already accepted; " +
+				"`{\"detail\": \"Balance can't be negative\"}`: the customer's balance is too low, the transaction is now " +
+				"rejected (status 3) and no balance changes; " +
+				"`{\"detail\": \"Business wallet does not exist\"}`: nothing changes.",
+		},
+		description: "Collects a pending charge, or a rejected one again once the customer has funds; an accepted " +
+			"charge never. Of two debits of one charge racing, exactly one succeeds."},
+
+	"health": {tag: "Service",
+		answers: []answer{
+			{status: 200, description: "The service and its database are up.", schema: "Health"},
+			{status: 503, description: "The database cannot be reached.", schema: "Health"},
+		}},
+	"openapi": {tag: "Service",
+		answers: []answer{{status: 200, description: "This document.", schema: "OpenAPIDocument"}}, noDB: true},
+}
+
+// pathParams are the schemas of the {param} placeholders of route paths.
+var pathParams = map[string]obj{
+	"uuid": {"description": "A uuid in its canonical 36-character form; a malformed one is a 404.",
+		"schema": schemaRef("UUID")},
+	"business_id": {"description": "The id of an active business (user type 2).",
+		"schema": obj{"type": "integer", "format": "int64", "minimum": 1}},
+}
+
+// buildOpenAPI returns the document of routes.
+func buildOpenAPI(routes []Route) (obj, error) {
+	paths := obj{}
+	opIDs := map[string]bool{}
+	documented := map[string]bool{}
+	for _, rt := range routes {
+		d, ok := opDocs[rt.Function]
+		if !ok {
+			return nil, fmt.Errorf("openapi: route %s (%s) has no entry in opDocs", rt.Function, rt.Path)
+		}
+		documented[rt.Function] = true
+		if !strings.HasPrefix(rt.Path, Prefix+"/") {
+			return nil, fmt.Errorf("openapi: route %s: path %q is not under %s", rt.Function, rt.Path, Prefix)
+		}
+		if d.body != "" && !rt.Mutates() {
+			return nil, fmt.Errorf("openapi: route %s reads a body but does not mutate", rt.Function)
+		}
+		if len(d.answers) == 0 {
+			return nil, fmt.Errorf("openapi: route %s documents no answer", rt.Function)
+		}
+		path := strings.TrimPrefix(rt.Path, Prefix)
+		item, _ := paths[path].(obj)
+		if item == nil {
+			params, err := pathParameters(path)
+			if err != nil {
+				return nil, fmt.Errorf("openapi: route %s: %w", rt.Function, err)
+			}
+			item = obj{"description": "A trailing slash is accepted and means the same path. " +
+				"Methods not listed here answer 405 (see the MethodNotAllowed response)."}
+			if len(params) > 0 {
+				item["parameters"] = params
+			}
+			paths[path] = item
+		}
+		if len(rt.Methods) == 0 {
+			return nil, fmt.Errorf("openapi: route %s has no methods", rt.Function)
+		}
+		for _, m := range rt.Methods {
+			key := strings.ToLower(m)
+			switch m {
+			case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+			default:
+				return nil, fmt.Errorf("openapi: route %s: unsupported method %s", rt.Function, m)
+			}
+			if _, dup := item[key]; dup {
+				return nil, fmt.Errorf("openapi: %s %s is served by two routes", m, rt.Path)
+			}
+			op := operation(rt, m, d)
+			id := op["operationId"].(string)
+			if opIDs[id] {
+				return nil, fmt.Errorf("openapi: duplicate operationId %s", id)
+			}
+			opIDs[id] = true
+			item[key] = op
+		}
+	}
+	for fn := range opDocs {
+		if !documented[fn] {
+			return nil, fmt.Errorf("openapi: opDocs documents %s, which is not a route", fn)
+		}
+	}
+	return obj{
+		"openapi": "3.1.0",
+		"info": obj{
+			"title":       "Wallets API",
+			"version":     APIVersion,
+			"description": infoDescription,
+		},
+		"servers":    []any{obj{"url": Prefix}},
+		"tags":       tags(),
+		"paths":      paths,
+		"components": components(),
+	}, nil
+}
+
+const infoDescription = "Customers keep wallets, deposit and withdraw money and open charges at businesses; " +
+	"businesses collect them. Bodies are JSON or form-encoded. Amounts are decimal strings with exactly two " +
+	"decimals. Every list is paginated (`page`, `page_size`, or `cursor`). Every POST, PUT and PATCH takes an " +
+	"`Idempotency-Key`. A trailing slash on any path is accepted. Unknown paths answer 404 and known paths with " +
+	"another method 405. Gateway faults answer 502 or 504 with a `detail`."
+
+func tags() []any {
+	return []any{
+		obj{"name": "Users", "description": "Accounts and authentication."},
+		obj{"name": "Wallets", "description": "Customers' (type 1) wallets and charges."},
+		obj{"name": "Businesses", "description": "The business directory and businesses' (type 2) wallet and charges."},
+		obj{"name": "Service", "description": "Health and this document."},
+	}
+}
+
+// pathParameters returns the path parameters of a path template.
+func pathParameters(path string) ([]any, error) {
+	var params []any
+	for _, seg := range strings.Split(path, "/") {
+		if !strings.HasPrefix(seg, "{") || !strings.HasSuffix(seg, "}") {
+			continue
+		}
+		name := seg[1 : len(seg)-1]
+		p, ok := pathParams[name]
+		if !ok {
+			return nil, fmt.Errorf("path parameter {%s} has no schema in pathParams", name)
+		}
+		param := obj{"name": name, "in": "path", "required": true}
+		for k, v := range p {
+			param[k] = v
+		}
+		params = append(params, param)
+	}
+	return params, nil
+}
+
+// operation builds the operation of method m of route rt.
+func operation(rt Route, m string, d opDoc) obj {
+	op := obj{
+		"operationId": rt.Function + "-" + strings.ToLower(m),
+		"summary":     rt.Summary,
+		"tags":        []any{d.tag},
+	}
+	if desc := operationDescription(rt, d); desc != "" {
+		op["description"] = desc
+	}
+	jwt, cookie := obj{"jwt": []any{}}, obj{"jwtCookie": []any{}}
+	switch rt.Access {
+	case Public:
+	case Optional:
+		op["security"] = []any{obj{}, jwt, cookie}
+	default:
+		op["security"] = []any{jwt, cookie}
+	}
+
+	var params []any
+	if rt.Mutates() {
+		params = append(params, ref("parameters", "IdempotencyKey"))
+	}
+	if d.list != notList {
+		params = append(params, ref("parameters", "Page"), ref("parameters", "PageSize"), ref("parameters", "Cursor"))
+	}
+	if d.list == txList {
+		params = append(params, ref("parameters", "Status"), ref("parameters", "Type"),
+			ref("parameters", "CreatedAfter"), ref("parameters", "CreatedBefore"))
+	}
+	if len(params) > 0 {
+		op["parameters"] = params
+	}
+	if d.body != "" {
+		op["requestBody"] = ref("requestBodies", d.body)
+	}
+	op["responses"] = responses(rt, d)
+	return op
+}
+
+func operationDescription(rt Route, d opDoc) string {
+	var parts []string
+	if d.description != "" {
+		parts = append(parts, d.description)
+	}
+	switch rt.Access {
+	case Optional:
+		parts = append(parts, "Authentication is optional.")
+	case User:
+		parts = append(parts, "For any logged-in user.")
+	case Customer:
+		parts = append(parts, "For customers (type 1) only.")
+	case Business:
+		parts = append(parts, "For businesses (type 2) only.")
+	}
+	return strings.Join(parts, " ")
+}
+
+// responses builds the responses of route rt: its answers, its own refusals
+// and the refusals its kind shares.
+func responses(rt Route, d opDoc) obj {
+	why := map[int][]string{}
+	add := func(status int, s string) { why[status] = append(why[status], s) }
+
+	if rt.Access != Public && rt.Access != Optional {
+		add(401, "No credentials, an invalid token or an expired one: "+
+			"`{\"detail\": \"Authentication credentials were not provided.\"}` (or `\"Invalid token.\"`, "+
+			"`\"Signature has expired.\"`). A token stops working after logout, a password change and the "+
+			"account's deletion.")
+	}
+	switch rt.Access {
+	case Customer:
+		add(403, "The caller is not a customer (type 1): "+
+			"`{\"detail\": \"You do not have permission to perform this action.\"}`.")
+	case Business:
+		add(403, "The caller is not a business (type 2): "+
+			"`{\"detail\": \"You do not have permission to perform this action.\"}`.")
+	}
+	if d.body != "" {
+		add(400, "Validation failed: `{\"<field>\": [\"<message>\"]}` (`non_field_errors` for errors not tied to "+
+			"one field), or the body is malformed: `{\"detail\": \"JSON parse error - ...\"}`.")
+		add(415, "The body is not JSON, form-encoded or a multipart form: "+
+			"`{\"detail\": \"Unsupported media type \\\"text/plain\\\" in request.\"}`.")
+	}
+	if d.list == txList {
+		add(400, "A filter is invalid: `{\"status\": [\"Select a valid choice. ...\"]}`, "+
+			"`{\"created_after\": [\"Enter a valid date/time.\"]}`.")
+	}
+	if d.list != notList {
+		add(400, "The cursor is invalid: `{\"detail\": \"Invalid cursor\"}`.")
+		add(404, "The page is out of range: `{\"detail\": \"Invalid page.\"}`.")
+	}
+	if rt.Mutates() {
+		add(400, "The Idempotency-Key header is not 1 to 255 printable ASCII characters.")
+		add(409, "A request with this Idempotency-Key is still in progress.")
+		add(413, "The body is larger than 64 KiB.")
+		add(422, "The Idempotency-Key was used with a different request: "+
+			"`{\"detail\": \"Idempotency-Key reused with a different request.\"}`.")
+	}
+	for status, s := range d.refusals {
+		// A route's own refusals come first.
+		why[status] = append([]string{s}, why[status]...)
+	}
+	add(429, "The gateway throttled the call: `{\"detail\": \"Request was throttled.\"}`.")
+	add(500, "A server fault: `{\"detail\": \"A server error occurred.\"}`, never with internals.")
+	if !d.noDB {
+		add(503, "The database cannot be reached: "+
+			"`{\"detail\": \"Service temporarily unavailable, try again later.\"}`; retry later (with the same "+
+			"Idempotency-Key, safely).")
+	}
+	if rt.Access != Public {
+		add(503, "The authorizer could not check the token (the database is unreachable).")
+	}
+
+	out := obj{}
+	for _, a := range d.answers {
+		r := obj{"description": a.description}
+		if a.schema != "" {
+			r["content"] = jsonContent(schemaRef(a.schema))
+		}
+		headers := obj{}
+		for k, v := range a.headers {
+			headers[k] = v
+		}
+		if rt.Mutates() && a.status < 300 {
+			headers["Idempotent-Replayed"] = ref("headers", "IdempotentReplayed")
+		}
+		if len(headers) > 0 {
+			r["headers"] = headers
+		}
+		out[strconv.Itoa(a.status)] = r
+	}
+	statuses := make([]int, 0, len(why))
+	for s := range why {
+		statuses = append(statuses, s)
+	}
+	sort.Ints(statuses)
+	for _, status := range statuses {
+		key := strconv.Itoa(status)
+		if _, taken := out[key]; taken {
+			// health's 503 is an answer of its own.
+			continue
+		}
+		schema := schemaRef("Detail")
+		if status == http.StatusBadRequest {
+			schema = schemaRef("BadRequest")
+		}
+		r := obj{"description": strings.Join(why[status], " "), "content": jsonContent(schema)}
+		switch status {
+		case http.StatusUnauthorized:
+			r["headers"] = obj{"WWW-Authenticate": ref("headers", "WWWAuthenticate")}
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			r["headers"] = obj{"Retry-After": ref("headers", "RetryAfter")}
+		}
+		out[key] = r
+	}
+	out["5XX"] = ref("responses", "GatewayFault")
+	return out
+}
+
+func components() obj {
+	return obj{
+		"securitySchemes": obj{
+			// API Gateway's authorizer takes "JWT <token>" (the original
+			// service's prefix) as well as "Bearer <token>"; an http bearer
+			// scheme could not say the first, so the header is an apiKey.
+			"jwt": obj{"type": "apiKey", "in": "header", "name": "Authorization",
+				"description": "`JWT <token>` or `Bearer <token>`, the token from `POST /users/login`."},
+			"jwtCookie": obj{"type": "apiKey", "in": "cookie", "name": CookieName,
+				"description": "The `jwt` cookie that login sets."},
+		},
+		"schemas":       schemaComponents(),
+		"parameters":    parameterComponents(),
+		"requestBodies": requestBodyComponents(),
+		"headers":       headerComponents(),
+		"responses":     responseComponents(),
+	}
+}
+
+func str(extra obj) obj {
+	s := obj{"type": "string"}
+	for k, v := range extra {
+		s[k] = v
+	}
+	return s
+}
+
+func object(required []string, props obj, extra obj) obj {
+	s := obj{"type": "object", "properties": props}
+	if len(required) > 0 {
+		r := make([]any, len(required))
+		for i, v := range required {
+			r[i] = v
+		}
+		s["required"] = r
+	}
+	for k, v := range extra {
+		s[k] = v
+	}
+	return s
+}
+
+func page(item, description string) obj {
+	return object([]string{"count", "next", "previous", "results"}, obj{
+		"count": obj{"type": []any{"integer", "null"}, "minimum": 0,
+			"description": "The number of items of the whole list; null in cursor mode."},
+		"next": obj{"type": []any{"string", "null"}, "format": "uri",
+			"description": "The next page's URL (with `page` or `cursor`), or null on the last page."},
+		"previous": obj{"type": []any{"string", "null"}, "format": "uri",
+			"description": "The previous page's URL, or null on the first page."},
+		"results": obj{"type": "array", "items": schemaRef(item)},
+	}, obj{"description": description})
+}
+
+// Examples of the objects, as API.md gives them.
+var (
+	exampleUser = obj{"id": 7, "username": "pablo", "email": "pablo@mail.com", "first_name": "Pablo",
+		"last_name": "Moreno", "profile": obj{"type": 1}}
+	exampleWallet = obj{"uuid": "e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10", "balance": "0.00",
+		"created_date": "2021-04-20T09:56:34.583945Z"}
+	exampleTransaction = obj{"uuid": "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "amount": "15.00",
+		"description": "Compra auriculares", "status": 1, "type": 2, "business": 4,
+		"wallet": "e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10", "created_date": "2021-04-21T10:00:00.000000Z"}
+	exampleBusiness = obj{"id": 4, "name": "Media Market"}
+)
+
+func schemaComponents() obj {
+	amountDesc := fmt.Sprintf("A decimal string with exactly two decimals and at most %d digits in all.", money.MaxDigits)
+	schemas := obj{
+		"Amount": str(obj{"pattern": `^-?\d+\.\d{2}$`, "description": amountDesc,
+			"examples": []any{"200.00", "-150.00"}}),
+		"AmountInput": obj{"type": []any{"string", "number"},
+			// pattern constrains only strings; a superset of what the server
+			// parses (it also checks the digit counts).
+			"pattern": `^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$`,
+			"description": fmt.Sprintf("A JSON string or number: a plain decimal with at most %d decimal places "+
+				"and %d digits in all. NaN, Infinity, exponents and anything non-numeric are a 400.",
+				money.Places, money.MaxDigits),
+			"examples": []any{"15.00", 15.5}},
+		"UUID":      str(obj{"format": "uuid", "examples": []any{"e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10"}}),
+		"Timestamp": str(obj{"format": "date-time", "examples": []any{"2021-04-20T09:56:34.583945Z"}}),
+		"Profile": object([]string{"type"}, obj{
+			"type": obj{"type": "integer", "enum": []any{1, 2}, "description": "1 customer, 2 business."},
+		}, nil),
+		"User": object([]string{"id", "username", "email", "first_name", "last_name", "profile"}, obj{
+			"id":         obj{"type": "integer", "format": "int64", "minimum": 1},
+			"username":   str(obj{"maxLength": user.MaxUsername}),
+			"email":      str(obj{"maxLength": user.MaxEmail}),
+			"first_name": str(obj{"maxLength": user.MaxName}),
+			"last_name":  str(obj{"maxLength": user.MaxName}),
+			"profile":    schemaRef("Profile"),
+		}, obj{"examples": []any{exampleUser}}),
+		"LoginResponse": object([]string{"token", "user"}, obj{
+			"token": str(obj{"description": "A JWT: send it as `Authorization: JWT <token>` or `Bearer <token>`."}),
+			"user":  schemaRef("User"),
+		}, nil),
+		"Wallet": object([]string{"uuid", "balance", "created_date"}, obj{
+			"uuid":         schemaRef("UUID"),
+			"balance":      schemaRef("Amount"),
+			"created_date": schemaRef("Timestamp"),
+		}, obj{"description": "A balance is never negative.", "examples": []any{exampleWallet}}),
+		"Transaction": object([]string{"uuid", "amount", "description", "status", "type", "business", "wallet",
+			"created_date"}, obj{
+			"uuid": schemaRef("UUID"),
+			"amount": obj{"allOf": []any{schemaRef("Amount")}, "description": "Deposits and charges are positive, " +
+				"withdrawals negative."},
+			"description": str(obj{"maxLength": wallet.MaxDescription}),
+			"status": obj{"type": "integer", "enum": []any{1, 2, 3},
+				"description": "1 pending, 2 accepted, 3 rejected."},
+			"type": obj{"type": "integer", "enum": []any{1, 2}, "description": "1 deposit, 2 debit " +
+				"(a withdrawal or a charge)."},
+			"business": obj{"type": []any{"integer", "null"}, "format": "int64", "minimum": 1,
+				"description": "The business's id; null where no business is involved."},
+			"wallet":       schemaRef("UUID"),
+			"created_date": schemaRef("Timestamp"),
+		}, obj{"examples": []any{exampleTransaction}}),
+		"Business": object([]string{"id", "name"}, obj{
+			"id":   obj{"type": "integer", "format": "int64", "minimum": 1},
+			"name": str(obj{"description": "The business's first name, else its username."}),
+		}, obj{"examples": []any{exampleBusiness}}),
+		"WalletPage":      page("Wallet", "A page of wallets."),
+		"TransactionPage": page("Transaction", "A page of transactions, newest first."),
+		"BusinessPage":    page("Business", "A page of businesses."),
+		"Health": object([]string{"status", "database"}, obj{
+			"status":   str(obj{"enum": []any{"ok", "unavailable"}}),
+			"database": str(obj{"enum": []any{"ok", "unreachable"}}),
+		}, obj{"examples": []any{obj{"status": "ok", "database": "ok"}}}),
+		"OpenAPIDocument": obj{"type": "object", "description": "An OpenAPI 3.1 document."},
+		"Detail": object([]string{"detail"}, obj{"detail": str(nil)},
+			obj{"examples": []any{obj{"detail": "Not found."}}}),
+		"ValidationError": obj{"type": "object", "minProperties": 1,
+			"additionalProperties": obj{"type": "array", "minItems": 1, "items": str(nil)},
+			"description":          "Messages by field; `non_field_errors` holds those not tied to one field.",
+			"examples":             []any{obj{"password": []any{"Password mismatch"}}}},
+		"BadRequest": obj{"anyOf": []any{schemaRef("ValidationError"), schemaRef("Detail")}},
+	}
+	for k, v := range inputSchemas() {
+		schemas[k] = v
+	}
+	return schemas
+}
+
+func parameterComponents() obj {
+	return obj{
+		"IdempotencyKey": obj{"name": "Idempotency-Key", "in": "header", "required": false,
+			"description": "Scoped to the caller. A repeat with the same key and the same request answers the first " +
+				"response again (with `Idempotent-Replayed: true`) without doing the work twice; the same key with " +
+				"another request is a 422; a repeat while the first is in progress is a 409. Keys are kept at least " +
+				"24 hours.",
+			"schema": str(obj{"minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"})},
+		"Page": obj{"name": "page", "in": "query",
+			"description": "1-based page number, or `last`; out of range is a 404.",
+			"schema": obj{"anyOf": []any{
+				obj{"type": "integer", "minimum": 1},
+				str(obj{"enum": []any{"last"}}),
+			}}},
+		"PageSize": obj{"name": "page_size", "in": "query",
+			"description": fmt.Sprintf("Items per page, %d by default; larger values are cut to %d.",
+				DefaultPageSize, MaxPageSize),
+			"schema": obj{"type": "integer", "minimum": 1, "maximum": MaxPageSize, "default": DefaultPageSize}},
+		"Cursor": obj{"name": "cursor", "in": "query",
+			"description": "An opaque cursor from a `next` or `previous` link, empty for the first page: " +
+				"constant-time deep paging. It takes precedence over `page`; cursor pages have a null `count`.",
+			"schema": str(nil)},
+		"Status": obj{"name": "status", "in": "query", "description": "1 pending, 2 accepted, 3 rejected.",
+			"schema": obj{"type": "integer", "enum": []any{1, 2, 3}}},
+		"Type": obj{"name": "type", "in": "query", "description": "1 deposit, 2 debit.",
+			"schema": obj{"type": "integer", "enum": []any{1, 2}}},
+		"CreatedAfter": obj{"name": "created_after", "in": "query",
+			"description": "Only transactions created at or after this time (RFC 3339).",
+			"schema":      schemaRef("Timestamp")},
+		"CreatedBefore": obj{"name": "created_before", "in": "query",
+			"description": "Only transactions created at or before this time (RFC 3339).",
+			"schema":      schemaRef("Timestamp")},
+	}
+}
+
+// formBody is a request body of schema, as JSON or as form fields (the
+// original service took both; multipart forms are accepted too).
+func formBody(schema string, required bool, description string) obj {
+	s := schemaRef(schema)
+	return obj{"required": required, "description": description, "content": obj{
+		"application/json":                  obj{"schema": s},
+		"application/x-www-form-urlencoded": obj{"schema": s},
+		"multipart/form-data":               obj{"schema": s},
+	}}
+}
+
+func requestBodyComponents() obj {
+	return obj{
+		"SignUp": formBody("SignUp", true, "The new account."),
+		"Login":  formBody("Login", true, "The credentials."),
+		"ProfileUpdate": formBody("ProfileUpdate", false,
+			"The fields to change; `email` and `type` are read-only and ignored."),
+		"ChangePassword": formBody("ChangePassword", true, "The old password and the new one, twice."),
+		"Movement":       formBody("Movement", true, "The amount to deposit (positive) or retire (negative)."),
+		"Charge":         formBody("Charge", true, "The charge to open."),
+	}
+}
+
+// inputSchemas are the schemas of the request bodies.
+func inputSchemas() obj {
+	username := str(obj{"maxLength": user.MaxUsername, "pattern": `^[\p{L}\p{N}@.+\-_]+$`,
+		"description": "Letters, digits and @/./+/-/_ only."})
+	name := str(obj{"maxLength": user.MaxName})
+	password := str(obj{"minLength": 1, "maxLength": 4096})
+	description := str(obj{"maxLength": wallet.MaxDescription})
+	return obj{
+		"SignUp": object([]string{"username", "email", "password", "password2"}, obj{
+			"username":   username,
+			"email":      str(obj{"format": "email", "maxLength": user.MaxEmail}),
+			"first_name": name,
+			"last_name":  name,
+			"password":   password,
+			"password2":  password,
+			"type": obj{"type": "integer", "enum": []any{1, 2}, "default": 1,
+				"description": "1 customer (the default), 2 business."},
+		}, obj{"examples": []any{obj{"username": "pablo", "email": "pablo@mail.com", "first_name": "Pablo",
+			"last_name": "Moreno", "password": "s3cure-Passw0rd", "password2": "s3cure-Passw0rd"}}}),
+		"Login": object([]string{"username", "password"}, obj{"username": str(nil), "password": password}, nil),
+		"ProfileUpdate": object(nil, obj{
+			"username":   username,
+			"first_name": name,
+			"last_name":  name,
+		}, nil),
+		"ChangePassword": object([]string{"old_password", "new_password", "new_password2"}, obj{
+			"old_password":  password,
+			"new_password":  password,
+			"new_password2": password,
+		}, nil),
+		"Movement": object([]string{"amount"}, obj{
+			"amount":      schemaRef("AmountInput"),
+			"description": description,
+		}, obj{"examples": []any{obj{"amount": "200.00", "description": "Nómina"}}}),
+		"Charge": object([]string{"amount", "wallet"}, obj{
+			"amount":      schemaRef("AmountInput"),
+			"description": description,
+			"wallet":      obj{"allOf": []any{schemaRef("UUID")}, "description": "One of the caller's wallets."},
+		}, obj{"examples": []any{obj{"amount": "15.00", "description": "Compra auriculares",
+			"wallet": "e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10"}}}),
+	}
+}
+
+func headerComponents() obj {
+	return obj{
+		"WWWAuthenticate": obj{"required": true, "description": "The authentication scheme.",
+			"schema": str(obj{"examples": []any{WWWAuthenticate}})},
+		"RetryAfter": obj{"description": "Seconds to wait before a new attempt (sent when a login is throttled " +
+			"and when the database is unreachable).",
+			"schema": obj{"type": "integer", "minimum": 0}},
+		"SetJWTCookie": obj{"required": true, "description": "Sets the `jwt` cookie to the token " +
+			"(`HttpOnly; Secure; SameSite=Lax; Path=/`).",
+			"schema": str(nil)},
+		"ClearJWTCookie": obj{"required": true, "description": "Clears the `jwt` cookie.", "schema": str(nil)},
+		"IdempotentReplayed": obj{"description": "`true` when this is the stored response of an earlier request " +
+			"with the same Idempotency-Key.",
+			"schema": str(obj{"enum": []any{"true"}})},
+		"Allow": obj{"required": true, "description": "The methods the path allows.", "schema": str(nil)},
+	}
+}
+
+func responseComponents() obj {
+	return obj{
+		"MethodNotAllowed": obj{
+			"description": "The path is known but does not take this method: " +
+				"`{\"detail\": \"Method \\\"<METHOD>\\\" not allowed.\"}`.",
+			"headers": obj{"Allow": ref("headers", "Allow")},
+			"content": jsonContent(schemaRef("Detail"))},
+		"NotFound": obj{"description": "Unknown path: `{\"detail\": \"Not found.\"}`.",
+			"content": jsonContent(schemaRef("Detail"))},
+		"GatewayFault": obj{"description": "The gateway could not get an answer: 502 (the function failed) or " +
+			"504 (it took too long).",
+			"content": jsonContent(schemaRef("Detail"))},
+	}
+}

@@ -77,6 +77,15 @@ func faultResponse() Response {
 	return Response{Status: http.StatusInternalServerError, Body: Detail{ServerFault}}
 }
 
+// Unavailable is the answer when the database cannot be reached.
+const Unavailable = "Service temporarily unavailable, try again later."
+
+// unavailableResponse is the answer to a fault of the database's reach: the
+// client may retry (with the same Idempotency-Key, safely).
+func unavailableResponse() Response {
+	return Response{Status: http.StatusServiceUnavailable, Body: Detail{Unavailable}, Headers: map[string]string{"Retry-After": "5"}}
+}
+
 // encode turns r into the proxy response event.
 func (r Response) encode() (events.APIGatewayProxyResponse, []byte) {
 	var body []byte

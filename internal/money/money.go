@@ -60,8 +60,9 @@ func Parse(s string) (Amount, error) {
 	if !allDigits(whole) || !allDigits(frac) {
 		return 0, ErrInvalid
 	}
+	// Leading zeros are not significant; trailing zeros of the fraction
+	// are (as Python's Decimal counts them: "1.230" has three places).
 	whole = strings.TrimLeft(whole, "0")
-	frac = strings.TrimRight(frac, "0")
 	switch {
 	case len(whole)+len(frac) > MaxDigits:
 		return 0, ErrDigits
@@ -72,7 +73,7 @@ func Parse(s string) (Amount, error) {
 	}
 	frac += strings.Repeat("0", Places-len(frac))
 	n, err := strconv.ParseInt(whole+frac, 10, 64)
-	if err != nil && whole+frac != "" {
+	if err != nil {
 		return 0, ErrInvalid
 	}
 	if neg {

@@ -26,7 +26,10 @@ func TestParse(t *testing.T) {
 		{"0", 0, nil},
 		{"999999999.99", Max, nil},
 		{"-999999999.99", -Max, nil},
-		{"1.230", 123, nil}, // trailing zeros are not significant places
+		{"1.230", 0, ErrPlaces}, // trailing zeros count as places, as in the original
+		{"10.100", 0, ErrPlaces},
+		{"0.00", 0, nil},
+		{"000000000000001.5", 150, nil},
 		{"1.234", 0, ErrPlaces},
 		{"0.001", 0, ErrPlaces},
 		{"1000000000", 0, ErrWholePart},

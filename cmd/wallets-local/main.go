@@ -1,0 +1,171 @@
+// Command wallets-local serves the whole Wallets API on this machine, for
+// `make run`: a throwaway PostgreSQL (unless DATABASE_URL is set), the
+// migrations, and the local API Gateway in front of the same handlers and
+// authorizer that run in Lambda.
+//
+// Environment:
+//
+//	PORT          port on 127.0.0.1 to listen on (default 8080; 0 picks one)
+//	DATABASE_URL  use this database instead of a throwaway one (migrated on start)
+//	DB_MAX_CONNS  pool size (default 20 here: every route shares one pool)
+//	JWT_SECRET    token signing key (default: a random one per run)
+//
+// plus the rest of internal/config's variables. It prints one line with the
+// API's base URL once it accepts requests, logs JSON to stdout, and on
+// SIGINT or SIGTERM shuts down cleanly (the throwaway database and its
+// files included).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"wallets/internal/api"
+	"wallets/internal/app"
+	"wallets/internal/config"
+	"wallets/internal/gateway"
+	"wallets/internal/localpg"
+	"wallets/internal/postgres"
+)
+
+const (
+	defaultPort = 8080
+	// localMaxConns sizes the one pool every route shares in this process
+	// (a Lambda container has its own pool of config's default, 2).
+	localMaxConns = 20
+	// shutdownTimeout bounds the wait for requests in flight on shutdown.
+	shutdownTimeout = 15 * time.Second
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() (code int) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	fail := func(format string, args ...any) int {
+		if ctx.Err() != nil {
+			// Interrupted while starting: not a failure.
+			fmt.Fprintln(os.Stderr, "wallets-local: interrupted during start-up")
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "wallets-local: "+format+"\n", args...)
+		return 1
+	}
+
+	port, err := portFromEnv()
+	if err != nil {
+		return fail("%v", err)
+	}
+	// Take the port first: if it is busy, say so before starting anything.
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fail("cannot listen on 127.0.0.1:%d: %v (set PORT to another port)", port, err)
+	}
+	defer ln.Close()
+
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL == "" {
+		pg, err := localpg.Start(ctx, localpg.Options{})
+		if err != nil {
+			return fail("start a throwaway PostgreSQL: %v", err)
+		}
+		defer func() {
+			if err := pg.Stop(); err != nil {
+				fmt.Fprintf(os.Stderr, "wallets-local: stop PostgreSQL: %v\n", err)
+				if code == 0 {
+					code = 1
+				}
+			}
+		}()
+		if dbURL, err = pg.CreateDatabase(ctx, "wallets", ""); err != nil {
+			return fail("%v", err)
+		}
+		fmt.Printf("Throwaway PostgreSQL at %s (files in %s, removed on exit)\n", dbURL, pg.Dir)
+	}
+
+	applied, err := postgres.Migrate(ctx, dbURL)
+	if err != nil {
+		return fail("%v", err)
+	}
+	fmt.Printf("Migrations: %d applied\n", len(applied))
+
+	cfg, err := config.Load(ctx, config.Options{AllowRandomKey: true})
+	if err != nil {
+		return fail("configuration: %v", err)
+	}
+	cfg.DatabaseURL = dbURL
+	if os.Getenv("DB_MAX_CONNS") == "" {
+		cfg.MaxConns = localMaxConns
+	}
+	a, err := app.New(ctx, cfg, "wallets-local")
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer a.Close()
+
+	routes := api.Routes()
+	gw := gateway.New(routes, a.Handler, a.Authorizer(), gateway.Options{Logger: a.Obs.Logger()})
+	srv := &http.Server{
+		Handler:           gw,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Up to API Gateway's 10 MiB body on a slow link.
+		ReadTimeout: time.Minute,
+		// Longer than any function's timeout, so the gateway answers first.
+		WriteTimeout:   maxTimeout(routes) + 30*time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	fmt.Printf("Wallets API listening on http://%s%s\n", ln.Addr(), api.Prefix)
+
+	select {
+	case err := <-served:
+		return fail("serve: %v", err)
+	case <-ctx.Done():
+	}
+	stop() // a second signal now ends the process at once
+	fmt.Println("Shutting down...")
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		fmt.Fprintf(os.Stderr, "wallets-local: requests still running after %s; closing them: %v\n", shutdownTimeout, err)
+		_ = srv.Close()
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(os.Stderr, "wallets-local: serve: %v\n", err)
+	}
+	return 0
+}
+
+func portFromEnv() (int, error) {
+	s := os.Getenv("PORT")
+	if s == "" {
+		return defaultPort, nil
+	}
+	port, err := strconv.Atoi(s)
+	if err != nil || port < 0 || port > 65535 {
+		return 0, fmt.Errorf("PORT=%q is not a port number", s)
+	}
+	return port, nil
+}
+
+func maxTimeout(routes []api.Route) time.Duration {
+	longest := 0
+	for _, r := range routes {
+		longest = max(longest, r.Timeout())
+	}
+	return time.Duration(longest) * time.Second
+}
