@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Idempotency keys follow a claim-then-complete protocol:
@@ -44,26 +45,39 @@ type Claim struct {
 	Body   []byte    // with Done
 }
 
-// staleClaimAfter is how long a pending claim may go without completing
-// before another request may take it over. It outlasts any function timeout.
-const staleClaimAfter = 2 * time.Minute
+// staleClaimAfter is how long a pending claim whose holder has not begun
+// its work (the key row is not locked) may wait before another request with
+// the same key takes it over. Takeover is always safe: the work commits only
+// while its transaction holds the claim (HoldKey), so a holder that lost the
+// claim rolls back. A short time keeps clients from waiting on a claim whose
+// holder died (a crash, or a release lost in a database outage).
+const staleClaimAfter = 5 * time.Second
 
 // KeyTTL is how long keys are kept.
 const KeyTTL = 24 * time.Hour
+
+// lockNotAvailable is SQLSTATE 55P03, raised by NOWAIT.
+const lockNotAvailable = "55P03"
 
 // ClaimKey claims key for user and the request whose hash is hash.
 func ClaimKey(ctx context.Context, q Querier, user int64, key string, hash []byte) (Claim, error) {
 	// Read first, without locking: a request whose key is held by work in
 	// progress must hear so at once (409) rather than wait for it.
-	if c, found, err := lookupKey(ctx, q, user, key, hash); err != nil || found {
-		return c, err
+	c, state, err := lookupKey(ctx, q, user, key, hash)
+	if err != nil {
+		return Claim{}, err
+	}
+	switch state {
+	case keyLive:
+		return c, nil
+	case keyStale:
+		return takeOver(ctx, q, user, key, hash)
 	}
 	token, err := uuid.NewRandom()
 	if err != nil {
 		return Claim{}, fmt.Errorf("claim token: %w", err)
 	}
-	// Insert a fresh claim, or take over an expired key or a stale claim of
-	// the same request.
+	// Insert a fresh claim, or replace an expired key.
 	var got uuid.UUID
 	err = q.QueryRow(ctx, `
 		INSERT INTO idempotency_keys AS k (user_id, key, request_hash, status, lock_token, locked_at, expires_at)
@@ -73,9 +87,8 @@ func ClaimKey(ctx context.Context, q Querier, user int64, key string, hash []byt
 		       locked_at = now(), response_status = NULL, response_body = NULL,
 		       created_at = now(), expires_at = EXCLUDED.expires_at
 		 WHERE k.expires_at < now()
-		    OR (k.status = 'pending' AND k.locked_at < now() - $6::interval AND k.request_hash = EXCLUDED.request_hash)
 		RETURNING lock_token`,
-		user, key, hash, token, KeyTTL.String(), staleClaimAfter.String()).Scan(&got)
+		user, key, hash, token, KeyTTL.String()).Scan(&got)
 	if err == nil {
 		return Claim{State: Claimed, Token: got}, nil
 	}
@@ -83,40 +96,78 @@ func ClaimKey(ctx context.Context, q Querier, user int64, key string, hash []byt
 		return Claim{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	// Another request claimed it between the read and the insert.
-	c, found, err := lookupKey(ctx, q, user, key, hash)
-	if err == nil && !found {
+	c, state, err = lookupKey(ctx, q, user, key, hash)
+	if err == nil && state != keyLive {
 		c = Claim{State: InProgress}
 	}
 	return c, err
 }
 
-// lookupKey reports the state of a live (unexpired, not stale) key.
-func lookupKey(ctx context.Context, q Querier, user int64, key string, hash []byte) (Claim, bool, error) {
+// takeOver claims a stale pending key, unless its holder's work is under
+// way right now (the row is locked), which is a 409.
+func takeOver(ctx context.Context, q Querier, user int64, key string, hash []byte) (Claim, error) {
+	token, err := uuid.NewRandom()
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim token: %w", err)
+	}
+	var got uuid.UUID
+	err = q.QueryRow(ctx, `
+		UPDATE idempotency_keys k SET lock_token = $4, locked_at = now()
+		  FROM (SELECT user_id, key FROM idempotency_keys
+		         WHERE user_id = $1 AND key = $2 AND request_hash = $3 AND status = 'pending'
+		           AND locked_at < now() - $5::interval
+		           FOR UPDATE NOWAIT) s
+		 WHERE k.user_id = s.user_id AND k.key = s.key
+		RETURNING k.lock_token`, user, key, hash, token, staleClaimAfter.String()).Scan(&got)
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return Claim{State: Claimed, Token: got}, nil
+	case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pgErr) && pgErr.Code == lockNotAvailable:
+		// Completed, re-claimed or being worked on meanwhile: look again
+		// next time; for now it is in progress.
+		return Claim{State: InProgress}, nil
+	}
+	return Claim{}, fmt.Errorf("take over idempotency key: %w", err)
+}
+
+type keyState int
+
+const (
+	keyAbsent keyState = iota // no live key: claim it
+	keyLive                   // the Claim says what to answer
+	keyStale                  // pending past staleClaimAfter: take it over
+)
+
+// lookupKey reports the state of user's key.
+func lookupKey(ctx context.Context, q Querier, user int64, key string, hash []byte) (Claim, keyState, error) {
 	var (
 		storedHash []byte
 		status     string
+		stale      bool
 		respStatus *int
 		respBody   []byte
 	)
 	err := q.QueryRow(ctx, `
-		SELECT request_hash, status, response_status, response_body
+		SELECT request_hash, status, locked_at < now() - $3::interval, response_status, response_body
 		  FROM idempotency_keys
-		 WHERE user_id = $1 AND key = $2 AND expires_at >= now()
-		   AND NOT (status = 'pending' AND locked_at < now() - $3::interval AND request_hash = $4)`,
-		user, key, staleClaimAfter.String(), hash).Scan(&storedHash, &status, &respStatus, &respBody)
+		 WHERE user_id = $1 AND key = $2 AND expires_at >= now()`,
+		user, key, staleClaimAfter.String()).Scan(&storedHash, &status, &stale, &respStatus, &respBody)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Claim{}, false, nil
+		return Claim{}, keyAbsent, nil
 	}
 	if err != nil {
-		return Claim{}, false, fmt.Errorf("read idempotency key: %w", err)
+		return Claim{}, keyAbsent, fmt.Errorf("read idempotency key: %w", err)
 	}
 	switch {
 	case !bytes.Equal(storedHash, hash):
-		return Claim{State: Mismatch}, true, nil
+		return Claim{State: Mismatch}, keyLive, nil
 	case status == "done" && respStatus != nil:
-		return Claim{State: Done, Status: *respStatus, Body: respBody}, true, nil
+		return Claim{State: Done, Status: *respStatus, Body: respBody}, keyLive, nil
+	case stale:
+		return Claim{}, keyStale, nil
 	default:
-		return Claim{State: InProgress}, true, nil
+		return Claim{State: InProgress}, keyLive, nil
 	}
 }
 
