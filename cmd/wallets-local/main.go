@@ -52,6 +52,7 @@ func main() {
 func run() (code int) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	stopWithParent()
 
 	fail := func(format string, args ...any) int {
 		if ctx.Err() != nil {

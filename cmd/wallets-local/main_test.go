@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,19 +22,29 @@ import (
 	"time"
 )
 
-// build compiles the command into a temporary directory.
-func build(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool on PATH")
-	}
-	bin := filepath.Join(t.TempDir(), "wallets-local")
-	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+// bin is the command, built once by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "no go tool on PATH:", err)
+			return 1
+		}
+		dir, err := os.MkdirTemp("", "wallets-local-test-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		bin = filepath.Join(dir, "wallets-local")
+		if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+			return 1
+		}
+		return m.Run()
+	}())
 }
 
 // env is the test's environment without the variables that would change
@@ -80,13 +92,25 @@ func (l *lockedBuffer) String() string {
 
 var pgLine = regexp.MustCompile(`PostgreSQL at (\S+) \(files in (\S+),`)
 
-func TestRunServesAndStopsCleanly(t *testing.T) {
-	bin := build(t)
-	port := freePort(t)
-	cmd := exec.Command(bin)
-	cmd.Env = env("PORT=" + strconv.Itoa(port))
-	var output lockedBuffer
-	cmd.Stderr = &output
+// server is the command running in a test.
+type server struct {
+	cmd    *exec.Cmd
+	port   int
+	output lockedBuffer
+	ready  chan string
+	// exited receives Wait's result once stdout is closed, that is once
+	// the command and every process holding its stdout have exited.
+	exited chan error
+	pgURL  string
+	pgDir  string
+}
+
+// startServer starts cmd (the command, or something that runs it) and
+// waits until it prints the ready line.
+func startServer(t *testing.T, cmd *exec.Cmd, port int) *server {
+	t.Helper()
+	s := &server{cmd: cmd, port: port, ready: make(chan string, 1), exited: make(chan error, 1)}
+	cmd.Stderr = &s.output
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -94,26 +118,24 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
 	done := make(chan struct{})
-	ready := make(chan string, 1)
 	go func() {
+		defer close(done)
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			output.Write([]byte(line + "\n"))
+			s.output.Write([]byte(line + "\n"))
 			if strings.Contains(line, "http://127.0.0.1:") {
 				select {
-				case ready <- line:
+				case s.ready <- line:
 				default:
-					t.Errorf("a second line with the URL: %q", line)
+					s.output.Write([]byte("TEST: a second line with the URL\n"))
 				}
 			}
 		}
 		_, _ = io.Copy(io.Discard, stdout)
-		exited <- cmd.Wait()
-		close(done)
+		s.exited <- cmd.Wait()
 	}()
 	t.Cleanup(func() {
 		select {
@@ -122,68 +144,112 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			<-done
 		}
+		if strings.Contains(s.output.String(), "TEST: a second line") {
+			t.Errorf("printed the URL more than once:\n%s", s.output.String())
+		}
 	})
 
 	base := "http://127.0.0.1:" + strconv.Itoa(port) + "/api/v1"
 	select {
-	case line := <-ready:
+	case line := <-s.ready:
 		if !strings.Contains(line, base) {
 			t.Fatalf("ready line %q does not contain %s", line, base)
 		}
-	case err := <-exited:
-		t.Fatalf("exited before it was ready: %v\n%s", err, output.String())
+	case err := <-s.exited:
+		t.Fatalf("exited before it was ready: %v\n%s", err, s.output.String())
 	case <-time.After(2 * time.Minute):
-		t.Fatalf("not ready after 2 minutes:\n%s", output.String())
+		t.Fatalf("not ready after 2 minutes:\n%s", s.output.String())
 	}
-
-	m := pgLine.FindStringSubmatch(output.String())
+	m := pgLine.FindStringSubmatch(s.output.String())
 	if m == nil {
-		t.Fatalf("no line telling where PostgreSQL runs:\n%s", output.String())
+		t.Fatalf("no line telling where PostgreSQL runs:\n%s", s.output.String())
 	}
-	pgURL, pgDir := m[1], m[2]
-	if _, err := os.Stat(pgDir); err != nil {
+	s.pgURL, s.pgDir = m[1], m[2]
+	if _, err := os.Stat(s.pgDir); err != nil {
 		t.Errorf("PostgreSQL's directory: %v", err)
 	}
+	return s
+}
 
-	resp, err := http.Get(base + "/health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"status":"ok","database":"ok"}` {
-		t.Errorf("GET /health: %d %s", resp.StatusCode, body)
-	}
-
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+// waitExit waits for the command to end and returns Wait's result.
+func (s *server) waitExit(t *testing.T, within time.Duration) error {
+	t.Helper()
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("exit: %v\n%s", err, output.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("still running 15s after SIGTERM:\n%s", output.String())
+	case err := <-s.exited:
+		return err
+	case <-time.After(within):
+		t.Fatalf("still running %s after the signal:\n%s", within, s.output.String())
+		return nil
 	}
+}
 
-	// PostgreSQL is gone: its directory, its processes, its port.
-	if _, err := os.Stat(pgDir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("PostgreSQL's directory %s is still there (%v)", pgDir, err)
+// checkGone checks that nothing is left: PostgreSQL's directory,
+// processes and port, and the API's port.
+func (s *server) checkGone(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(s.pgDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("PostgreSQL's directory %s is still there (%v)", s.pgDir, err)
 	}
-	if pids := processesMentioning(pgDir); len(pids) > 0 {
+	if pids := processesMentioning(s.pgDir); len(pids) > 0 {
 		t.Errorf("PostgreSQL processes still running: %v", pids)
 	}
-	if u, err := url.Parse(pgURL); err == nil {
+	if u, err := url.Parse(s.pgURL); err == nil {
 		if c, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
 			c.Close()
 			t.Errorf("something still listens on PostgreSQL's address %s", u.Host)
 		}
 	}
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second); err == nil {
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.port), time.Second); err == nil {
 		c.Close()
-		t.Errorf("something still listens on port %d", port)
+		t.Errorf("something still listens on port %d", s.port)
 	}
+}
+
+func TestRunServesAndStopsCleanly(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			port := freePort(t)
+			cmd := exec.Command(bin)
+			cmd.Env = env("PORT=" + strconv.Itoa(port))
+			s := startServer(t, cmd, port)
+
+			resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/api/v1/health")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"status":"ok","database":"ok"}` {
+				t.Errorf("GET /health: %d %s", resp.StatusCode, body)
+			}
+
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.waitExit(t, 10*time.Second); err != nil {
+				t.Errorf("exit: %v\n%s", err, s.output.String())
+			}
+			s.checkGone(t)
+		})
+	}
+}
+
+// TestStopsWithItsParent kills the command's parent (as when `go run` is
+// killed on its own): the command shuts down cleanly too.
+func TestStopsWithItsParent(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("parent-death signal is Linux only")
+	}
+	port := freePort(t)
+	// sh stays the parent: "; true" keeps it from exec'ing the command.
+	cmd := exec.Command("sh", "-c", `"$0"; true`, bin)
+	cmd.Env = env("PORT=" + strconv.Itoa(port))
+	s := startServer(t, cmd, port)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	s.waitExit(t, 10*time.Second) // sh's "signal: killed"
+	s.checkGone(t)
 }
 
 // processesMentioning lists the pids whose command line contains s.
@@ -204,7 +270,6 @@ func processesMentioning(s string) []int {
 }
 
 func TestStartupFailures(t *testing.T) {
-	bin := build(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

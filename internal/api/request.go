@@ -277,6 +277,11 @@ func (f *Form) String(field string, required bool, max int) (string, bool) {
 		return "", false
 	}
 	s = strings.TrimSpace(s)
+	if strings.ContainsRune(s, 0) {
+		// PostgreSQL text cannot hold NUL: refuse it as DRF's CharField does.
+		f.Error(field, "Null characters are not allowed.")
+		return "", false
+	}
 	if s == "" && required {
 		f.Error(field, msgBlank)
 		return "", false

@@ -86,6 +86,8 @@ func (a *App) Close() {
 // startLambda loads the configuration and builds the App of a Lambda
 // container, or exits: a container that cannot start must fail its init.
 func startLambda(function string) *App {
+	// Until obs takes over, failures are still logged as JSON.
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
 	ctx := context.Background()
 	cfg, err := config.Load(ctx, config.Options{})
 	if err == nil {
@@ -127,6 +129,7 @@ type MigrateResult struct {
 // migration to the writer. The deployment invokes it before the new API
 // takes traffic.
 func StartMigrate() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
 	ctx := context.Background()
 	cfg, err := config.Load(ctx, config.Options{AllowRandomKey: true})
 	if err != nil {

@@ -23,7 +23,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func newUser(t *testing.T, db postgres.Querier, name string, typ auth.UserType) user.User {
+func newUser(t testing.TB, db postgres.Querier, name string, typ auth.UserType) user.User {
 	t.Helper()
 	u, err := postgres.CreateUser(context.Background(), db, user.User{
 		Username: name, Email: name + "@example.com", Type: typ, PasswordHash: "x", FirstName: strings.ToUpper(name[:1]) + name[1:],

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// stopWithParent does nothing outside Linux.
+func stopWithParent() {}

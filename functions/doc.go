@@ -1,0 +1,18 @@
+// Package functions holds the service's AWS Lambda functions, one folder
+// each, every folder a tiny main package that `make build` compiles into
+// build/<folder>/bootstrap (linux/arm64, tag lambda.norpc, for the
+// provided.al2023 runtime):
+//
+//   - functions/<Function>/main.go for each route of api.Routes(), named by
+//     the route's Function and doing nothing but app.Start("<Function>");
+//   - functions/authorizer: the API Gateway REQUEST authorizer
+//     (app.StartAuthorizer);
+//   - functions/migrate: applies the database migrations before a
+//     deployment takes traffic (app.StartMigrate).
+//
+// There is no other folder: the CDK app deploys one function per folder. This
+// package itself has no code; its tests check the layout against the route
+// table, run real bootstraps through the Lambda Runtime Interface Emulator
+// (see internal/lambdatest), and cross-compile every function as `make
+// build` does.
+package functions

@@ -1,0 +1,553 @@
+package functions_test
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"wallets/internal/api"
+	"wallets/internal/auth"
+	"wallets/internal/lambdatest"
+	"wallets/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// appImport is the package every main calls into.
+const appImport = "wallets/internal/app"
+
+// expectedFunctions maps each folder of functions/ to the call its main must
+// make: app.Start("<route>") for a route, else the special starters.
+func expectedFunctions(t *testing.T) map[string]string {
+	t.Helper()
+	want := map[string]string{
+		"authorizer": "StartAuthorizer()",
+		"migrate":    "StartMigrate()",
+	}
+	for _, r := range api.Routes() {
+		if _, dup := want[r.Function]; dup {
+			t.Errorf("route %s %s: function %q is not unique", r.Methods, r.Path, r.Function)
+		}
+		want[r.Function] = "Start(" + strconv.Quote(r.Function) + ")"
+	}
+	return want
+}
+
+// TestLayout: one folder per route named by its Function, plus authorizer
+// and migrate, each a main.go that does nothing but call its starter with its
+// own name; no other folder.
+func TestLayout(t *testing.T) {
+	t.Parallel()
+	want := expectedFunctions(t)
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			if !strings.HasSuffix(e.Name(), ".go") {
+				t.Errorf("functions/%s: unexpected file", e.Name())
+			}
+			continue
+		}
+		if _, ok := want[e.Name()]; !ok {
+			t.Errorf("functions/%s: no route has this function, and it is neither authorizer nor migrate", e.Name())
+			continue
+		}
+		seen[e.Name()] = true
+		checkMain(t, e.Name(), want[e.Name()])
+	}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if !seen[name] {
+			t.Errorf("functions/%s/main.go is missing", name)
+		}
+	}
+}
+
+// checkMain parses functions/<dir> and checks it is package main with one
+// file, main.go, whose main is exactly app.<call>.
+func checkMain(t *testing.T, dir, call string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, "_test.go") {
+			sources = append(sources, filepath.Base(f))
+		}
+	}
+	if !slices.Equal(sources, []string{"main.go"}) {
+		t.Errorf("functions/%s: want main.go alone, have %v", dir, sources)
+		if !slices.Contains(sources, "main.go") {
+			return
+		}
+	}
+	path := filepath.Join(dir, "main.go")
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Errorf("functions/%s: %v", path, err)
+		return
+	}
+	if f.Name.Name != "main" {
+		t.Errorf("functions/%s: package %s, want main", path, f.Name.Name)
+	}
+	appName := ""
+	for _, imp := range f.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); p == appImport {
+			appName = "app"
+			if imp.Name != nil {
+				appName = imp.Name.Name
+			}
+		}
+	}
+	if appName != "app" {
+		t.Errorf("functions/%s: does not import %q as app", path, appImport)
+		return
+	}
+	var mainFn *ast.FuncDecl
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.Name == "main" {
+			mainFn = fn
+		}
+	}
+	if mainFn == nil || mainFn.Body == nil {
+		t.Errorf("functions/%s: no func main", path)
+		return
+	}
+	if got := mainCall(mainFn); got != call {
+		t.Errorf("functions/%s: main calls %q, want exactly app.%s", path, got, call)
+	}
+}
+
+// mainCall renders main's body if it is one call app.F(args...) with string
+// literal arguments, as "F(args)"; anything else renders as "<...>".
+func mainCall(fn *ast.FuncDecl) string {
+	const other = "<something other than one app.Start* call>"
+	if len(fn.Body.List) != 1 {
+		return other
+	}
+	stmt, ok := fn.Body.List[0].(*ast.ExprStmt)
+	if !ok {
+		return other
+	}
+	call, ok := stmt.X.(*ast.CallExpr)
+	if !ok || call.Ellipsis.IsValid() {
+		return other
+	}
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return other
+	}
+	if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "app" {
+		return other
+	}
+	var args []string
+	for _, a := range call.Args {
+		lit, ok := a.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return other
+		}
+		s, err := strconv.Unquote(lit.Value)
+		if err != nil {
+			return other
+		}
+		args = append(args, strconv.Quote(s))
+	}
+	return sel.Sel.Name + "(" + strings.Join(args, ", ") + ")"
+}
+
+// moduleDir is the module's root: the tests run in functions/.
+func moduleDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+		t.Fatalf("module root: %v", err)
+	}
+	return dir
+}
+
+// TestBuildLinuxARM64 cross-compiles every function as `make build` does and
+// checks each is a stripped, static linux/arm64 executable.
+func TestBuildLinuxARM64(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles every function; skipped with -short")
+	}
+	t.Parallel()
+	// Cold build caches compile every dependency for arm64 first (minutes
+	// on two cores); warm ones only link.
+	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
+	defer cancel()
+	out := t.TempDir() + string(filepath.Separator)
+	const version = "lambdatest-version-marker"
+	// The Makefile's build/%/bootstrap recipe, for every function at once.
+	cmd := exec.CommandContext(ctx, lambdatest.GoTool(t), "build",
+		"-tags", lambdatest.BuildTags, "-trimpath",
+		"-ldflags", "-s -w -X wallets/internal/obs.Version="+version,
+		"-o", out, "./functions/...")
+	cmd.Dir = moduleDir(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, b)
+	}
+	t.Logf("cross-compiled ./functions/... for linux/arm64 in %v", time.Since(start).Round(time.Millisecond))
+
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	want := slices.Sorted(maps.Keys(expectedFunctions(t)))
+	if !slices.Equal(got, want) {
+		t.Fatalf("go build wrote %v\nwant one binary per function: %v", got, want)
+	}
+	for _, name := range got {
+		checkELF(t, filepath.Join(out, name), version)
+	}
+}
+
+// checkELF checks path is a static, stripped linux/arm64 executable that
+// carries the version set at link time.
+func checkELF(t *testing.T, path, version string) {
+	t.Helper()
+	name := filepath.Base(path)
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Errorf("%s: %v", name, err)
+		return
+	}
+	defer f.Close()
+	if f.Class != elf.ELFCLASS64 || f.Data != elf.ELFDATA2LSB || f.Machine != elf.EM_AARCH64 {
+		t.Errorf("%s: %v %v %v, want ELFCLASS64 ELFDATA2LSB EM_AARCH64", name, f.Class, f.Data, f.Machine)
+	}
+	if f.Type != elf.ET_EXEC {
+		t.Errorf("%s: type %v, want ET_EXEC", name, f.Type)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("%s: has a %v program header: not static", name, p.Type)
+		}
+	}
+	for _, s := range f.Sections {
+		switch {
+		case s.Name == ".interp" || s.Name == ".dynamic":
+			t.Errorf("%s: has a %s section: not static", name, s.Name)
+		case s.Name == ".symtab" || strings.HasPrefix(s.Name, ".debug_") || strings.HasPrefix(s.Name, ".zdebug_"):
+			t.Errorf("%s: has a %s section: not stripped (-s -w)", name, s.Name)
+		}
+	}
+	if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
+		t.Errorf("%s: imports libraries %v (%v)", name, libs, err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(version)) {
+		t.Errorf("%s: -X wallets/internal/obs.Version=%s did not reach the binary", name, version)
+	}
+}
+
+// jwtSecret is the functions' signing key (JWT_SECRET wants 32 bytes or more).
+const jwtSecret = "lambdatest-jwt-secret-0123456789abcdef"
+
+// TestLambdaRuntime builds real bootstraps for the host and drives them
+// through the AWS Lambda Runtime Interface Emulator, which speaks the Lambda
+// Runtime API to them exactly as Lambda does: cold start, /next, /response.
+func TestLambdaRuntime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds bootstraps and installs the Lambda emulator; skipped with -short")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the Lambda Runtime Interface Emulator runs Linux bootstraps")
+	}
+	t.Parallel()
+
+	// Install (or find cached) the emulator while the bootstraps build.
+	setup, cancelSetup := context.WithTimeout(t.Context(), 5*time.Minute)
+	var (
+		wg     sync.WaitGroup
+		rie    string
+		rieErr error
+	)
+	defer func() { cancelSetup(); wg.Wait() }() // also when the build fails
+	wg.Go(func() { rie, rieErr = lambdatest.FindRIE(setup, t.Logf) })
+	bins := lambdatest.BuildHost(setup, t, moduleDir(t),
+		"health", "migrate", "users-sign-up", "users-login", "authorizer")
+	wg.Wait()
+	if rieErr != nil {
+		t.Fatal(rieErr)
+	}
+
+	// From here on everything is bounded by a minute. (Cleanup, not defer:
+	// the parallel subtests run after this function returns.)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	start := func(t *testing.T, name, dbURL string) *lambdatest.Function {
+		return lambdatest.Start(ctx, t, lambdatest.Config{RIE: rie, Bootstrap: bins[name], Env: map[string]string{
+			"DATABASE_URL":             dbURL,
+			"JWT_SECRET":               jwtSecret,
+			"AWS_LAMBDA_FUNCTION_NAME": name,
+			"WALLETS_ENV":              "test",
+		}})
+	}
+
+	t.Run("health", func(t *testing.T) {
+		t.Parallel()
+		fn := start(t, "health", pgtest.URL(t))
+		began := time.Now()
+		resp, ids := invokeAPI(ctx, t, fn, http.MethodGet, "/api/v1/health", nil, "")
+		t.Logf("health: cold invocation (init + handler) in %v", time.Since(began).Round(time.Millisecond))
+		want(t, resp, http.StatusOK, `{"status":"ok","database":"ok"}`)
+		checkRequestLog(t, fn, ids, "request", http.StatusOK)
+		if runtime.GOOS == "linux" && len(fn.Processes()) == 0 {
+			t.Error("no bootstrap process seen under the emulator: cleanup could not kill it")
+		}
+
+		began = time.Now()
+		resp, _ = invokeAPI(ctx, t, fn, http.MethodPost, "/api/v1/health", nil, "")
+		t.Logf("health: warm invocation in %v", time.Since(began).Round(time.Millisecond))
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("POST /health: status %d, want 405 (body %s)", resp.StatusCode, resp.Body)
+		}
+	})
+
+	t.Run("init failure", func(t *testing.T) {
+		t.Parallel()
+		// No JWT key: the container must fail its init, not serve.
+		fn := lambdatest.Start(ctx, t, lambdatest.Config{RIE: rie, Bootstrap: bins["health"], Env: map[string]string{
+			"DATABASE_URL":             pgtest.URL(t),
+			"AWS_LAMBDA_FUNCTION_NAME": "health",
+		}})
+		ev := events.APIGatewayProxyRequest{HTTPMethod: http.MethodGet, Path: "/api/v1/health", Resource: "/api/v1/health"}
+		body, err := fn.Invoke(ctx, lambdatest.NewID("lambda-"), ev)
+		if err == nil || !strings.Contains(err.Error(), "502") {
+			t.Errorf("invoke without JWT_SECRET: %v (body %s), want the emulator's 502 for a failed init", err, body)
+		}
+		if logs := fn.Logs(); !strings.Contains(logs, "init failed") || !strings.Contains(logs, "no JWT key") {
+			t.Errorf("the output does not say why init failed:\n%s", logs)
+		}
+	})
+
+	t.Run("migrate", func(t *testing.T) {
+		t.Parallel()
+		fn := start(t, "migrate", pgtest.URL(t))
+		// pgtest's database is migrated already: nothing to apply.
+		body, err := fn.Invoke(ctx, lambdatest.NewID("lambda-"), map[string]any{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Applied  []string `json:"applied"`
+			ErrorMsg string   `json:"errorMessage"`
+		}
+		if err := json.Unmarshal(body, &res); err != nil || res.ErrorMsg != "" || len(res.Applied) != 0 ||
+			!bytes.Contains(body, []byte(`"applied"`)) {
+			t.Errorf("migrate answered %s (%v), want no migration applied", body, err)
+		}
+	})
+
+	t.Run("users", func(t *testing.T) {
+		t.Parallel()
+		dbURL := pgtest.URL(t)
+		signUp := start(t, "users-sign-up", dbURL)
+		login := start(t, "users-login", dbURL)
+		authorizer := start(t, "authorizer", dbURL)
+
+		const password = "Tr0ub4dor&3-horse-battery"
+		body := `{"username":"lambda_alice","email":"alice@example.com","first_name":"Alice","last_name":"Liddell",` +
+			`"password":"` + password + `","password2":"` + password + `"}`
+		began := time.Now()
+		resp, ids := invokeAPI(ctx, t, signUp, http.MethodPost, "/api/v1/users/sign-up", map[string]string{"Content-Type": "application/json"}, body)
+		t.Logf("users-sign-up: cold invocation (init + argon2id hash + insert) in %v", time.Since(began).Round(time.Millisecond))
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("sign-up: status %d, want 201; body %s", resp.StatusCode, resp.Body)
+		}
+		var user struct {
+			ID       int64  `json:"id"`
+			Username string `json:"username"`
+			Email    string `json:"email"`
+			Profile  struct {
+				Type int `json:"type"`
+			} `json:"profile"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &user); err != nil || user.ID <= 0 ||
+			user.Username != "lambda_alice" || user.Email != "alice@example.com" || user.Profile.Type != int(auth.CustomerType) {
+			t.Errorf("sign-up body %s (%v): want the new customer", resp.Body, err)
+		}
+		checkRequestLog(t, signUp, ids, "request", http.StatusCreated)
+
+		for _, bad := range []string{`{"username":`, `{"username":"lambda_bob"}`} {
+			resp, ids = invokeAPI(ctx, t, signUp, http.MethodPost, "/api/v1/users/sign-up", map[string]string{"Content-Type": "application/json"}, bad)
+			if resp.StatusCode != http.StatusBadRequest || !json.Valid([]byte(resp.Body)) {
+				t.Errorf("sign-up %s: status %d body %s, want 400 with a JSON body", bad, resp.StatusCode, resp.Body)
+			}
+			checkRequestLog(t, signUp, ids, "request", http.StatusBadRequest)
+		}
+
+		// No token: the authorizer denies with the 401 detail.
+		arn := "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/test/GET/api/v1/users/me"
+		deny, ids := invokeAuthorizer(ctx, t, authorizer, arn, nil)
+		checkPolicy(t, "no token", deny, "Deny", arn)
+		if deny.Context["detail"] != "Authentication credentials were not provided." {
+			t.Errorf("no token: context %v, want detail %q", deny.Context, "Authentication credentials were not provided.")
+		}
+		checkRequestLog(t, authorizer, ids, "authorize", http.StatusForbidden)
+
+		// A forged token: denied too.
+		deny, _ = invokeAuthorizer(ctx, t, authorizer, arn, map[string]string{"Authorization": "JWT not.a.token"})
+		checkPolicy(t, "bad token", deny, "Deny", arn)
+		if deny.Context["detail"] != auth.ErrInvalidToken.Error() {
+			t.Errorf("bad token: context %v, want detail %q", deny.Context, auth.ErrInvalidToken.Error())
+		}
+
+		// The real token from the login function: allowed, on the whole stage.
+		resp, _ = invokeAPI(ctx, t, login, http.MethodPost, "/api/v1/users/login", map[string]string{"Content-Type": "application/json"},
+			`{"username":"lambda_alice","password":"`+password+`"}`)
+		var session struct {
+			Token string `json:"token"`
+		}
+		if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(resp.Body), &session) != nil || session.Token == "" {
+			t.Fatalf("login: status %d body %s, want 200 with a token", resp.StatusCode, resp.Body)
+		}
+		allow, ids := invokeAuthorizer(ctx, t, authorizer, arn, map[string]string{"Authorization": "JWT " + session.Token})
+		checkPolicy(t, "login token", allow, "Allow", "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/test/*")
+		id := strconv.FormatInt(user.ID, 10)
+		if allow.PrincipalID != id || allow.Context["user_id"] != id || allow.Context["user_type"] != "1" {
+			t.Errorf("login token: principal %q context %v, want user %s of type 1", allow.PrincipalID, allow.Context, id)
+		}
+		checkRequestLog(t, authorizer, ids, "authorize", http.StatusOK)
+	})
+}
+
+// requestIDs are the ids of one invocation: API Gateway's (the event's
+// requestContext.requestId, logged as request_id) and Lambda's (the Runtime
+// API's Lambda-Runtime-Aws-Request-Id, logged as aws_request_id).
+type requestIDs struct{ apiGateway, lambda string }
+
+func newIDs() requestIDs {
+	return requestIDs{apiGateway: lambdatest.NewID("apigw-"), lambda: lambdatest.NewID("lambda-")}
+}
+
+// invokeAPI sends an API Gateway proxy event to fn and decodes its answer.
+func invokeAPI(ctx context.Context, t *testing.T, fn *lambdatest.Function, method, path string, headers map[string]string, body string) (events.APIGatewayProxyResponse, requestIDs) {
+	t.Helper()
+	ids := newIDs()
+	ev := events.APIGatewayProxyRequest{
+		Resource:   path,
+		Path:       path,
+		HTTPMethod: method,
+		Headers:    headers,
+		Body:       body,
+		RequestContext: events.APIGatewayProxyRequestContext{
+			RequestID:    ids.apiGateway,
+			Stage:        "test",
+			HTTPMethod:   method,
+			ResourcePath: path,
+			Path:         "/test" + path,
+		},
+	}
+	raw, err := fn.Invoke(ctx, ids.lambda, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayProxyResponse
+	if err := json.Unmarshal(raw, &resp); err != nil || resp.StatusCode == 0 {
+		t.Fatalf("%s %s: not an API Gateway proxy response (%v): %s", method, path, err, raw)
+	}
+	return resp, ids
+}
+
+// invokeAuthorizer sends a REQUEST authorizer event for GET /api/v1/users/me.
+func invokeAuthorizer(ctx context.Context, t *testing.T, fn *lambdatest.Function, arn string, headers map[string]string) (events.APIGatewayCustomAuthorizerResponse, requestIDs) {
+	t.Helper()
+	ids := newIDs()
+	const path = "/api/v1/users/me"
+	ev := events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type:       "REQUEST",
+		MethodArn:  arn,
+		Resource:   path,
+		Path:       path,
+		HTTPMethod: http.MethodGet,
+		Headers:    headers,
+		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+			RequestID:    ids.apiGateway,
+			Stage:        "test",
+			HTTPMethod:   http.MethodGet,
+			ResourcePath: path,
+			Path:         "/test" + path,
+		},
+	}
+	raw, err := fn.Invoke(ctx, ids.lambda, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayCustomAuthorizerResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		t.Fatalf("authorizer: not an authorizer response (%v): %s", err, raw)
+	}
+	return resp, ids
+}
+
+func want(t *testing.T, resp events.APIGatewayProxyResponse, status int, body string) {
+	t.Helper()
+	if resp.StatusCode != status || resp.Body != body {
+		t.Errorf("got %d %s, want %d %s", resp.StatusCode, resp.Body, status, body)
+	}
+	if ct := resp.Headers["Content-Type"]; ct != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+}
+
+func checkPolicy(t *testing.T, what string, resp events.APIGatewayCustomAuthorizerResponse, effect, resource string) {
+	t.Helper()
+	st := resp.PolicyDocument.Statement
+	if len(st) != 1 || st[0].Effect != effect || !slices.Equal(st[0].Resource, []string{resource}) ||
+		!slices.Equal(st[0].Action, []string{"execute-api:Invoke"}) {
+		t.Errorf("%s: policy %+v, want one %s of execute-api:Invoke on %s", what, resp.PolicyDocument, effect, resource)
+	}
+}
+
+// checkRequestLog waits for the function's JSON log line msg ("request" or
+// "authorize") of the invocation ids, and checks its status.
+func checkRequestLog(t *testing.T, fn *lambdatest.Function, ids requestIDs, msg string, status int) {
+	t.Helper()
+	line, ok := fn.LogLine(5*time.Second, func(m map[string]any) bool {
+		return m["msg"] == msg && m["request_id"] == ids.apiGateway
+	})
+	if !ok {
+		t.Errorf("%s: no JSON %q log line with request_id %s", fn.Name, msg, ids.apiGateway)
+		return
+	}
+	if line["aws_request_id"] != ids.lambda || line["function"] != fn.Name || line["status"] != float64(status) {
+		t.Errorf("%s: log line %v: want aws_request_id %s, function %s, status %d", fn.Name, line, ids.lambda, fn.Name, status)
+	}
+}

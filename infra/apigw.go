@@ -1,0 +1,225 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"wallets/internal/api"
+)
+
+// answered405 are the methods a resource answers with 405 when it does not
+// serve them (OPTIONS and HEAD are left to API Gateway's defaults).
+var answered405 = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// Api is the REST API: one resource tree from the route paths, each method
+// proxied to its own function, the REQUEST authorizer on the routes that need
+// it, 405 answers for the other methods of a known path, and the gateway's
+// own answers in the contract's JSON.
+type Api struct {
+	constructs.Construct
+	RestApi    awsapigateway.RestApi
+	Authorizer awsapigateway.RequestAuthorizer
+	AccessLogs awslogs.LogGroup
+	StageName  string
+	// Methods counts the methods proxied to functions and answered 405.
+	Methods, MethodsNotAllowed int
+
+	publicMethods, notAllowedMethods []awsapigateway.Method
+}
+
+// accessLogFormat is one JSON object per request. It carries no header
+// values, so no token or cookie reaches the log.
+func accessLogFormat() string {
+	fields := [][2]string{
+		{"requestId", "$context.requestId"},
+		{"extendedRequestId", "$context.extendedRequestId"},
+		{"requestTime", "$context.requestTime"},
+		{"ip", "$context.identity.sourceIp"},
+		{"userAgent", "$context.identity.userAgent"},
+		{"method", "$context.httpMethod"},
+		{"resource", "$context.resourcePath"},
+		{"path", "$context.path"},
+		{"protocol", "$context.protocol"},
+		{"status", "$context.status"},
+		{"responseLength", "$context.responseLength"},
+		{"latencyMs", "$context.responseLatency"},
+		{"integrationLatencyMs", "$context.integrationLatency"},
+		{"integrationStatus", "$context.integrationStatus"},
+		{"integrationError", "$context.integrationErrorMessage"},
+		{"errorType", "$context.error.responseType"},
+		{"error", "$context.error.message"},
+		{"authorizerStatus", "$context.authorizer.status"},
+		{"authorizerLatencyMs", "$context.authorizer.latency"},
+		{"authorizerError", "$context.authorizer.error"},
+		{"userId", "$context.authorizer.principalId"},
+		{"xrayTraceId", "$context.xrayTraceId"},
+	}
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = strconv.Quote(f[0]) + ":" + strconv.Quote(f[1])
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// NewApi builds the REST API over the functions.
+func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *Api {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	accessLogs := awslogs.NewLogGroup(c, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+		Retention:     s.Retention(),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	rest := awsapigateway.NewRestApi(c, jsii.String("RestApi"), &awsapigateway.RestApiProps{
+		RestApiName:   jsii.String(s.name()),
+		Description:   jsii.String("Wallets " + s.Stage + ": wallets and payments API"),
+		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		// The account-level role API Gateway logs with (access and
+		// execution logs need it).
+		CloudWatchRole:              jsii.Bool(true),
+		CloudWatchRoleRemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		Deploy:                      jsii.Bool(true),
+		FailOnWarnings:              jsii.Bool(true),
+		DeployOptions: &awsapigateway.StageOptions{
+			StageName:            jsii.String(s.Stage),
+			Description:          jsii.String("Wallets " + s.Stage),
+			ThrottlingRateLimit:  jsii.Number(s.ThrottleRate),
+			ThrottlingBurstLimit: jsii.Number(s.ThrottleBurst),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
+			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat())),
+			// Execution logs of errors only (authorizer and integration
+			// failures); never request or response bodies.
+			LoggingLevel:     awsapigateway.MethodLoggingLevel_ERROR,
+			DataTraceEnabled: jsii.Bool(false),
+			// Per-method metrics cost per metric; the API-wide ones are free.
+			MetricsEnabled: jsii.Bool(false),
+			// No cache: responses carry one user's data.
+			CachingEnabled: jsii.Bool(false),
+			TracingEnabled: jsii.Bool(s.Tracing),
+		},
+	})
+	// API Gateway would create the execution log group itself, without a
+	// retention; create it first.
+	execLogs := awslogs.NewLogGroup(c, jsii.String("ExecutionLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  awscdk.Fn_Join(jsii.String(""), jsii.Strings("API-Gateway-Execution-Logs_", *rest.RestApiId(), "/", s.Stage)),
+		Retention:     s.Retention(),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	rest.DeploymentStage().Node().AddDependency(execLogs)
+
+	// With a result cache, API Gateway needs an identity source and answers
+	// UNAUTHORIZED itself when it is missing, so cookie-only clients must
+	// then also send the Authorization header. Without one (TTL 0) the
+	// authorizer sees every request, cookie included.
+	identity := []*string{}
+	if s.AuthorizerCacheTTL > 0 {
+		identity = append(identity, awsapigateway.IdentitySource_Header(jsii.String("Authorization")))
+	}
+	authz := awsapigateway.NewRequestAuthorizer(c, jsii.String("Authorizer"), &awsapigateway.RequestAuthorizerProps{
+		AuthorizerName:  jsii.String(s.name("jwt")),
+		Handler:         fns.Authorizer.Fn,
+		IdentitySources: &identity,
+		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(float64(s.AuthorizerCacheTTL))),
+	})
+	if len(identity) == 0 {
+		// CDK renders no sources as IdentitySource ""; leave the property
+		// out, as API Gateway documents for an uncached authorizer.
+		cfnDeleteProperty(authz.Node().DefaultChild(), "IdentitySource")
+	}
+
+	a := &Api{Construct: c, RestApi: rest, Authorizer: authz, AccessLogs: accessLogs, StageName: s.Stage}
+
+	// One resource per path, each served method to its function.
+	var paths []string
+	served := map[string][]string{}
+	routes := api.Routes()
+	for _, r := range routes {
+		if _, seen := served[r.Path]; !seen {
+			paths = append(paths, r.Path)
+		}
+		served[r.Path] = append(served[r.Path], r.Methods...)
+		res := rest.Root().ResourceForPath(jsii.String(r.Path))
+		integration := awsapigateway.NewLambdaIntegration(fns.Routes[r.Function].Fn, &awsapigateway.LambdaIntegrationOptions{
+			Proxy: jsii.Bool(true),
+			// One invoke permission per function for the whole API rather
+			// than two per method.
+			ScopePermissionToMethod: jsii.Bool(false),
+		})
+		for _, m := range r.Methods {
+			opts := &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_NONE}
+			if r.Access.Authorized() {
+				opts = &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_CUSTOM, Authorizer: authz}
+			}
+			method := res.AddMethod(jsii.String(m), integration, opts)
+			if !r.Access.Authorized() {
+				a.publicMethods = append(a.publicMethods, method)
+			}
+			a.Methods++
+		}
+	}
+	// The other methods of a known path answer 405 like the handlers do.
+	for _, p := range paths {
+		res := rest.Root().ResourceForPath(jsii.String(p))
+		for _, m := range answered405 {
+			if slices.Contains(served[p], m) {
+				continue
+			}
+			_, _, allowed, _ := api.Match(routes, m, p)
+			method := res.AddMethod(jsii.String(m), methodNotAllowed(m, allowed), &awsapigateway.MethodOptions{
+				AuthorizationType: awsapigateway.AuthorizationType_NONE,
+				MethodResponses: &[]*awsapigateway.MethodResponse{{
+					StatusCode:         jsii.String("405"),
+					ResponseParameters: &map[string]*bool{"method.response.header.Allow": jsii.Bool(true)},
+				}},
+			})
+			a.notAllowedMethods = append(a.notAllowedMethods, method)
+			a.MethodsNotAllowed++
+		}
+	}
+
+	// The gateway's own answers (authorizer refusals, unknown paths,
+	// throttling, integration failures) in the contract's JSON.
+	for _, g := range api.GatewayResponses() {
+		headers := map[string]*string{}
+		for k, v := range g.Headers {
+			headers[k] = jsii.String("'" + strings.ReplaceAll(v, "'", "") + "'")
+		}
+		rest.AddGatewayResponse(jsii.String("Gateway"+constructID(strings.ToLower(strings.ReplaceAll(g.Type, "_", "-")))), &awsapigateway.GatewayResponseOptions{
+			Type:            awsapigateway.ResponseType_Of(jsii.String(g.Type)),
+			StatusCode:      jsii.String(strconv.Itoa(g.Status)),
+			Templates:       &map[string]*string{"application/json": jsii.String(g.Body())},
+			ResponseHeaders: &headers,
+		})
+	}
+	return a
+}
+
+// methodNotAllowed is a MOCK integration answering 405 with the contract's
+// body and the Allow header.
+func methodNotAllowed(method string, allowed []string) awsapigateway.MockIntegration {
+	// A request template for the content types a client is likely to send;
+	// NEVER passes nothing else through (an exotic type gets the 415
+	// gateway response).
+	req := jsii.String(`{"statusCode": 405}`)
+	templates := map[string]*string{}
+	for _, ct := range []string{"application/json", "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"} {
+		templates[ct] = req
+	}
+	body := fmt.Sprintf(`{"detail": "Method \"%s\" not allowed."}`, method)
+	return awsapigateway.NewMockIntegration(&awsapigateway.IntegrationOptions{
+		PassthroughBehavior: awsapigateway.PassthroughBehavior_NEVER,
+		RequestTemplates:    &templates,
+		IntegrationResponses: &[]*awsapigateway.IntegrationResponse{{
+			StatusCode:         jsii.String("405"),
+			ResponseTemplates:  &map[string]*string{"application/json": jsii.String(body)},
+			ResponseParameters: &map[string]*string{"method.response.header.Allow": jsii.String("'" + strings.Join(allowed, ", ") + "'")},
+		}},
+	})
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"wallets/internal/obs"
+)
+
+// newDashboard shows what the alarms watch: alarm states, the API, every
+// function, the database and proxy, and the business metrics.
+func newDashboard(scope constructs.Construct, s Settings, deps MonitoringDeps, alarms []awscloudwatch.Alarm, fns []*Function) awscloudwatch.Dashboard {
+	d := awscloudwatch.NewDashboard(scope, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName:   jsii.String(s.name()),
+		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
+	})
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	stat := func(st string, p awscdk.Duration) *awscloudwatch.MetricOptions {
+		return &awscloudwatch.MetricOptions{Statistic: jsii.String(st), Period: p}
+	}
+	graph := func(title string, width float64, left []awscloudwatch.IMetric, right ...awscloudwatch.IMetric) awscloudwatch.GraphWidget {
+		p := &awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Width: jsii.Number(width), Height: jsii.Number(6), Left: &left}
+		if len(right) > 0 {
+			p.Right = &right
+		}
+		return awscloudwatch.NewGraphWidget(p)
+	}
+	search := func(label, expr string, p awscdk.Duration) awscloudwatch.IMetric {
+		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression:   jsii.String(expr),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{},
+			Label:        jsii.String(label),
+			Period:       p,
+		})
+	}
+
+	refs := make([]interfacesawscloudwatch.IAlarmRef, len(alarms))
+	for i, a := range alarms {
+		refs[i] = a
+	}
+	d.AddWidgets(awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
+		Markdown: jsii.String(fmt.Sprintf("# Wallets %s\nAlarms notify the SNS topic `%s`. Each alarm's description is its runbook line (see the README's runbook).",
+			s.Stage, s.name("alarms"))),
+		Width: jsii.Number(24), Height: jsii.Number(2),
+	}))
+	d.AddWidgets(awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+		Title:  jsii.String("Alarms"),
+		Alarms: &refs,
+		SortBy: awscloudwatch.AlarmStatusWidgetSortBy_STATE_UPDATED_TIMESTAMP,
+		Width:  jsii.Number(24), Height: jsii.Number(8),
+	}))
+
+	// API.
+	st := deps.Api.RestApi.DeploymentStage()
+	d.AddWidgets(
+		graph("API requests", 8, []awscloudwatch.IMetric{st.MetricCount(stat("Sum", minute))}),
+		graph("API 4xx and 5xx rate", 8, []awscloudwatch.IMetric{
+			st.MetricClientError(stat("Average", minute)), st.MetricServerError(stat("Average", minute))}),
+		graph("API latency (ms)", 8, []awscloudwatch.IMetric{
+			st.MetricLatency(stat("p50", minute)), st.MetricLatency(stat("p99", minute)),
+			st.MetricIntegrationLatency(stat("p99", minute))}),
+	)
+
+	// Functions.
+	var errs, throttles, durations []awscloudwatch.IMetric
+	for _, f := range fns {
+		label := &awscloudwatch.MetricOptions{Label: jsii.String(f.Name), Period: minute}
+		label.Statistic = jsii.String("Sum")
+		errs = append(errs, f.Fn.MetricErrors(label))
+		throttles = append(throttles, f.Fn.MetricThrottles(label))
+		durations = append(durations, f.Fn.MetricDuration(&awscloudwatch.MetricOptions{Label: jsii.String(f.Name), Period: minute, Statistic: jsii.String("p99")}))
+	}
+	d.AddWidgets(
+		graph("Function errors", 8, errs),
+		graph("Function throttles", 8, throttles),
+		graph("Function duration p99 (ms)", 8, durations),
+	)
+	ns := obs.Namespace
+	d.AddWidgets(
+		graph("Requests by function (EMF)", 8, []awscloudwatch.IMetric{
+			search("Requests", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricRequests), five)}),
+		graph("5xx by function (EMF)", 8, []awscloudwatch.IMetric{
+			search("5xx", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.Metric5xx), five)}),
+		graph("4xx by function (EMF)", 8, []awscloudwatch.IMetric{
+			search("4xx", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.Metric4xx), five)}),
+	)
+
+	// Database and proxy.
+	db := deps.Database
+	roles := func(name, st string) []awscloudwatch.IMetric {
+		return []awscloudwatch.IMetric{db.metric(name, "WRITER", st, minute), db.metric(name, "READER", st, minute)}
+	}
+	d.AddWidgets(
+		graph("Aurora CPU %", 6, roles("CPUUtilization", "Average")),
+		graph("Aurora capacity (ACU)", 6, roles("ServerlessDatabaseCapacity", "Average")),
+		graph("Aurora connections", 6, roles("DatabaseConnections", "Average")),
+		graph("Aurora freeable memory", 6, roles("FreeableMemory", "Average")),
+	)
+	d.AddWidgets(
+		graph("Aurora replica lag (ms)", 6, []awscloudwatch.IMetric{db.metric("AuroraReplicaLag", "READER", "Maximum", minute)}),
+		graph("Aurora deadlocks", 6, []awscloudwatch.IMetric{db.metric("Deadlocks", "WRITER", "Maximum", minute)}),
+		graph("Proxy borrow latency (µs)", 6, []awscloudwatch.IMetric{db.proxyMetric("DatabaseConnectionsBorrowLatency", "Average", minute)}),
+		graph("Proxy connections", 6, []awscloudwatch.IMetric{
+			db.proxyMetric("ClientConnections", "Sum", minute),
+			db.proxyMetric("DatabaseConnections", "Sum", minute),
+			db.proxyMetric("DatabaseConnectionsCurrentlySessionPinned", "Sum", minute),
+		}),
+	)
+
+	// Business.
+	d.AddWidgets(
+		graph("Money movements by operation and outcome", 8, []awscloudwatch.IMetric{
+			search("MoneyMovements", fmt.Sprintf(`SEARCH('{%s,Operation,Outcome} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricMoneyMovements), five)},
+			RejectedDebitsMetric(five)),
+		graph("Amount moved by operation", 8, []awscloudwatch.IMetric{
+			search("AmountMoved", fmt.Sprintf(`SEARCH('{%s,Operation} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricAmountMoved), five)}),
+		graph("Logins and replays", 8, []awscloudwatch.IMetric{
+			search("Logins", fmt.Sprintf(`SEARCH('{%s,Function} MetricName=(%s)', 'Sum', 300)`, ns,
+				strings.Join([]string{`"` + obs.MetricLoginFailures + `"`, `"` + obs.MetricIdempotentReplays + `"`}, " OR ")), five)},
+			LoginThrottledMetric(five)),
+	)
+	return d
+}

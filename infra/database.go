@@ -1,0 +1,235 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+const (
+	// DBName is the application's database.
+	DBName = "wallets"
+	// DBUser is the database user of every function and of the migrations
+	// (which own the schema). It authenticates with IAM, end to end: the
+	// functions to the proxy, the proxy to the cluster.
+	DBUser = "wallets"
+	// dbAdmin is the master user; only the rotation function and the user
+	// bootstrap below log in as it.
+	dbAdmin = "wallets_admin"
+)
+
+// Database is the Aurora PostgreSQL Serverless v2 cluster (a writer and
+// readers scaling with it) behind an RDS Proxy with a read-write and a
+// read-only endpoint.
+type Database struct {
+	constructs.Construct
+	Cluster awsrds.DatabaseCluster
+	Proxy   awsrds.DatabaseProxy
+	// ReadOnly is the proxy endpoint that spreads connections over the
+	// readers; the listing functions read through it.
+	ReadOnly awsrds.IDatabaseProxyEndpoint
+	// ClusterIdentifier and ProxyName are the metric dimensions.
+	ClusterIdentifier string
+	ProxyName         string
+	// UserReady completes once DBUser exists with rds_iam and its grants;
+	// the migrations run after it.
+	UserReady constructs.IDependable
+}
+
+// NewDatabase builds the cluster, its master secret with rotation, the proxy,
+// its read-only endpoint and the IAM database user.
+func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network) *Database {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	clusterID := s.name()
+
+	// RDS creates this log group on the first export; creating it first
+	// gives it a retention.
+	pgLogs := awslogs.NewLogGroup(c, jsii.String("PostgresLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(fmt.Sprintf("/aws/rds/cluster/%s/postgresql", clusterID)),
+		Retention:     s.Retention(),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+
+	removal := awscdk.RemovalPolicy_DESTROY
+	if s.Protect {
+		removal = awscdk.RemovalPolicy_SNAPSHOT
+	}
+	readers := make([]awsrds.IClusterInstance, s.DBReaders)
+	for i := range readers {
+		readers[i] = awsrds.ClusterInstance_ServerlessV2(jsii.String(fmt.Sprintf("Reader%d", i+1)), &awsrds.ServerlessV2ClusterInstanceProps{
+			// Promotion tier 0-1: the reader scales with the writer, so a
+			// failover lands on an instance of the writer's size.
+			ScaleWithWriter:           jsii.Bool(i == 0),
+			PubliclyAccessible:        jsii.Bool(false),
+			EnablePerformanceInsights: jsii.Bool(true),
+			AutoMinorVersionUpgrade:   jsii.Bool(true),
+		})
+	}
+	cluster := awsrds.NewDatabaseCluster(c, jsii.String("Cluster"), &awsrds.DatabaseClusterProps{
+		Engine: awsrds.DatabaseClusterEngine_AuroraPostgres(&awsrds.AuroraPostgresClusterEngineProps{
+			Version: awsrds.AuroraPostgresEngineVersion_VER_16_9(),
+		}),
+		ClusterIdentifier:   jsii.String(clusterID),
+		DefaultDatabaseName: jsii.String(DBName),
+		Credentials: awsrds.Credentials_FromGeneratedSecret(jsii.String(dbAdmin), &awsrds.CredentialsBaseOptions{
+			SecretName: jsii.String(fmt.Sprintf("wallets/%s/db-admin", s.Stage)),
+		}),
+		Writer: awsrds.ClusterInstance_ServerlessV2(jsii.String("Writer"), &awsrds.ServerlessV2ClusterInstanceProps{
+			PubliclyAccessible:        jsii.Bool(false),
+			EnablePerformanceInsights: jsii.Bool(true),
+			AutoMinorVersionUpgrade:   jsii.Bool(true),
+		}),
+		Readers:                     &readers,
+		ServerlessV2MinCapacity:     jsii.Number(s.DBMinCapacity),
+		ServerlessV2MaxCapacity:     jsii.Number(s.DBMaxCapacity),
+		Vpc:                         net.Vpc,
+		VpcSubnets:                  DataSubnets(),
+		SecurityGroups:              &[]awsec2.ISecurityGroup{net.Database},
+		Port:                        jsii.Number(PostgresPort),
+		StorageEncrypted:            jsii.Bool(true),
+		IamAuthentication:           jsii.Bool(true),
+		EnablePerformanceInsights:   jsii.Bool(true),
+		PerformanceInsightRetention: awsrds.PerformanceInsightRetention_DEFAULT,
+		Backup: &awsrds.BackupProps{
+			Retention:       awscdk.Duration_Days(jsii.Number(float64(s.BackupRetentionDays))),
+			PreferredWindow: jsii.String("02:00-03:00"),
+		},
+		PreferredMaintenanceWindow: jsii.String("sun:03:30-sun:04:30"),
+		DeletionProtection:         jsii.Bool(s.Protect),
+		RemovalPolicy:              removal,
+		CopyTagsToSnapshot:         jsii.Bool(true),
+		CloudwatchLogsExports:      jsii.Strings("postgresql"),
+		// The Data API lets the deployment create the IAM database user with
+		// the master secret, without a function in the VPC.
+		EnableDataApi: jsii.Bool(true),
+		Parameters: &map[string]*string{
+			// Deadlocks and lock waits land in the exported log.
+			"log_lock_waits": jsii.String("1"),
+			// Every client connection is TLS (the proxy's included).
+			"rds.force_ssl": jsii.String("1"),
+		},
+	})
+	cluster.Node().AddDependency(pgLogs)
+
+	// The master password rotates monthly; the rotation function runs in
+	// the app subnets (it needs Secrets Manager through NAT) and reaches the
+	// cluster directly (the cluster security group admits it).
+	cluster.AddRotationSingleUser(&awsrds.RotationSingleUserOptions{
+		AutomaticallyAfter: awscdk.Duration_Days(jsii.Number(30)),
+		VpcSubnets:         AppSubnets(),
+	})
+
+	// End-to-end IAM authentication: no database password anywhere in the
+	// request path. The proxy's role may connect to the cluster as DBUser.
+	proxyRole := awsiam.NewRole(c, jsii.String("ProxyRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("rds.amazonaws.com"), nil),
+		Description: jsii.String("RDS Proxy connects to the Aurora cluster as the application user with IAM"),
+	})
+	cluster.GrantConnect(proxyRole, jsii.String(DBUser))
+	proxyName := s.name()
+	proxy := awsrds.NewDatabaseProxy(c, jsii.String("Proxy"), &awsrds.DatabaseProxyProps{
+		ProxyTarget:       awsrds.ProxyTarget_FromCluster(cluster),
+		DbProxyName:       jsii.String(proxyName),
+		Vpc:               net.Vpc,
+		VpcSubnets:        DataSubnets(),
+		SecurityGroups:    &[]awsec2.ISecurityGroup{net.Proxy},
+		Role:              proxyRole,
+		DefaultAuthScheme: awsrds.DefaultAuthScheme_IAM_AUTH,
+		IamAuth:           jsii.Bool(true),
+		RequireTLS:        jsii.Bool(true),
+		// Shorter than every function's timeout (10 s): a saturated database
+		// fails a request cleanly instead of running it into the Lambda
+		// timeout.
+		BorrowTimeout:             awscdk.Duration_Seconds(jsii.Number(5)),
+		IdleClientTimeout:         awscdk.Duration_Minutes(jsii.Number(30)),
+		MaxConnectionsPercent:     jsii.Number(90),
+		MaxIdleConnectionsPercent: jsii.Number(50),
+		DebugLogging:              jsii.Bool(false),
+	})
+	readOnly := proxy.AddEndpoint(jsii.String("ReadOnly"), &awsrds.DatabaseProxyEndpointOptions{
+		DbProxyEndpointName: jsii.String(s.name("read-only")),
+		Vpc:                 net.Vpc,
+		VpcSubnets:          DataSubnets(),
+		SecurityGroups:      &[]awsec2.ISecurityGroup{net.Proxy},
+		TargetRole:          awsrds.ProxyEndpointTargetRole_READ_ONLY,
+	})
+
+	d := &Database{
+		Construct:         c,
+		Cluster:           cluster,
+		Proxy:             proxy,
+		ReadOnly:          readOnly,
+		ClusterIdentifier: clusterID,
+		ProxyName:         proxyName,
+	}
+	d.UserReady = newDatabaseUser(c, s, cluster)
+	return d
+}
+
+// bootstrapSQL creates the application user once and (re)applies its grants:
+// IAM authentication (rds_iam), and the right to create the schema, which the
+// migrations then own. One statement, so that the Data API runs it whole.
+func bootstrapSQL() string {
+	return strings.Join([]string{
+		"DO $$",
+		"BEGIN",
+		fmt.Sprintf("  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '%s') THEN", DBUser),
+		fmt.Sprintf("    CREATE ROLE %s LOGIN;", DBUser),
+		"  END IF;",
+		fmt.Sprintf("  GRANT rds_iam TO %s;", DBUser),
+		fmt.Sprintf("  GRANT CONNECT, CREATE, TEMPORARY ON DATABASE %s TO %s;", DBName, DBUser),
+		fmt.Sprintf("  GRANT USAGE, CREATE ON SCHEMA public TO %s;", DBUser),
+		"END",
+		"$$",
+	}, "\n")
+}
+
+// newDatabaseUser runs bootstrapSQL through the RDS Data API as the master
+// user, on create and on every change of the statement.
+func newDatabaseUser(scope constructs.Construct, s Settings, cluster awsrds.DatabaseCluster) constructs.IDependable {
+	call := &customresources.AwsSdkCall{
+		Service: jsii.String("@aws-sdk/client-rds-data"),
+		Action:  jsii.String("ExecuteStatement"),
+		Parameters: map[string]any{
+			"resourceArn": cluster.ClusterArn(),
+			"secretArn":   cluster.Secret().SecretArn(),
+			"database":    DBName,
+			"sql":         bootstrapSQL(),
+		},
+		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String(DBUser + "-db-user")),
+		// The response holds no data worth logging.
+		Logging: customresources.Logging_WithDataHidden(),
+	}
+	logs := awslogs.NewLogGroup(scope, jsii.String("DbUserLogs"), &awslogs.LogGroupProps{
+		Retention:     s.Retention(),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	user := customresources.NewAwsCustomResource(scope, jsii.String("DbUser"), &customresources.AwsCustomResourceProps{
+		OnCreate: call,
+		OnUpdate: call,
+		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("rds-data:ExecuteStatement"),
+				Resources: jsii.Strings(*cluster.ClusterArn()),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+				Resources: jsii.Strings(*cluster.Secret().SecretArn()),
+			}),
+		}),
+		InstallLatestAwsSdk: jsii.Bool(false),
+		LogGroup:            logs,
+		Timeout:             awscdk.Duration_Minutes(jsii.Number(2)),
+	})
+	// After the writer and the readers are up.
+	user.Node().AddDependency(cluster)
+	return user
+}

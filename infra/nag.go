@@ -1,0 +1,104 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// The cdk-nag AWS Solutions findings this deployment accepts, each with its
+// reason. Everything else fails the synth.
+const (
+	policyLambdaBasic = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+	policyLambdaVPC   = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+	policyApiGwLogs   = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+	reasonLambdaManaged = "AWS managed Lambda execution policies: CloudWatch Logs writes, and the ENI actions a function in a VPC needs " +
+		"(ec2:CreateNetworkInterface and friends support no resource-level scoping). They grant nothing else; the function's own " +
+		"permissions (its rds-db:connect user, its two secrets) are inline and scoped."
+	reasonXRay          = "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; the grant exists only when tracing is on."
+	reasonApiGwLogsRole = "The account-level role API Gateway writes access and execution logs with; AmazonAPIGatewayPushToCloudWatchLogs is the policy " +
+		"AWS documents for it."
+	reasonCognito = "Authentication is the API contract's JWT (Authorization header or jwt cookie), verified by the Lambda REQUEST authorizer, which " +
+		"also checks the per-user token version that logout and password changes bump; there is no Cognito user pool to authorize against."
+	reasonPublicRoute = "Public by the API contract (sign-up, login, health, the OpenAPI document): callers have no token yet, or the route must " +
+		"answer without one."
+	reasonMethodNotAllowed = "MOCK integration that only answers 405 Method Not Allowed for a method the path does not serve; it reaches no " +
+		"backend and returns no data."
+	reasonValidation = "Every route is a Lambda proxy integration whose handler validates the body and parameters and answers in the contract's " +
+		"400 shape; a gateway validator would answer in API Gateway's shape and duplicate the route table's rules."
+	reasonWAF = "No WAF web ACL by default (a fixed monthly cost per ACL and rule): the stage throttle bounds request rates, the login handler " +
+		"throttles password guessing, and every route but four requires a valid token. Associate a WebACL with the stage when the API " +
+		"faces abusive traffic."
+	reasonJWTRotation = "Rotating the JWT signing key invalidates every issued token and page cursor at once (tokens are verified with the one " +
+		"current key), so it is rotated deliberately by an operator (runbook: put-secret-value, then recycle the functions), not on a schedule."
+	reasonSentryRotation   = "Holds a DSN issued by Sentry, not a credential Secrets Manager can regenerate; it is rotated in Sentry and put here."
+	reasonDataAPISingleton = "The provider function of the AwsCustomResource that creates the IAM database user through the RDS Data API: " +
+		"AWSLambdaBasicExecutionRole only lets it write its logs; its Data API and secret permissions are inline and scoped to the cluster " +
+		"and its master secret."
+	reasonUnprotectedStage = "A disposable stage (protect=false, the default for dev only): cdk destroy must be able to remove the cluster. " +
+		"Every other stage gets deletion protection and a snapshot on delete."
+	// awsCustomResourceID is the fixed id of AwsCustomResource's singleton
+	// provider function.
+	awsCustomResourceID = "AWS679f53fac002430cb0da5b7982bd2287"
+)
+
+func suppression(id, reason string, appliesTo ...string) *cdknag.NagPackSuppression {
+	s := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
+	if len(appliesTo) > 0 {
+		a := make([]any, len(appliesTo))
+		for i, v := range appliesTo {
+			a[i] = v
+		}
+		s.AppliesTo = &a
+	}
+	return s
+}
+
+func suppress(construct any, applyToChildren bool, s ...*cdknag.NagPackSuppression) {
+	cdknag.NagSuppressions_AddResourceSuppressions(construct, &s, jsii.Bool(applyToChildren))
+}
+
+// applyNag runs cdk-nag's AWS Solutions rules over both stacks and records
+// the accepted findings.
+func applyNag(w *Wallets) {
+	// Data stack.
+	cdknag.NagSuppressions_AddResourceSuppressionsByPath(w.Data.Stack,
+		jsii.String("/"+*w.Data.Stack.StackName()+"/"+awsCustomResourceID+"/ServiceRole/Resource"),
+		&[]*cdknag.NagPackSuppression{suppression("AwsSolutions-IAM4", reasonDataAPISingleton, policyLambdaBasic)}, nil)
+	suppress(w.Data.Secrets.JWTKey, false, suppression("AwsSolutions-SMG4", reasonJWTRotation))
+	if !w.Settings.Protect {
+		suppress(w.Data.Database.Cluster, false, suppression("AwsSolutions-RDS10", reasonUnprotectedStage))
+	}
+	if !w.Data.Secrets.imported {
+		suppress(w.Data.Secrets.SentryDSN, false, suppression("AwsSolutions-SMG4", reasonSentryRotation))
+	}
+
+	// Api stack: functions.
+	for _, f := range w.Api.Functions.All() {
+		s := []*cdknag.NagPackSuppression{suppression("AwsSolutions-IAM4", reasonLambdaManaged, policyLambdaBasic, policyLambdaVPC)}
+		if w.Settings.Tracing {
+			s = append(s, suppression("AwsSolutions-IAM5", reasonXRay, "Resource::*"))
+		}
+		suppress(f.Fn.Role(), true, s...)
+	}
+	// Api stack: the REST API.
+	api := w.Api.Api
+	suppress(api.RestApi, true,
+		suppression("AwsSolutions-COG4", reasonCognito),
+		suppression("AwsSolutions-APIG2", reasonValidation))
+	suppress(api.RestApi.DeploymentStage(), false, suppression("AwsSolutions-APIG3", reasonWAF))
+	if role := api.RestApi.Node().TryFindChild(jsii.String("CloudWatchRole")); role != nil {
+		suppress(role, true, suppression("AwsSolutions-IAM4", reasonApiGwLogsRole, policyApiGwLogs))
+	}
+	for _, m := range api.publicMethods {
+		suppress(m, false, suppression("AwsSolutions-APIG4", reasonPublicRoute))
+	}
+	for _, m := range api.notAllowedMethods {
+		suppress(m, false, suppression("AwsSolutions-APIG4", reasonMethodNotAllowed))
+	}
+
+	for _, st := range []awscdk.Stack{w.Data.Stack, w.Api.Stack} {
+		awscdk.Aspects_Of(st).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	}
+}

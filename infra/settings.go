@@ -1,0 +1,239 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Settings are the knobs of one deployment stage. Each is read, in order,
+// from the command line (`cdk synth -c key=value`), from the stage's block in
+// cdk.json ("wallets:stages" → stage → key), or from the default below.
+type Settings struct {
+	// Stage names the deployment (dev, prod, ...): stack names, resource
+	// names and WALLETS_ENV carry it. Context key "stage"; default "dev".
+	Stage string
+	// AssetRoot holds build/<function>/bootstrap for every function ("assetRoot",
+	// default "build", relative to the directory cdk runs in).
+	AssetRoot string
+	// Protect turns on deletion protection, snapshot-on-delete, retained
+	// secrets and stack termination protection ("protect"; default: every
+	// stage but dev).
+	Protect bool
+
+	// Network.
+	NatGateways int // "natGateways"; default 1 (dev) or 2
+
+	// Database.
+	DBMinCapacity       float64 // "dbMinCapacity" in ACUs; default 0.5
+	DBMaxCapacity       float64 // "dbMaxCapacity" in ACUs; default 4
+	DBReaders           int     // "dbReaders"; default 1 (at least 1)
+	BackupRetentionDays int     // "backupRetentionDays"; default 7 (at least 7)
+
+	// API.
+	AuthorizerCacheTTL int     // "authorizerCacheTtlSeconds"; default 0 (no cache)
+	ThrottleRate       float64 // "throttleRateLimit" requests/s; default 100
+	ThrottleBurst      float64 // "throttleBurstLimit"; default 200
+	Tracing            bool    // "tracing": X-Ray on the API and functions; default false
+
+	// Observability.
+	LogRetentionDays int    // "logRetentionDays"; default 30
+	AlarmEmail       string // "alarmEmail": subscribed to the alarm topic when set
+	// SentryDSNSecretName imports an existing Secrets Manager secret holding
+	// the DSN ("sentryDsnSecretName"); empty creates wallets/<stage>/sentry-dsn
+	// with a placeholder value.
+	SentryDSNSecretName string
+	// Business alarm thresholds, per 5 minutes.
+	RejectedDebitsThreshold float64 // "rejectedDebitsThreshold"; default 10
+	LoginThrottledThreshold float64 // "loginThrottledThreshold"; default 20
+}
+
+// stagesContextKey is the cdk.json context key holding per-stage settings.
+const stagesContextKey = "wallets:stages"
+
+var stageName = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+
+// LoadSettings reads the settings of the stage named by the "stage" context.
+func LoadSettings(scope constructs.Construct) (Settings, error) {
+	node := scope.Node()
+	stage := "dev"
+	if v, ok := node.TryGetContext(jsii.String("stage")).(string); ok && v != "" {
+		stage = v
+	}
+	if !stageName.MatchString(stage) {
+		return Settings{}, fmt.Errorf("stage %q: use 1-12 lower-case letters or digits, starting with a letter", stage)
+	}
+	var stageBlock map[string]any
+	if all, ok := node.TryGetContext(jsii.String(stagesContextKey)).(map[string]any); ok {
+		stageBlock, _ = all[stage].(map[string]any)
+	}
+	r := reader{node: node, stage: stageBlock}
+	dev := stage == "dev"
+	natGateways := 2 // one per AZ: an AZ outage does not cut the other AZ's functions off
+	if dev {
+		natGateways = 1
+	}
+	s := Settings{
+		Stage:                   stage,
+		AssetRoot:               r.str("assetRoot", "build"),
+		Protect:                 r.boolean("protect", !dev),
+		NatGateways:             r.integer("natGateways", natGateways),
+		DBMinCapacity:           r.number("dbMinCapacity", 0.5),
+		DBMaxCapacity:           r.number("dbMaxCapacity", 4),
+		DBReaders:               r.integer("dbReaders", 1),
+		BackupRetentionDays:     r.integer("backupRetentionDays", 7),
+		AuthorizerCacheTTL:      r.integer("authorizerCacheTtlSeconds", 0),
+		ThrottleRate:            r.number("throttleRateLimit", 100),
+		ThrottleBurst:           r.number("throttleBurstLimit", 200),
+		Tracing:                 r.boolean("tracing", false),
+		LogRetentionDays:        r.integer("logRetentionDays", 30),
+		AlarmEmail:              r.str("alarmEmail", ""),
+		SentryDSNSecretName:     r.str("sentryDsnSecretName", ""),
+		RejectedDebitsThreshold: r.number("rejectedDebitsThreshold", 10),
+		LoginThrottledThreshold: r.number("loginThrottledThreshold", 20),
+	}
+	if r.err != nil {
+		return Settings{}, r.err
+	}
+	return s, s.validate()
+}
+
+func (s Settings) validate() error {
+	var errs []string
+	if s.NatGateways < 1 {
+		errs = append(errs, "natGateways must be at least 1: the functions reach Sentry and Secrets Manager through NAT")
+	}
+	if s.DBMinCapacity < 0.5 || s.DBMaxCapacity < s.DBMinCapacity || s.DBMaxCapacity > 256 {
+		errs = append(errs, fmt.Sprintf("dbMinCapacity %.1f / dbMaxCapacity %.1f: need 0.5 <= min <= max <= 256 (RDS Proxy keeps connections open, so the cluster never pauses at 0)", s.DBMinCapacity, s.DBMaxCapacity))
+	}
+	if s.DBReaders < 1 || s.DBReaders > 15 {
+		errs = append(errs, "dbReaders must be between 1 and 15")
+	}
+	if s.BackupRetentionDays < 7 || s.BackupRetentionDays > 35 {
+		errs = append(errs, "backupRetentionDays must be between 7 and 35")
+	}
+	if s.AuthorizerCacheTTL < 0 || s.AuthorizerCacheTTL > 3600 {
+		errs = append(errs, "authorizerCacheTtlSeconds must be between 0 and 3600")
+	}
+	if s.ThrottleRate <= 0 || s.ThrottleBurst <= 0 {
+		errs = append(errs, "throttleRateLimit and throttleBurstLimit must be positive")
+	}
+	if _, ok := retentionDays[s.LogRetentionDays]; !ok {
+		errs = append(errs, fmt.Sprintf("logRetentionDays %d: use one of %v", s.LogRetentionDays, allowedRetentions()))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("stage %s: %s", s.Stage, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Retention is the log retention of every log group.
+func (s Settings) Retention() awslogs.RetentionDays { return retentionDays[s.LogRetentionDays] }
+
+// name prefixes a physical resource name with the service and stage.
+func (s Settings) name(parts ...string) string {
+	return strings.Join(append([]string{"wallets", s.Stage}, parts...), "-")
+}
+
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+}
+
+func allowedRetentions() []int {
+	out := make([]int, 0, len(retentionDays))
+	for d := range retentionDays {
+		out = append(out, d)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// reader looks a key up on the command line, then in the stage block.
+// Command-line context values arrive as strings; cdk.json values as JSON.
+type reader struct {
+	node  constructs.Node
+	stage map[string]any
+	err   error
+}
+
+func (r *reader) raw(key string) (any, bool) {
+	if v := r.node.TryGetContext(jsii.String(key)); v != nil {
+		return v, true
+	}
+	v, ok := r.stage[key]
+	return v, ok && v != nil
+}
+
+func (r *reader) fail(key string, v any, want string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("context %s=%v: want %s", key, v, want)
+	}
+}
+
+func (r *reader) str(key, def string) string {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		r.fail(key, v, "a string")
+		return def
+	}
+	return s
+}
+
+func (r *reader) number(key string, def float64) float64 {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	switch x := v.(type) {
+	case float64:
+		return x
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		if err == nil {
+			return f
+		}
+	}
+	r.fail(key, v, "a number")
+	return def
+}
+
+func (r *reader) integer(key string, def int) int {
+	f := r.number(key, float64(def))
+	if f != float64(int(f)) {
+		r.fail(key, f, "a whole number")
+		return def
+	}
+	return int(f)
+}
+
+func (r *reader) boolean(key string, def bool) bool {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		b, err := strconv.ParseBool(x)
+		if err == nil {
+			return b
+		}
+	}
+	r.fail(key, v, "true or false")
+	return def
+}

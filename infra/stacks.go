@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/triggers"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/aws/jsii-runtime-go/runtime"
+)
+
+// DataStack holds the state: the network, the database behind its proxy,
+// and the application's secrets. It changes rarely; the ApiStack deploys
+// after it.
+type DataStack struct {
+	awscdk.Stack
+	Network  *Network
+	Database *Database
+	Secrets  *Secrets
+}
+
+// ApiStack holds what serves requests: the functions, the migrations
+// trigger, the REST API and the monitoring.
+type ApiStack struct {
+	awscdk.Stack
+	Functions  *Functions
+	Migrations triggers.Trigger
+	Api        *Api
+	Monitoring *Monitoring
+}
+
+// Wallets is the whole deployment of one stage.
+type Wallets struct {
+	Settings Settings
+	Data     *DataStack
+	Api      *ApiStack
+}
+
+// NewWallets builds both stacks of the stage in s. Stacks are
+// environment-agnostic: the account and region come from the credentials at
+// deploy time, so synth needs neither credentials nor network.
+func NewWallets(scope constructs.Construct, s Settings) (*Wallets, error) {
+	awscdk.Tags_Of(scope).Add(jsii.String("project"), jsii.String("wallets"), nil)
+	awscdk.Tags_Of(scope).Add(jsii.String("stage"), jsii.String(s.Stage), nil)
+
+	data := &DataStack{Stack: awscdk.NewStack(scope, jsii.String("Wallets-"+s.Stage+"-Data"), &awscdk.StackProps{
+		Description:           jsii.String("Wallets " + s.Stage + ": network, Aurora PostgreSQL behind RDS Proxy, secrets"),
+		TerminationProtection: jsii.Bool(s.Protect),
+	})}
+	data.Network = NewNetwork(data.Stack, "Network", s)
+	data.Database = NewDatabase(data.Stack, "Database", s, data.Network)
+	data.Secrets = NewSecrets(data.Stack, "Secrets", s)
+	retainInternalFunctionLogs(data.Stack, s)
+
+	apiStack := &ApiStack{Stack: awscdk.NewStack(scope, jsii.String("Wallets-"+s.Stage+"-Api"), &awscdk.StackProps{
+		Description:           jsii.String("Wallets " + s.Stage + ": Lambda functions, REST API, migrations on deploy, alarms and dashboard"),
+		TerminationProtection: jsii.Bool(s.Protect),
+	})}
+	apiStack.AddStackDependency(data.Stack, jsii.String("functions connect to the database and read the secrets"))
+	fns, err := NewFunctions(apiStack.Stack, "Functions", s, FunctionDeps{Network: data.Network, Database: data.Database, Secrets: data.Secrets})
+	if err != nil {
+		return nil, err
+	}
+	apiStack.Functions = fns
+	apiStack.Migrations = newMigrations(apiStack, fns)
+	apiStack.Api = NewApi(apiStack.Stack, "Api", s, fns)
+	// The new API takes traffic only after the migrations: the stage (and
+	// with it every method) waits for the trigger, as do the functions.
+	apiStack.Api.RestApi.DeploymentStage().Node().AddDependency(apiStack.Migrations)
+	apiStack.Monitoring = NewMonitoring(apiStack.Stack, "Monitoring", s, MonitoringDeps{Functions: fns, Api: apiStack.Api, Database: data.Database})
+	retainInternalFunctionLogs(apiStack.Stack, s)
+
+	awscdk.NewCfnOutput(apiStack.Stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Base URL of the API; routes live under /api/v1"),
+		Value:       apiStack.Api.RestApi.Url(),
+	})
+	awscdk.NewCfnOutput(apiStack.Stack, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("SNS topic every alarm notifies; subscribe on-call here"),
+		Value:       apiStack.Monitoring.Topic.TopicArn(),
+	})
+	awscdk.NewCfnOutput(apiStack.Stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{
+		Value: apiStack.Monitoring.Dashboard.DashboardName(),
+	})
+
+	w := &Wallets{Settings: s, Data: data, Api: apiStack}
+	applyNag(w)
+	return w, nil
+}
+
+// newMigrations runs the migrate function on deploy: after the database and
+// its user exist (the Data stack), before the functions and the API stage
+// change. The trigger is bound to the function's current version, whose
+// hash includes the bootstrap asset's: every build with a change (new
+// migrations, a new release) runs it again, and a failed migration fails the
+// deploy and rolls it back.
+func newMigrations(stack *ApiStack, fns *Functions) triggers.Trigger {
+	t := triggers.NewTrigger(stack.Stack, jsii.String("Migrations"), &triggers.TriggerProps{
+		Handler:                fns.Migrate.Fn,
+		ExecuteOnHandlerChange: jsii.Bool(true),
+		InvocationType:         triggers.InvocationType_REQUEST_RESPONSE,
+		Timeout:                awscdk.Duration_Seconds(jsii.Number(float64(fns.Migrate.Timeout + 60))),
+	})
+	for _, f := range fns.All() {
+		if f != fns.Migrate {
+			f.Fn.Node().AddDependency(t)
+		}
+	}
+	return t
+}
+
+// The jsii proxy of a construct created on the JavaScript side (a
+// FindAll result, a DefaultChild) may be a bare IConstruct that a Go type
+// assertion cannot turn into a CfnResource; these call its CfnResource
+// members through the jsii runtime instead.
+
+func cfnType(c constructs.IConstruct) string {
+	var typ *string
+	runtime.Get(c, "cfnResourceType", &typ)
+	if typ == nil {
+		return ""
+	}
+	return *typ
+}
+
+func cfnOverride(c constructs.IConstruct, path string, value any) {
+	runtime.InvokeVoid(c, "addPropertyOverride", []any{jsii.String(path), value})
+}
+
+func cfnDeleteProperty(c constructs.IConstruct, path string) {
+	runtime.InvokeVoid(c, "addPropertyDeletionOverride", []any{jsii.String(path)})
+}
+
+// retainInternalFunctionLogs gives the functions that CDK creates for its
+// own custom resources (raw AWS::Lambda::Function resources that take no
+// log group option) a log group with the stage's retention, so that no log
+// group of the deployment keeps logs forever.
+func retainInternalFunctionLogs(stack awscdk.Stack, s Settings) {
+	for _, c := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		if !*awscdk.CfnResource_IsCfnResource(c) || *awslambda.CfnFunction_IsCfnFunction(c) {
+			continue
+		}
+		fmt.Fprintln(os.Stderr, "DEBUG", *c.Node().Path(), cfnType(c))
+		if cfnType(c) != "AWS::Lambda::Function" {
+			continue
+		}
+		logs := awslogs.NewLogGroup(stack, jsii.String("Logs"+*awscdk.Names_UniqueId(c)), &awslogs.LogGroupProps{
+			Retention:     s.Retention(),
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		})
+		cfnOverride(c, "LoggingConfig", map[string]any{"LogGroup": logs.LogGroupName()})
+		c.Node().AddDependency(logs)
+	}
+}

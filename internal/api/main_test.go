@@ -1,0 +1,10 @@
+package api_test
+
+import (
+	"os"
+	"testing"
+
+	"wallets/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -1,0 +1,93 @@
+package postgres_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"wallets/internal/auth"
+	"wallets/internal/pgtest"
+	"wallets/internal/postgres"
+	"wallets/internal/wallet"
+)
+
+// BenchmarkDeposit measures deposits from parallel clients into one hot
+// wallet (every deposit waits for the wallet's row lock) against the same
+// load spread over many wallets: the ratio is the cost of serialising on
+// one row.
+func BenchmarkDeposit(b *testing.B) {
+	ctx := context.Background()
+	db := pgtest.DB(b)
+	owner := newUser(b, db, "bench", auth.CustomerType)
+	wallets := make([]uuid.UUID, 64)
+	for i := range wallets {
+		w, err := postgres.CreateWallet(ctx, db, owner.ID, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wallets[i] = w.UUID
+	}
+	run := func(b *testing.B, pick func(i int64) uuid.UUID) {
+		var n atomic.Int64
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				id := pick(n.Add(1))
+				if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+					_, err := postgres.Deposit(ctx, tx, owner.ID, id, 100, "bench")
+					return err
+				}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	b.Run("hot-wallet", func(b *testing.B) { run(b, func(int64) uuid.UUID { return wallets[0] }) })
+	b.Run("spread", func(b *testing.B) { run(b, func(i int64) uuid.UUID { return wallets[i%int64(len(wallets))] }) })
+}
+
+// BenchmarkDeepPage reads page 200 of a wallet's 10,000 transactions by
+// offset and by keyset cursor: the ratio is what the cursor saves on deep
+// pages.
+func BenchmarkDeepPage(b *testing.B) {
+	ctx := context.Background()
+	db := pgtest.DB(b)
+	owner := newUser(b, db, "bench", auth.CustomerType)
+	w, _ := postgres.CreateWallet(ctx, db, owner.ID, false)
+	if _, err := db.Exec(ctx, `
+		INSERT INTO transactions (uuid, wallet_id, customer_id, amount, status, type, created_at)
+		SELECT gen_random_uuid(), $1, $2, 1, 2, 1, now() - (i || ' seconds')::interval
+		FROM generate_series(1, 10000) i`, w.UUID, owner.ID); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `ANALYZE transactions`); err != nil {
+		b.Fatal(err)
+	}
+	scope := postgres.TxScope{Wallet: &w.UUID}
+	const depth, size = 200, 20
+	// The keyset position of page 200: the last item of page 199.
+	prev, err := postgres.ListTransactions(ctx, db, scope, wallet.TxFilter{}, wallet.Page{Limit: size, Offset: (depth - 1) * size})
+	if err != nil || len(prev.Items) == 0 {
+		b.Fatal(err)
+	}
+	last := prev.Items[len(prev.Items)-1]
+	b.Run("offset", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := postgres.ListTransactions(ctx, db, scope, wallet.TxFilter{}, wallet.Page{Limit: size, Offset: depth * size}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cursor", func(b *testing.B) {
+		cur := &wallet.Cursor{Created: last.Created, UUID: last.UUID}
+		for b.Loop() {
+			if _, err := postgres.ListTransactions(ctx, db, scope, wallet.TxFilter{}, wallet.Page{Limit: size, Cursor: cur}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
