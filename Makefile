@@ -17,7 +17,9 @@ GO_PACKAGES = $(shell $(GO) list ./... | grep -v '^wallets/infra')
 
 ## run: the whole API at http://127.0.0.1:$(PORT)/api/v1 on a throwaway PostgreSQL (or $$DATABASE_URL)
 run:
-	PORT=$(PORT) $(GO) run -ldflags "-X wallets/internal/obs.Version=$(VERSION)" ./cmd/wallets-local
+	@mkdir -p build
+	$(GO) build -ldflags "-X wallets/internal/obs.Version=$(VERSION)" -o build/wallets-local ./cmd/wallets-local
+	PORT=$(PORT) exec ./build/wallets-local
 
 ## test: every test — vet, the Go suites with -race on a real PostgreSQL, the Lambda runtime test, the CDK synth tests
 test: vet test-go test-infra

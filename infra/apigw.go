@@ -86,7 +86,6 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 		CloudWatchRole:              jsii.Bool(true),
 		CloudWatchRoleRemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 		Deploy:                      jsii.Bool(true),
-		FailOnWarnings:              jsii.Bool(true),
 		DeployOptions: &awsapigateway.StageOptions{
 			StageName:            jsii.String(s.Stage),
 			Description:          jsii.String("Wallets " + s.Stage),

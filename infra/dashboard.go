@@ -95,7 +95,10 @@ func newDashboard(scope constructs.Construct, s Settings, deps MonitoringDeps, a
 	// Database and proxy.
 	db := deps.Database
 	roles := func(name, st string) []awscloudwatch.IMetric {
-		return []awscloudwatch.IMetric{db.metric(name, "WRITER", st, minute), db.metric(name, "READER", st, minute)}
+		return []awscloudwatch.IMetric{
+			db.metric(name, "WRITER", st, minute).With(&awscloudwatch.MetricOptions{Label: jsii.String("writer")}),
+			db.metric(name, "READER", st, minute).With(&awscloudwatch.MetricOptions{Label: jsii.String("reader")}),
+		}
 	}
 	d.AddWidgets(
 		graph("Aurora CPU %", 6, roles("CPUUtilization", "Average")),
@@ -118,13 +121,13 @@ func newDashboard(scope constructs.Construct, s Settings, deps MonitoringDeps, a
 	d.AddWidgets(
 		graph("Money movements by operation and outcome", 8, []awscloudwatch.IMetric{
 			search("MoneyMovements", fmt.Sprintf(`SEARCH('{%s,Operation,Outcome} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricMoneyMovements), five)},
-			RejectedDebitsMetric(five)),
+			RejectedDebitsMetric(five).With(&awscloudwatch.MetricOptions{Label: jsii.String("Rejected debits")})),
 		graph("Amount moved by operation", 8, []awscloudwatch.IMetric{
 			search("AmountMoved", fmt.Sprintf(`SEARCH('{%s,Operation} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricAmountMoved), five)}),
 		graph("Logins and replays", 8, []awscloudwatch.IMetric{
 			search("Logins", fmt.Sprintf(`SEARCH('{%s,Function} MetricName=(%s)', 'Sum', 300)`, ns,
 				strings.Join([]string{`"` + obs.MetricLoginFailures + `"`, `"` + obs.MetricIdempotentReplays + `"`}, " OR ")), five)},
-			LoginThrottledMetric(five)),
+			LoginThrottledMetric(five).With(&awscloudwatch.MetricOptions{Label: jsii.String("Throttled logins")})),
 	)
 	return d
 }

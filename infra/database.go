@@ -111,10 +111,9 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 		// the master secret, without a function in the VPC.
 		EnableDataApi: jsii.Bool(true),
 		Parameters: &map[string]*string{
-			// Deadlocks and lock waits land in the exported log.
+			// Lock waits beyond deadlock_timeout land in the exported log,
+			// next to any deadlock report.
 			"log_lock_waits": jsii.String("1"),
-			// Every client connection is TLS (the proxy's included).
-			"rds.force_ssl": jsii.String("1"),
 		},
 	})
 	cluster.Node().AddDependency(pgLogs)

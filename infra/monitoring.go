@@ -237,7 +237,6 @@ func (d *Database) metric(name, role, stat string, period awscdk.Duration) awscl
 		DimensionsMap: &map[string]*string{"DBClusterIdentifier": jsii.String(d.ClusterIdentifier), "Role": jsii.String(role)},
 		Statistic:     jsii.String(stat),
 		Period:        period,
-		Label:         jsii.String(name + " " + strings.ToLower(role)),
 	})
 }
 
@@ -261,7 +260,6 @@ func RejectedDebitsMetric(period awscdk.Duration) awscloudwatch.Metric {
 		DimensionsMap: &map[string]*string{"Operation": jsii.String("debit"), "Outcome": jsii.String("rejected")},
 		Statistic:     jsii.String("Sum"),
 		Period:        period,
-		Label:         jsii.String("Rejected debits"),
 	})
 }
 
@@ -274,7 +272,6 @@ func LoginThrottledMetric(period awscdk.Duration) awscloudwatch.Metric {
 		DimensionsMap: &map[string]*string{"Function": jsii.String("users-login")},
 		Statistic:     jsii.String("Sum"),
 		Period:        period,
-		Label:         jsii.String("Throttled logins"),
 	})
 }
 

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"os"
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/triggers"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -139,11 +138,14 @@ func cfnDeleteProperty(c constructs.IConstruct, path string) {
 // group of the deployment keeps logs forever.
 func retainInternalFunctionLogs(stack awscdk.Stack, s Settings) {
 	for _, c := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
-		if !*awscdk.CfnResource_IsCfnResource(c) || *awslambda.CfnFunction_IsCfnFunction(c) {
+		if !*awscdk.CfnResource_IsCfnResource(c) || cfnType(c) != "AWS::Lambda::Function" {
 			continue
 		}
-		fmt.Fprintln(os.Stderr, "DEBUG", *c.Node().Path(), cfnType(c))
-		if cfnType(c) != "AWS::Lambda::Function" {
+		// Only a CustomResourceProvider's handler: a raw CfnResource with
+		// the id "Handler" under "<uniqueid>CustomResourceProvider". The
+		// L2 functions (ours, AwsCustomResource's) take a log group.
+		parent := c.Node().Scope()
+		if *c.Node().Id() != "Handler" || parent == nil || !strings.HasSuffix(*parent.Node().Id(), "CustomResourceProvider") {
 			continue
 		}
 		logs := awslogs.NewLogGroup(stack, jsii.String("Logs"+*awscdk.Names_UniqueId(c)), &awslogs.LogGroupProps{

@@ -76,6 +76,8 @@ CREATE TABLE idempotency_keys (
     locked_at       timestamptz,
     response_status integer,
     response_body   bytea,
+    -- headers of the stored response worth replaying (Set-Cookie, Retry-After)
+    response_headers jsonb,
     created_at      timestamptz  NOT NULL DEFAULT now(),
     expires_at      timestamptz  NOT NULL DEFAULT now() + interval '24 hours',
     PRIMARY KEY (user_id, key),

@@ -138,11 +138,21 @@ func startServer(t *testing.T, cmd *exec.Cmd, port int) *server {
 		s.exited <- cmd.Wait()
 	}()
 	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			<-done
+		// Whatever happened, leave nothing running: the command, or the
+		// copy of it that cmd started.
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+			select {
+			case <-done:
+			default:
+				_ = cmd.Process.Signal(sig)
+				for _, pid := range processesRunning(bin) {
+					_ = syscall.Kill(pid, sig)
+				}
+				select {
+				case <-done:
+				case <-time.After(15 * time.Second):
+				}
+			}
 		}
 		if strings.Contains(s.output.String(), "TEST: a second line") {
 			t.Errorf("printed the URL more than once:\n%s", s.output.String())
@@ -250,6 +260,23 @@ func TestStopsWithItsParent(t *testing.T) {
 	}
 	s.waitExit(t, 10*time.Second) // sh's "signal: killed"
 	s.checkGone(t)
+}
+
+// processesRunning lists the pids of the processes running the executable
+// at path.
+func processesRunning(path string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == path {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // processesMentioning lists the pids whose command line contains s.

@@ -11,7 +11,6 @@ import (
 // so that killing `go run` (the parent under `make run`) alone still shuts
 // the server and its PostgreSQL down cleanly instead of orphaning them.
 func stopWithParent() {
-	return
 	ppid := os.Getppid()
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0); errno != 0 {
 		return

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -99,8 +102,22 @@ func (s *Server) admit(r *Request) (Response, bool) {
 	if len(body) > MaxBody {
 		return errorResponse(apperr.New(apperr.TooLarge, "Request body is larger than 64 KiB.")), true
 	}
+	// A body the API cannot read is refused on every route, not only on
+	// those whose handler reads it: a request is never half-understood.
+	if len(bytes.TrimSpace(body)) > 0 {
+		if mt, _, _ := mime.ParseMediaType(r.Header("Content-Type")); !readableMedia(mt) {
+			return errorResponse(unsupportedMedia(mt).(*apperr.Error)), true
+		}
+	}
 	r.body = body
 	return Response{}, false
+}
+
+// readableMedia reports whether Form can decode a body of media type mt
+// ("" when absent, taken as JSON).
+func readableMedia(mt string) bool {
+	return mt == "" || mt == "application/json" || strings.HasSuffix(mt, "+json") ||
+		mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
 }
 
 func hasHeader(ev events.APIGatewayProxyRequest, name string) bool {
@@ -161,18 +178,31 @@ func (s *Server) claim(ctx context.Context, r *Request, key string) (Response, b
 	if !validKey(key) {
 		return errorResponse(apperr.New(apperr.Invalid, "Idempotency-Key must be 1 to 255 printable ASCII characters.")), true, nil
 	}
-	c, err := postgres.ClaimKey(ctx, s.db, r.Principal.UserID, key, requestHash(r))
+	hash := requestHash(r)
+	if !r.Authenticated() {
+		// Anonymous callers (sign-up, login) share no user to scope keys
+		// by: scope each key by its request too, so one client's key never
+		// answers, or refuses, another client's request.
+		key = key + "#" + hex.EncodeToString(hash)
+	}
+	c, err := postgres.ClaimKey(ctx, s.db, r.Principal.UserID, key, hash)
 	if err != nil {
 		return Response{}, true, err
 	}
 	switch c.State {
 	case postgres.Done:
 		obs.Count(ctx, obs.MetricIdempotentReplays, 1)
-		return Response{
-			Status:  c.Status,
-			Body:    json.RawMessage(c.Body),
-			Headers: map[string]string{"Idempotent-Replayed": "true"},
-		}, true, nil
+		stored := c.Response
+		resp := Response{Status: stored.Status, Headers: map[string]string{"Idempotent-Replayed": "true"}, Cookies: stored.Headers["Set-Cookie"]}
+		if len(stored.Body) > 0 {
+			resp.Body = json.RawMessage(stored.Body)
+		}
+		for k, v := range stored.Headers {
+			if k != "Set-Cookie" && len(v) > 0 {
+				resp.Headers[k] = v[0]
+			}
+		}
+		return resp, true, nil
 	case postgres.InProgress:
 		return errorResponse(apperr.New(apperr.Conflict, "A request with this Idempotency-Key is still in progress.")), true, nil
 	case postgres.Mismatch:
@@ -211,11 +241,11 @@ func (s *Server) finish(ctx context.Context, r *Request, resp Response, err erro
 		return resp, nil
 	}
 	if r.claim != nil {
-		_, body := resp.encode()
+		stored := storedResponse(resp)
 		if r.tx != nil {
-			err = postgres.CompleteKey(ctx, r.tx, r.claim.user, r.claim.key, r.claim.token, resp.Status, body)
+			err = postgres.CompleteKey(ctx, r.tx, r.claim.user, r.claim.key, r.claim.token, stored)
 		} else {
-			err = postgres.CompleteKey(ctx, s.db, r.claim.user, r.claim.key, r.claim.token, resp.Status, body)
+			err = postgres.CompleteKey(ctx, s.db, r.claim.user, r.claim.key, r.claim.token, stored)
 		}
 		if err != nil {
 			if r.tx != nil {
@@ -232,6 +262,23 @@ func (s *Server) finish(ctx context.Context, r *Request, resp Response, err erro
 		}
 	}
 	return resp, nil
+}
+
+// storedResponse is what an Idempotency-Key keeps of resp to replay it: the
+// status, the body, and the headers the handler set (cookies included).
+func storedResponse(resp Response) postgres.StoredResponse {
+	_, body := resp.encode()
+	out := postgres.StoredResponse{Status: resp.Status, Body: body}
+	if len(resp.Headers) > 0 || len(resp.Cookies) > 0 {
+		out.Headers = map[string][]string{}
+		for k, v := range resp.Headers {
+			out.Headers[k] = []string{v}
+		}
+		if len(resp.Cookies) > 0 {
+			out.Headers["Set-Cookie"] = resp.Cookies
+		}
+	}
+	return out
 }
 
 // releaseKey drops the request's claim after a fault, best effort: a claim

@@ -415,8 +415,6 @@ func responses(rt Route, d opDoc) obj {
 	if d.body != "" {
 		add(400, "Validation failed: `{\"<field>\": [\"<message>\"]}` (`non_field_errors` for errors not tied to "+
 			"one field), or the body is malformed: `{\"detail\": \"JSON parse error - ...\"}`.")
-		add(415, "The body is not JSON, form-encoded or a multipart form: "+
-			"`{\"detail\": \"Unsupported media type \\\"text/plain\\\" in request.\"}`.")
 	}
 	if d.list == txList {
 		add(400, "A filter is invalid: `{\"status\": [\"Select a valid choice. ...\"]}`, "+
@@ -430,6 +428,8 @@ func responses(rt Route, d opDoc) obj {
 		add(400, "The Idempotency-Key header is not 1 to 255 printable ASCII characters.")
 		add(409, "A request with this Idempotency-Key is still in progress.")
 		add(413, "The body is larger than 64 KiB.")
+		add(415, "The body is not JSON, form-encoded or a multipart form: "+
+			"`{\"detail\": \"Unsupported media type \\\"text/plain\\\" in request.\"}`.")
 		add(422, "The Idempotency-Key was used with a different request: "+
 			"`{\"detail\": \"Idempotency-Key reused with a different request.\"}`.")
 	}
@@ -713,7 +713,7 @@ func inputSchemas() obj {
 				"description": "1 customer (the default), 2 business."},
 		}, obj{"examples": []any{obj{"username": "pablo", "email": "pablo@mail.com", "first_name": "Pablo",
 			"last_name": "Moreno", "password": "s3cure-Passw0rd", "password2": "s3cure-Passw0rd"}}}),
-		"Login": object([]string{"username", "password"}, obj{"username": str(nil), "password": password}, nil),
+		"Login": object([]string{"username", "password"}, obj{"username": str(obj{"maxLength": user.MaxUsername}), "password": password}, nil),
 		"ProfileUpdate": object(nil, obj{
 			"username":   username,
 			"first_name": name,

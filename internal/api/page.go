@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"sort"
 	"strconv"
@@ -65,11 +66,13 @@ func (s *Server) pageOf(r *Request, kind string) (pageRequest, error) {
 		pr.page.Cursor = cur
 		return pr, nil
 	}
-	if v, ok := r.QueryValue("page"); ok {
+	// An empty ?page= is the first page, as in DRF ("page or 1").
+	if v, ok := r.QueryValue("page"); ok && v != "" {
 		n, err := strconv.Atoi(v)
 		if v == "last" {
 			n, err = 0, nil // resolved once the count is known
-		} else if err != nil || n < 1 {
+		} else if err != nil || n < 1 || n-1 > math.MaxInt/size {
+			// A page whose offset would overflow cannot exist.
 			return pr, errInvalidPage
 		}
 		pr.number = n
@@ -207,12 +210,9 @@ func listPage[T, V any](s *Server, r *Request, kind string, fetch func(wallet.Pa
 // value, built from the request's host and path (API Gateway's
 // requestContext.path includes the stage when called on its own domain).
 func (r *Request) link(name, value string) *string {
-	scheme := strings.ToLower(r.Header("X-Forwarded-Proto"))
-	if scheme != "http" && scheme != "https" {
+	scheme, _, _ := strings.Cut(strings.ToLower(r.Header("X-Forwarded-Proto")), ",")
+	if scheme = strings.TrimSpace(scheme); scheme != "http" && scheme != "https" {
 		scheme = "https"
-	}
-	if i := strings.IndexByte(scheme, ','); i >= 0 {
-		scheme = scheme[:i]
 	}
 	host := r.Header("Host")
 	if host == "" {

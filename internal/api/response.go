@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -93,12 +94,14 @@ func (r Response) encode() (events.APIGatewayProxyResponse, []byte) {
 		if raw, isRaw := r.Body.(json.RawMessage); isRaw {
 			body = raw
 		} else {
-			var err error
-			body, err = json.Marshal(r.Body)
-			if err != nil {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false) // links keep their "&" as is
+			if err := enc.Encode(r.Body); err != nil {
 				// Every body is a plain value built by this package.
 				panic("api: cannot encode response: " + err.Error())
 			}
+			body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 		}
 	}
 	out := events.APIGatewayProxyResponse{

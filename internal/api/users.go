@@ -57,7 +57,10 @@ func strengthAttrs(u user.User) []auth.Attribute {
 // into u. With partial, absent fields keep u's values.
 func readProfile(f *Form, u *user.User, partial bool) {
 	if name, ok := f.String("username", !partial, user.MaxUsername); ok {
-		if msg := user.CheckUsername(name); msg != "" {
+		if name == "" {
+			// Optional in an update, but never blank.
+			f.Error("username", msgBlank)
+		} else if msg := user.CheckUsername(name); msg != "" {
 			f.Error("username", msg)
 		}
 		u.Username = name
@@ -120,18 +123,26 @@ func (s *Server) login(ctx context.Context, r *Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	username, _ := f.String("username", true, 0)
+	// No username is longer than MaxUsername (nor could the throttle's
+	// table hold one): refuse it as a field error, not a fault.
+	username, _ := f.String("username", true, user.MaxUsername)
 	password, _ := f.Password("password")
 	if err := f.Err(); err != nil {
 		return Response{}, err
 	}
+	// The attempt is recorded before the password is checked, so that
+	// concurrent guesses cannot slip past the limit (see StartLoginAttempt).
 	now := time.Now()
-	failures, oldest, err := postgres.LoginFailures(ctx, s.db, username, now.Add(-user.LoginWindow))
+	attempt, attempts, oldest, err := postgres.StartLoginAttempt(ctx, s.db, username, now.Add(-user.LoginWindow))
 	if err != nil {
 		return Response{}, err
 	}
-	if failures >= user.MaxFailedLogins {
+	if attempts > user.MaxFailedLogins {
 		obs.Count(ctx, obs.MetricLoginThrottled, 1)
+		// A refused attempt is no failure: it must not extend the window.
+		if err := postgres.ForgetLoginAttempt(ctx, s.db, attempt); err != nil {
+			return Response{}, err
+		}
 		return Response{}, user.ErrThrottled(oldest.Add(user.LoginWindow).Sub(now))
 	}
 	u, err := postgres.UserByUsername(ctx, s.db, username)
@@ -140,23 +151,21 @@ func (s *Server) login(ctx context.Context, r *Request) (Response, error) {
 	case errors.Is(err, wallet.ErrNotFound):
 		auth.VerifyDummy(password)
 	case err != nil:
+		s.forgetAttempt(ctx, attempt)
 		return Response{}, err
 	default:
 		if valid, err = auth.Verify(password, u.PasswordHash); err != nil {
+			s.forgetAttempt(ctx, attempt)
 			return Response{}, err
 		}
 	}
 	if !valid || !u.IsActive {
+		// The recorded attempt stays, as a failure.
 		obs.Count(ctx, obs.MetricLoginFailures, 1)
-		if err := postgres.RecordLoginFailure(ctx, s.db, username, now.Add(-user.LoginWindow)); err != nil {
-			return Response{}, err
-		}
 		return Response{}, user.ErrLoginFailed
 	}
-	if failures > 0 {
-		if err := postgres.ClearLoginFailures(ctx, s.db, username); err != nil {
-			return Response{}, err
-		}
+	if err := postgres.ClearLoginFailures(ctx, s.db, username); err != nil {
+		return Response{}, err
 	}
 	token, err := s.tokens.Issue(u.Principal())
 	if err != nil {
@@ -167,6 +176,14 @@ func (s *Server) login(ctx context.Context, r *Request) (Response, error) {
 		Body:    map[string]any{"token": token, "user": viewUser(u)},
 		Cookies: []string{tokenCookie(token)},
 	}, nil
+}
+
+// forgetAttempt drops a login attempt that ended in a fault, best effort:
+// a fault is not the caller's failure.
+func (s *Server) forgetAttempt(ctx context.Context, id int64) {
+	if err := postgres.ForgetLoginAttempt(context.WithoutCancel(ctx), s.db, id); err != nil {
+		obs.Logger(ctx).Warn("forget login attempt", "error", err.Error())
+	}
 }
 
 func (s *Server) logout(ctx context.Context, r *Request) (Response, error) {

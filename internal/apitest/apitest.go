@@ -146,8 +146,9 @@ func RawBody(body []byte, contentType string) Opt {
 
 // Do sends a request and reads the response. path is under the API's base
 // (api.Prefix: "/users/me" means /api/v1/users/me) unless it is a full URL.
-// body is sent as JSON, or form-encoded when it is url.Values; nil sends no
-// body.
+// body is encoded as JSON ([]byte is taken as JSON already encoded), or
+// form-encoded when it is url.Values; nil sends no body. RawBody sends
+// anything else.
 func (s *Stack) Do(t testing.TB, method, path string, body any, opts ...Opt) *Result {
 	t.Helper()
 	target := path
@@ -160,6 +161,8 @@ func (s *Stack) Do(t testing.TB, method, path string, body any, opts ...Opt) *Re
 	case nil:
 	case url.Values:
 		payload, contentType = []byte(b.Encode()), "application/x-www-form-urlencoded"
+	case []byte:
+		payload, contentType = b, "application/json"
 	default:
 		var err error
 		if payload, err = json.Marshal(b); err != nil {

@@ -471,7 +471,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 	// which clears it. Strictly, the signal comes when the OS thread that
 	// started postgres exits; the Go runtime keeps its threads for the life
 	// of the process unless a goroutine exits while locked to one.)
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+	setParentDeathSignal(cmd, syscall.SIGQUIT)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("localpg: start %s: %w", s.bins.postgres, err)
 	}

@@ -105,14 +105,13 @@ func (o *Obs) Wrap(function, route string, h Handler) Handler {
 // WrapAuthorizer returns h with panic recovery, Sentry reports, one
 // "authorize" log line and EMF metrics (with the same names as Wrap's:
 // a deny or "Unauthorized" counts as 4xx, a panic or any other error as
-// 5xx). A panic is reported and answered with the error "Unauthorized"
-// (API Gateway: 401). An "Unauthorized" error is a normal answer, not a
+// 5xx). A panic is reported and answered with an error (API Gateway:
+// AUTHORIZER_FAILURE, a 5xx; never a 401 that blames the token). An "Unauthorized" error is a normal answer, not a
 // fault; any other error is reported and returned as is (API Gateway: 500).
 func (o *Obs) WrapAuthorizer(h AuthorizerHandler) AuthorizerHandler {
-	function := o.function
-	if function == "" {
-		function = "authorizer"
-	}
+	// The authorizer is its own function, also where one process serves
+	// everything (the local gateway).
+	function := "authorizer"
 	return func(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 		start := time.Now()
 		method := req.HTTPMethod
@@ -149,7 +148,9 @@ func (o *Obs) WrapAuthorizer(h AuthorizerHandler) AuthorizerHandler {
 		var effect string
 		switch {
 		case p != nil:
-			resp, err = events.APIGatewayCustomAuthorizerResponse{}, errors.New(unauthorized)
+			// A bug is no bad token: fail the authorization (API Gateway's
+			// AUTHORIZER_FAILURE, a 5xx) rather than deny it.
+			resp, err = events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer panicked")
 			status = http.StatusInternalServerError
 		case err != nil && err.Error() == unauthorized:
 			status, effect = http.StatusUnauthorized, "unauthorized"

@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -39,10 +40,17 @@ const (
 
 // Claim is ClaimKey's answer.
 type Claim struct {
-	State  ClaimState
-	Token  uuid.UUID // with Claimed
-	Status int       // with Done
-	Body   []byte    // with Done
+	State ClaimState
+	Token uuid.UUID // with Claimed
+	// Response is the stored response, with Done.
+	Response StoredResponse
+}
+
+// StoredResponse is a response kept on a key to replay.
+type StoredResponse struct {
+	Status  int
+	Headers map[string][]string // those worth replaying, e.g. Set-Cookie
+	Body    []byte
 }
 
 // staleClaimAfter is how long a pending claim whose holder has not begun
@@ -84,7 +92,7 @@ func ClaimKey(ctx context.Context, q Querier, user int64, key string, hash []byt
 		VALUES ($1, $2, $3, 'pending', $4, now(), now() + $5::interval)
 		ON CONFLICT (user_id, key) DO UPDATE
 		   SET request_hash = EXCLUDED.request_hash, status = 'pending', lock_token = EXCLUDED.lock_token,
-		       locked_at = now(), response_status = NULL, response_body = NULL,
+		       locked_at = now(), response_status = NULL, response_body = NULL, response_headers = NULL,
 		       created_at = now(), expires_at = EXCLUDED.expires_at
 		 WHERE k.expires_at < now()
 		RETURNING lock_token`,
@@ -147,12 +155,13 @@ func lookupKey(ctx context.Context, q Querier, user int64, key string, hash []by
 		stale      bool
 		respStatus *int
 		respBody   []byte
+		respHeader map[string][]string
 	)
 	err := q.QueryRow(ctx, `
-		SELECT request_hash, status, locked_at < now() - $3::interval, response_status, response_body
+		SELECT request_hash, status, locked_at < now() - $3::interval, response_status, response_body, response_headers
 		  FROM idempotency_keys
 		 WHERE user_id = $1 AND key = $2 AND expires_at >= now()`,
-		user, key, staleClaimAfter.String()).Scan(&storedHash, &status, &stale, &respStatus, &respBody)
+		user, key, staleClaimAfter.String()).Scan(&storedHash, &status, &stale, &respStatus, &respBody, &respHeader)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Claim{}, keyAbsent, nil
 	}
@@ -163,7 +172,7 @@ func lookupKey(ctx context.Context, q Querier, user int64, key string, hash []by
 	case !bytes.Equal(storedHash, hash):
 		return Claim{State: Mismatch}, keyLive, nil
 	case status == "done" && respStatus != nil:
-		return Claim{State: Done, Status: *respStatus, Body: respBody}, keyLive, nil
+		return Claim{State: Done, Response: StoredResponse{Status: *respStatus, Headers: respHeader, Body: respBody}}, keyLive, nil
 	case stale:
 		return Claim{}, keyStale, nil
 	default:
@@ -193,12 +202,21 @@ func HoldKey(ctx context.Context, tx pgx.Tx, user int64, key string, token uuid.
 }
 
 // CompleteKey stores the response of the claimed request.
-func CompleteKey(ctx context.Context, q Querier, user int64, key string, token uuid.UUID, status int, body []byte) error {
+func CompleteKey(ctx context.Context, q Querier, user int64, key string, token uuid.UUID, resp StoredResponse) error {
+	var headers *string
+	if len(resp.Headers) > 0 {
+		b, err := json.Marshal(resp.Headers)
+		if err != nil {
+			return fmt.Errorf("complete idempotency key: %w", err)
+		}
+		h := string(b)
+		headers = &h
+	}
 	tag, err := q.Exec(ctx, `
 		UPDATE idempotency_keys
-		   SET status = 'done', response_status = $4, response_body = $5, lock_token = NULL
+		   SET status = 'done', response_status = $4, response_body = $5, response_headers = $6::jsonb, lock_token = NULL
 		 WHERE user_id = $1 AND key = $2 AND lock_token = $3 AND status = 'pending'`,
-		user, key, token, status, body)
+		user, key, token, resp.Status, resp.Body, headers)
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}

@@ -368,18 +368,18 @@ func TestIdempotencyClaims(t *testing.T) {
 	if err := postgres.HoldKey(ctx, tx, 7, "k", c.Token); err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.CompleteKey(ctx, tx, 7, "k", c.Token, 200, []byte(`{"a":1}`)); err != nil {
+	if err := postgres.CompleteKey(ctx, tx, 7, "k", c.Token, postgres.StoredResponse{Status: 200, Body: []byte(`{"a":1}`)}); err != nil {
 		t.Fatal(err)
 	}
 	_ = tx.Rollback(ctx)
 	if c2, _ := postgres.ClaimKey(ctx, db, 7, "k", h1); c2.State != postgres.InProgress {
 		t.Errorf("after rollback: %v", c2.State)
 	}
-	if err := postgres.CompleteKey(ctx, db, 7, "k", c.Token, 201, []byte(`{"a":1}`)); err != nil {
+	if err := postgres.CompleteKey(ctx, db, 7, "k", c.Token, postgres.StoredResponse{Status: 201, Body: []byte(`{"a":1}`), Headers: map[string][]string{"Set-Cookie": {"jwt=x"}}}); err != nil {
 		t.Fatal(err)
 	}
 	c3, _ := postgres.ClaimKey(ctx, db, 7, "k", h1)
-	if c3.State != postgres.Done || c3.Status != 201 || string(c3.Body) != `{"a":1}` {
+	if c3.State != postgres.Done || c3.Response.Status != 201 || string(c3.Response.Body) != `{"a":1}` || c3.Response.Headers["Set-Cookie"][0] != "jwt=x" {
 		t.Errorf("replay: %+v", c3)
 	}
 	// A released claim can be claimed again; a stale one taken over.
@@ -398,7 +398,7 @@ func TestIdempotencyClaims(t *testing.T) {
 		t.Fatalf("stale claim not taken over: %v", c6.State)
 	}
 	// The old holder can no longer complete.
-	if err := postgres.CompleteKey(ctx, db, 9, "k", c4.Token, 200, nil); !errors.Is(err, postgres.ErrClaimLost) {
+	if err := postgres.CompleteKey(ctx, db, 9, "k", c4.Token, postgres.StoredResponse{Status: 200}); !errors.Is(err, postgres.ErrClaimLost) {
 		t.Errorf("complete by a stale holder: %v", err)
 	}
 	// Expired keys are forgotten and purged.

@@ -124,30 +124,44 @@ func Deactivate(ctx context.Context, q Querier, id int64) error {
 	return nil
 }
 
-// LoginFailures returns how many failed logins username had since since,
-// and the time of the oldest of them.
-func LoginFailures(ctx context.Context, q Querier, username string, since time.Time) (int, time.Time, error) {
+// StartLoginAttempt records an attempt to log in as username before its
+// password is checked, forgetting attempts older than since, and returns the
+// attempt's id, the number of attempts since since (this one included) and
+// the time of the oldest of them. An attempt that fails stays recorded as a
+// failure; one that is refused is forgotten (ForgetLoginAttempt); a success
+// clears them all (ClearLoginFailures).
+//
+// Recording first and counting after, in a statement of its own, is what
+// makes the throttle hold against concurrent guesses: each attempt counts
+// after its own row is committed, so the k-th attempt to count sees at least
+// k rows, and no more than the limit are ever checked. q must therefore not
+// be a transaction: each statement commits on its own.
+func StartLoginAttempt(ctx context.Context, q Querier, username string, since time.Time) (int64, int, time.Time, error) {
+	var id int64
+	if err := q.QueryRow(ctx, `
+		WITH old AS (DELETE FROM login_attempts WHERE username = $1 AND attempted_at <= $2)
+		INSERT INTO login_attempts (username) VALUES ($1) RETURNING id`, username, since).Scan(&id); err != nil {
+		return 0, 0, time.Time{}, fmt.Errorf("record login attempt: %w", err)
+	}
 	var n int
 	var oldest *time.Time
-	err := q.QueryRow(ctx, `
+	if err := q.QueryRow(ctx, `
 		SELECT count(*), min(attempted_at) FROM login_attempts
-		WHERE username = $1 AND attempted_at > $2`, username, since).Scan(&n, &oldest)
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("count login failures: %w", err)
+		WHERE username = $1 AND attempted_at > $2`, username, since).Scan(&n, &oldest); err != nil {
+		return 0, 0, time.Time{}, fmt.Errorf("count login attempts: %w", err)
 	}
 	if oldest == nil {
-		return n, time.Time{}, nil
+		// Cleared by a concurrent success: this attempt counts alone.
+		return id, 1, time.Now(), nil
 	}
-	return n, *oldest, nil
+	return id, n, *oldest, nil
 }
 
-// RecordLoginFailure notes a failed login for username and forgets those
-// older than before.
-func RecordLoginFailure(ctx context.Context, q Querier, username string, before time.Time) error {
-	if _, err := q.Exec(ctx, `
-		WITH old AS (DELETE FROM login_attempts WHERE username = $1 AND attempted_at <= $2)
-		INSERT INTO login_attempts (username) VALUES ($1)`, username, before); err != nil {
-		return fmt.Errorf("record login failure: %w", err)
+// ForgetLoginAttempt removes attempt id: one that was refused without its
+// password being checked is no failure.
+func ForgetLoginAttempt(ctx context.Context, q Querier, id int64) error {
+	if _, err := q.Exec(ctx, `DELETE FROM login_attempts WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("forget login attempt: %w", err)
 	}
 	return nil
 }

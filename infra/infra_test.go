@@ -1,0 +1,710 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"wallets/internal/api"
+)
+
+// Every function the deployment builds has its folder under functions/, so
+// `make build` produces its bootstrap.
+func TestEveryFunctionHasAMain(t *testing.T) {
+	for _, fn := range functionNames() {
+		if _, err := os.Stat(filepath.Join("..", "functions", fn, "main.go")); err != nil {
+			t.Errorf("function %s: %v", fn, err)
+		}
+	}
+}
+
+// One function and one API method per route-table entry, wired to each
+// other, sized by the route, behind the authorizer when the route says so.
+func TestOneFunctionAndMethodPerRoute(t *testing.T) {
+	d := prodDeployment(t)
+	fns := functionsByName(d.apiJSON)
+	paths := resourcePaths(d.apiJSON)
+	authorizers := d.apiJSON.resources("AWS::ApiGateway::Authorizer")
+	if len(authorizers) != 1 {
+		t.Fatalf("want 1 authorizer, got %d", len(authorizers))
+	}
+	served := 0
+	for _, r := range api.Routes() {
+		name := "wallets-prod-" + r.Function
+		fn, ok := fns[name]
+		if !ok {
+			t.Errorf("route %s: no function %s", r.Function, name)
+			continue
+		}
+		if got := fn.Props["MemorySize"]; got != float64(r.Memory()) {
+			t.Errorf("%s: MemorySize %v, want %d", name, got, r.Memory())
+		}
+		if got := fn.Props["Timeout"]; got != float64(r.Timeout()) {
+			t.Errorf("%s: Timeout %v, want %d", name, got, r.Timeout())
+		}
+		for _, m := range r.Methods {
+			var found []resource
+			for _, meth := range d.apiJSON.resources("AWS::ApiGateway::Method") {
+				if meth.Props["HttpMethod"] == m && paths[refOf(meth.Props["ResourceId"])] == r.Path {
+					found = append(found, meth)
+				}
+			}
+			if len(found) != 1 {
+				t.Errorf("%s %s: %d methods", m, r.Path, len(found))
+				continue
+			}
+			meth := found[0]
+			served++
+			if typ := get(meth.Props, "Integration", "Type"); typ != "AWS_PROXY" {
+				t.Errorf("%s %s: integration %v, want AWS_PROXY", m, r.Path, typ)
+			}
+			if targets := getAtts(get(meth.Props, "Integration", "Uri")); !slices.Contains(targets, fn.ID) {
+				t.Errorf("%s %s: integration targets %v, want %s", m, r.Path, targets, fn.ID)
+			}
+			wantAuth := "NONE"
+			if r.Access.Authorized() {
+				wantAuth = "CUSTOM"
+				if refOf(meth.Props["AuthorizerId"]) != authorizers[0].ID {
+					t.Errorf("%s %s: not behind the authorizer", m, r.Path)
+				}
+			}
+			if got := meth.Props["AuthorizationType"]; got != wantAuth {
+				t.Errorf("%s %s: AuthorizationType %v, want %s", m, r.Path, got, wantAuth)
+			}
+		}
+	}
+	if got := d.w.Api.Api.Methods; got != served {
+		t.Errorf("the API proxies %d methods, the route table has %d", got, served)
+	}
+	// Nothing but the routes, the authorizer and the migrations.
+	ours := 0
+	for name := range fns {
+		if strings.HasPrefix(name, "wallets-prod-") {
+			ours++
+		}
+	}
+	if want := len(functionNames()); ours != want {
+		t.Errorf("%d functions named wallets-prod-*, want %d", ours, want)
+	}
+}
+
+// Every function of ours runs provided.al2023 on arm64 in the VPC's app
+// subnets with the functions' security group.
+func TestFunctionsArm64InTheVpc(t *testing.T) {
+	d := prodDeployment(t)
+	fns := functionsByName(d.apiJSON)
+	for _, fn := range functionNames() {
+		name := "wallets-prod-" + fn
+		fn, ok := fns[name]
+		if !ok {
+			t.Errorf("no function %s", name)
+			continue
+		}
+		if got := fn.Props["Runtime"]; got != "provided.al2023" {
+			t.Errorf("%s: Runtime %v", name, got)
+		}
+		if got := jsonString(fn.Props["Architectures"]); got != `["arm64"]` {
+			t.Errorf("%s: Architectures %s", name, got)
+		}
+		if fn.Props["Handler"] != "bootstrap" {
+			t.Errorf("%s: Handler %v", name, fn.Props["Handler"])
+		}
+		vpc := jsonString(fn.Props["VpcConfig"])
+		if !strings.Contains(vpc, "FunctionsSg") || !strings.Contains(vpc, "appSubnet1") || !strings.Contains(vpc, "appSubnet2") {
+			t.Errorf("%s: VpcConfig %s, want the functions' security group and both app subnets", name, vpc)
+		}
+	}
+}
+
+// Configuration reaches the functions as the environment config.Load reads;
+// the listing routes get the read-only endpoint; no secret value appears.
+func TestFunctionEnvironment(t *testing.T) {
+	d := prodDeployment(t)
+	fns := functionsByName(d.apiJSON)
+	literal := map[string]bool{"DATABASE_IAM_AUTH": true, "DATABASE_NAME": true, "DATABASE_USER": true, "DATABASE_PORT": true,
+		"WALLETS_ENV": true, "DB_MAX_CONNS": true, "DB_STATEMENT_TIMEOUT": true}
+	replica := map[string]bool{}
+	for _, r := range api.Routes() {
+		replica[r.Function] = replica[r.Function] || r.Replica
+	}
+	for _, fn := range functionNames() {
+		name := "wallets-prod-" + fn
+		env, _ := get(fns[name].Props, "Environment", "Variables").(map[string]any)
+		want := map[string]any{"DATABASE_IAM_AUTH": "true", "DATABASE_NAME": DBName, "DATABASE_USER": DBUser,
+			"DATABASE_PORT": "5432", "WALLETS_ENV": "prod"}
+		for k, v := range want {
+			if env[k] != v {
+				t.Errorf("%s: %s=%v, want %v", name, k, env[k], v)
+			}
+		}
+		if host := jsonString(env["DATABASE_HOST"]); !strings.Contains(host, "DatabaseProxy") || !strings.Contains(host, "Endpoint") || strings.Contains(host, "ReadOnly") {
+			t.Errorf("%s: DATABASE_HOST %s, want the proxy's read-write endpoint", name, host)
+		}
+		read, hasRead := env["DATABASE_READ_HOST"]
+		if replica[fn] != hasRead {
+			t.Errorf("%s: DATABASE_READ_HOST present=%v, route Replica=%v", name, hasRead, replica[fn])
+		}
+		if hasRead && !strings.Contains(jsonString(read), "DatabaseProxyReadOnly") {
+			t.Errorf("%s: DATABASE_READ_HOST %s, want the read-only endpoint", name, jsonString(read))
+		}
+		if fn != MigrateFunction {
+			for _, k := range []string{"JWT_SECRET_ARN", "SENTRY_DSN_SECRET_ARN"} {
+				if v := jsonString(env[k]); !strings.Contains(v, "Secrets") {
+					t.Errorf("%s: %s=%s, want a secret's ARN", name, k, v)
+				}
+			}
+		}
+		for k, v := range env {
+			if s, isLiteral := v.(string); isLiteral && !literal[k] {
+				t.Errorf("%s: %s is the literal %q; only ARNs and endpoints may be configured", name, k, s)
+			}
+			if strings.Contains(k, "SECRET") && !strings.HasSuffix(k, "_ARN") {
+				t.Errorf("%s: %s looks like a secret value in the environment", name, k)
+			}
+		}
+	}
+}
+
+// Each function may connect as the application user through this proxy
+// only, and read only its two secrets.
+func TestScopedPermissions(t *testing.T) {
+	d := prodDeployment(t)
+	fns := functionsByName(d.apiJSON)
+	policies := d.apiJSON.resources("AWS::IAM::Policy")
+	for _, fnName := range functionNames() {
+		fn := fns["wallets-prod-"+fnName]
+		roleID := refOf(fn.Props["Role"])
+		var statements []any
+		for _, p := range policies {
+			for _, role := range p.Props["Roles"].([]any) {
+				if refOf(role) == roleID {
+					statements = append(statements, get(p.Props, "PolicyDocument", "Statement").([]any)...)
+				}
+			}
+		}
+		connect := 0
+		for _, st := range statements {
+			s := jsonString(st)
+			if !strings.Contains(s, "rds-db:connect") {
+				continue
+			}
+			connect++
+			if !strings.Contains(s, `:dbuser:"`) || !strings.Contains(s, `"/`+DBUser+`"`) || !strings.Contains(s, `"Fn::Select":[6,{"Fn::Split":[":"`) || !strings.Contains(s, "DBProxyArn") {
+				t.Errorf("%s: rds-db:connect %s, want dbuser:<proxy resource id>/%s", fnName, s, DBUser)
+			}
+		}
+		if connect != 1 {
+			t.Errorf("%s: %d rds-db:connect statements, want 1", fnName, connect)
+		}
+		for _, st := range statements {
+			if res := get(st, "Resource"); res == "*" && !strings.Contains(jsonString(get(st, "Action")), "xray:") {
+				t.Errorf("%s: wildcard resource in %s", fnName, jsonString(st))
+			}
+		}
+	}
+}
+
+// Nothing is reachable from the internet but the API: no security group
+// admits 0.0.0.0/0 or ::/0, no database instance is public, the cluster
+// and the proxy live in the isolated subnets.
+func TestNothingPublic(t *testing.T) {
+	d := prodDeployment(t)
+	for _, tp := range []template{d.dataJSON, d.apiJSON} {
+		for _, sg := range tp.resources("AWS::EC2::SecurityGroup") {
+			for _, in := range asList(sg.Props["SecurityGroupIngress"]) {
+				if open(in) {
+					t.Errorf("security group %s admits %s", sg.ID, jsonString(in))
+				}
+			}
+		}
+		for _, in := range tp.resources("AWS::EC2::SecurityGroupIngress") {
+			if open(in.Props) {
+				t.Errorf("ingress %s admits %s", in.ID, jsonString(in.Props))
+			}
+		}
+	}
+	check(t, "instances private", func() {
+		d.data.AllResourcesProperties(jsii.String("AWS::RDS::DBInstance"), map[string]any{"PubliclyAccessible": false})
+	})
+	for _, sg := range d.dataJSON.resources("AWS::RDS::DBSubnetGroup") {
+		ids := jsonString(sg.Props["SubnetIds"])
+		if !strings.Contains(ids, "dataSubnet1") || !strings.Contains(ids, "dataSubnet2") || strings.Contains(ids, "public") || strings.Contains(ids, "app") {
+			t.Errorf("DB subnet group %s uses %s, want the isolated data subnets", sg.ID, ids)
+		}
+	}
+	for _, typ := range []string{"AWS::RDS::DBProxy", "AWS::RDS::DBProxyEndpoint"} {
+		for _, p := range d.dataJSON.resources(typ) {
+			if ids := jsonString(p.Props["VpcSubnetIds"]); !strings.Contains(ids, "dataSubnet") || strings.Contains(ids, "public") {
+				t.Errorf("%s %s in %s, want the isolated data subnets", typ, p.ID, ids)
+			}
+		}
+	}
+	// The isolated subnets have no route out.
+	for _, rt := range d.dataJSON.resources("AWS::EC2::Route") {
+		if strings.Contains(rt.ID, "data") {
+			t.Errorf("isolated subnet route %s: %s", rt.ID, jsonString(rt.Props))
+		}
+	}
+	// The database admits the proxy and the rotation function only; the
+	// proxy admits the functions only.
+	for _, in := range d.dataJSON.resources("AWS::EC2::SecurityGroupIngress") {
+		target, source := refOf(in.Props["GroupId"]), refOf(in.Props["SourceSecurityGroupId"])
+		switch {
+		case strings.HasPrefix(target, "NetworkDatabaseSg"):
+			if !strings.HasPrefix(source, "NetworkProxySg") && !strings.Contains(source, "RotationSingleUser") {
+				t.Errorf("database admits %s", source)
+			}
+		case strings.HasPrefix(target, "NetworkProxySg"):
+			if !strings.HasPrefix(source, "NetworkFunctionsSg") {
+				t.Errorf("proxy admits %s", source)
+			}
+		}
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func open(rule any) bool {
+	return get(rule, "CidrIp") == "0.0.0.0/0" || get(rule, "CidrIpv6") == "::/0"
+}
+
+// Aurora PostgreSQL 16 Serverless v2: encrypted, IAM auth, backups, deletion
+// protection and snapshot in prod, Performance Insights, a rotated master
+// secret, a writer and a reader scaling with it.
+func TestDatabase(t *testing.T) {
+	d := prodDeployment(t)
+	check(t, "cluster", func() {
+		d.data.HasResourceProperties(jsii.String("AWS::RDS::DBCluster"), map[string]any{
+			"Engine":                          "aurora-postgresql",
+			"EngineVersion":                   assertions.Match_StringLikeRegexp(jsii.String(`^16\.`)),
+			"StorageEncrypted":                true,
+			"EnableIAMDatabaseAuthentication": true,
+			"DeletionProtection":              true,
+			"PerformanceInsightsEnabled":      true,
+			"DatabaseName":                    DBName,
+			"ServerlessV2ScalingConfiguration": map[string]any{
+				"MinCapacity": assertions.Match_AnyValue(), "MaxCapacity": assertions.Match_AnyValue(),
+			},
+		})
+	})
+	check(t, "snapshot on delete", func() {
+		d.data.HasResource(jsii.String("AWS::RDS::DBCluster"), map[string]any{"DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot"})
+	})
+	for _, c := range d.dataJSON.resources("AWS::RDS::DBCluster") {
+		if days, _ := c.Props["BackupRetentionPeriod"].(float64); days < 7 {
+			t.Errorf("BackupRetentionPeriod %v, want >= 7", c.Props["BackupRetentionPeriod"])
+		}
+	}
+	instances := d.dataJSON.resources("AWS::RDS::DBInstance")
+	if len(instances) < 2 {
+		t.Fatalf("%d instances, want a writer and a reader", len(instances))
+	}
+	tiers := map[float64]int{}
+	for _, in := range instances {
+		if in.Props["DBInstanceClass"] != "db.serverless" {
+			t.Errorf("%s: class %v", in.ID, in.Props["DBInstanceClass"])
+		}
+		if in.Props["EnablePerformanceInsights"] != true {
+			t.Errorf("%s: no Performance Insights", in.ID)
+		}
+		tier, _ := in.Props["PromotionTier"].(float64)
+		tiers[tier]++
+	}
+	if tiers[0]+tiers[1] < 2 {
+		t.Errorf("promotion tiers %v: want the writer and a reader in tiers 0-1 (the reader scales with the writer)", tiers)
+	}
+	check(t, "master secret rotation", func() {
+		d.data.HasResourceProperties(jsii.String("AWS::SecretsManager::RotationSchedule"), map[string]any{
+			"RotationRules": map[string]any{"ScheduleExpression": assertions.Match_StringLikeRegexp(jsii.String("rate"))},
+		})
+	})
+	check(t, "hosted rotation function", func() {
+		d.data.ResourceCountIs(jsii.String("AWS::Serverless::Application"), jsii.Number(1))
+	})
+}
+
+// RDS Proxy: TLS required, IAM authentication end to end, a borrow timeout
+// shorter than the functions' timeouts, and a read-only endpoint.
+func TestProxy(t *testing.T) {
+	d := prodDeployment(t)
+	check(t, "proxy", func() {
+		d.data.HasResourceProperties(jsii.String("AWS::RDS::DBProxy"), map[string]any{
+			"RequireTLS":        true,
+			"DefaultAuthScheme": "IAM_AUTH",
+			"EngineFamily":      "POSTGRESQL",
+		})
+	})
+	check(t, "read-only endpoint", func() {
+		d.data.ResourceCountIs(jsii.String("AWS::RDS::DBProxyEndpoint"), jsii.Number(1))
+		d.data.HasResourceProperties(jsii.String("AWS::RDS::DBProxyEndpoint"), map[string]any{"TargetRole": "READ_ONLY"})
+	})
+	for _, tg := range d.dataJSON.resources("AWS::RDS::DBProxyTargetGroup") {
+		borrow, _ := get(tg.Props, "ConnectionPoolConfigurationInfo", "ConnectionBorrowTimeout").(float64)
+		if borrow <= 0 || borrow >= 10 {
+			t.Errorf("ConnectionBorrowTimeout %v, want 1-9 s (below the functions' 10 s)", borrow)
+		}
+	}
+	// The proxy's role may connect to the cluster as the application user.
+	found := false
+	for _, p := range d.dataJSON.resources("AWS::IAM::Policy") {
+		s := jsonString(p.Props["PolicyDocument"])
+		if strings.Contains(s, "rds-db:connect") && strings.Contains(s, "DBClusterResourceId") && strings.Contains(s, `"/`+DBUser+`"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no rds-db:connect on the cluster's dbuser for the proxy role")
+	}
+	// The IAM database user is created through the Data API.
+	users := d.dataJSON.resources("Custom::AWS")
+	if len(users) != 1 {
+		t.Fatalf("%d Custom::AWS resources, want the database user", len(users))
+	}
+	for _, key := range []string{"Create", "Update"} {
+		call := jsonString(users[0].Props[key])
+		for _, want := range []string{`\"action\":\"ExecuteStatement\"`, "GRANT rds_iam TO " + DBUser, "CREATE ROLE " + DBUser + " LOGIN"} {
+			if !strings.Contains(call, want) {
+				t.Errorf("database user %s call lacks %s: %s", key, want, call)
+			}
+		}
+	}
+}
+
+// The migrations run on deploy through a trigger bound to the migrate
+// function's current version, before the functions and the API stage.
+func TestMigrationsOnDeploy(t *testing.T) {
+	d := prodDeployment(t)
+	triggers := d.apiJSON.resources("Custom::Trigger")
+	if len(triggers) != 1 {
+		t.Fatalf("%d triggers, want 1", len(triggers))
+	}
+	trig := triggers[0]
+	version, ok := d.apiJSON.resource(refOf(trig.Props["HandlerArn"]))
+	if !ok || version.Type != "AWS::Lambda::Version" {
+		t.Fatalf("trigger HandlerArn %s: want a function version (it changes with the code)", jsonString(trig.Props["HandlerArn"]))
+	}
+	migrate := functionsByName(d.apiJSON)["wallets-prod-"+MigrateFunction]
+	if refOf(version.Props["FunctionName"]) != migrate.ID {
+		t.Errorf("trigger runs %s, want the migrate function", jsonString(version.Props["FunctionName"]))
+	}
+	if get(trig.Props, "ExecuteOnHandlerChange") != true {
+		t.Error("trigger does not re-run on handler change")
+	}
+	if tm, _ := strconv.Atoi(fmt.Sprint(trig.Props["Timeout"])); tm < int(migrate.Props["Timeout"].(float64))*1000 {
+		t.Errorf("trigger timeout %v ms shorter than the migrate function's %v s", trig.Props["Timeout"], migrate.Props["Timeout"])
+	}
+	for _, st := range d.apiJSON.resources("AWS::ApiGateway::Stage") {
+		if !slices.Contains(dependsOn(st), trig.ID) {
+			t.Errorf("stage %s does not wait for the migrations", st.ID)
+		}
+	}
+	for name, fn := range functionsByName(d.apiJSON) {
+		if strings.HasPrefix(name, "wallets-prod-") && name != migrate.Props["FunctionName"] && !slices.Contains(dependsOn(fn), trig.ID) {
+			t.Errorf("%s does not wait for the migrations", name)
+		}
+	}
+}
+
+// API Gateway answers in the contract's JSON: every gateway response of
+// api.GatewayResponses(), and 405 for the other methods of a known path.
+func TestGatewayResponses(t *testing.T) {
+	d := prodDeployment(t)
+	got := map[string]resource{}
+	for _, r := range d.apiJSON.resources("AWS::ApiGateway::GatewayResponse") {
+		got[r.Props["ResponseType"].(string)] = r
+	}
+	for _, g := range api.GatewayResponses() {
+		r, ok := got[g.Type]
+		if !ok {
+			t.Errorf("%s: not configured", g.Type)
+			continue
+		}
+		if r.Props["StatusCode"] != strconv.Itoa(g.Status) {
+			t.Errorf("%s: status %v, want %d", g.Type, r.Props["StatusCode"], g.Status)
+		}
+		if body := get(r.Props, "ResponseTemplates", "application/json"); body != g.Body() {
+			t.Errorf("%s: body %v, want %s", g.Type, body, g.Body())
+		}
+		for k, v := range g.Headers {
+			if h := get(r.Props, "ResponseParameters", "gatewayresponse.header."+k); h != "'"+v+"'" {
+				t.Errorf("%s: header %s = %v, want '%s'", g.Type, k, h, v)
+			}
+		}
+	}
+	if len(got) != len(api.GatewayResponses()) {
+		t.Errorf("%d gateway responses configured, api.GatewayResponses() has %d", len(got), len(api.GatewayResponses()))
+	}
+	if body := get(got["ACCESS_DENIED"].Props, "ResponseTemplates", "application/json"); !strings.Contains(fmt.Sprint(body), "$context.authorizer."+api.CtxDetail) {
+		t.Errorf("ACCESS_DENIED does not carry the authorizer's detail: %v", body)
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	d := prodDeployment(t)
+	paths := resourcePaths(d.apiJSON)
+	methods := map[string]map[string]resource{} // path → method → resource
+	for _, m := range d.apiJSON.resources("AWS::ApiGateway::Method") {
+		p := paths[refOf(m.Props["ResourceId"])]
+		if methods[p] == nil {
+			methods[p] = map[string]resource{}
+		}
+		methods[p][m.Props["HttpMethod"].(string)] = m
+	}
+	routes := api.Routes()
+	mocks := 0
+	for _, r := range routes {
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			_, _, allowed, ok := api.Match(routes, m, r.Path)
+			if ok {
+				continue
+			}
+			meth, found := methods[r.Path][m]
+			if !found {
+				t.Errorf("%s %s: no method, want a 405", m, r.Path)
+				continue
+			}
+			integ := get(meth.Props, "Integration")
+			resp := get(integ, "IntegrationResponses").([]any)[0]
+			want := fmt.Sprintf(`{"detail": "Method \"%s\" not allowed."}`, m)
+			if get(integ, "Type") != "MOCK" || get(resp, "StatusCode") != "405" || get(resp, "ResponseTemplates", "application/json") != want {
+				t.Errorf("%s %s: %s, want a MOCK 405 with %s", m, r.Path, jsonString(integ), want)
+			}
+			if h := get(resp, "ResponseParameters", "method.response.header.Allow"); h != "'"+strings.Join(allowed, ", ")+"'" {
+				t.Errorf("%s %s: Allow %v, want %v", m, r.Path, h, allowed)
+			}
+			if meth.Props["AuthorizationType"] != "NONE" {
+				t.Errorf("%s %s: a 405 must not need credentials", m, r.Path)
+			}
+		}
+	}
+	for _, m := range d.apiJSON.resources("AWS::ApiGateway::Method") {
+		if get(m.Props, "Integration", "Type") == "MOCK" {
+			mocks++
+		}
+	}
+	if mocks != d.w.Api.Api.MethodsNotAllowed || mocks == 0 {
+		t.Errorf("%d MOCK methods, the API built %d", mocks, d.w.Api.Api.MethodsNotAllowed)
+	}
+}
+
+// The stage throttles, logs access as JSON, caches nothing; the authorizer
+// caches per the setting (0: no identity source, so cookie-only clients
+// reach it).
+func TestStage(t *testing.T) {
+	d := prodDeployment(t)
+	s := d.w.Settings
+	stages := d.apiJSON.resources("AWS::ApiGateway::Stage")
+	if len(stages) != 1 {
+		t.Fatalf("%d stages", len(stages))
+	}
+	st := stages[0].Props
+	settings := get(st, "MethodSettings").([]any)[0]
+	if get(settings, "ThrottlingRateLimit") != s.ThrottleRate || get(settings, "ThrottlingBurstLimit") != s.ThrottleBurst {
+		t.Errorf("throttling %s, want rate %v burst %v", jsonString(settings), s.ThrottleRate, s.ThrottleBurst)
+	}
+	if get(settings, "CachingEnabled") == true || get(st, "CacheClusterEnabled") == true {
+		t.Error("API caching is on")
+	}
+	if get(settings, "DataTraceEnabled") == true {
+		t.Error("data trace logs request bodies")
+	}
+	format, _ := get(st, "AccessLogSetting", "Format").(string)
+	if !strings.HasPrefix(format, "{") || !strings.Contains(format, "$context.requestId") || get(st, "AccessLogSetting", "DestinationArn") == nil {
+		t.Errorf("access log %s", jsonString(get(st, "AccessLogSetting")))
+	}
+	if get(st, "TracingEnabled") != s.Tracing {
+		t.Errorf("TracingEnabled %v, want %v", get(st, "TracingEnabled"), s.Tracing)
+	}
+	a := d.apiJSON.resources("AWS::ApiGateway::Authorizer")[0].Props
+	if a["Type"] != "REQUEST" || a["AuthorizerResultTtlInSeconds"] != float64(s.AuthorizerCacheTTL) {
+		t.Errorf("authorizer %s", jsonString(a))
+	}
+	if s.AuthorizerCacheTTL == 0 && a["IdentitySource"] != nil {
+		t.Errorf("uncached authorizer has IdentitySource %v", a["IdentitySource"])
+	}
+}
+
+// Every log group keeps logs for the stage's retention, and every function
+// (CDK's own included) logs to one of them.
+func TestLogRetention(t *testing.T) {
+	for _, d := range []*synthesized{prodDeployment(t)} {
+		for _, tp := range []template{d.dataJSON, d.apiJSON} {
+			groups := map[string]bool{}
+			for _, lg := range tp.resources("AWS::Logs::LogGroup") {
+				groups[lg.ID] = true
+				if lg.Props["RetentionInDays"] != float64(d.w.Settings.LogRetentionDays) {
+					t.Errorf("log group %s: RetentionInDays %v", lg.ID, lg.Props["RetentionInDays"])
+				}
+			}
+			for _, fn := range tp.resources("AWS::Lambda::Function") {
+				if !groups[refOf(get(fn.Props, "LoggingConfig", "LogGroup"))] {
+					t.Errorf("function %s logs to %v, not a log group with retention", fn.ID, get(fn.Props, "LoggingConfig"))
+				}
+			}
+		}
+		for _, c := range d.dataJSON.resources("AWS::RDS::DBCluster") {
+			name := "/aws/rds/cluster/" + c.Props["DBClusterIdentifier"].(string) + "/postgresql"
+			found := false
+			for _, lg := range d.dataJSON.resources("AWS::Logs::LogGroup") {
+				found = found || lg.Props["LogGroupName"] == name
+			}
+			if !found {
+				t.Errorf("no log group %s for the exported PostgreSQL log", name)
+			}
+		}
+	}
+}
+
+// Every alarm exists and notifies the (encrypted) topic on ALARM and OK.
+func TestAlarms(t *testing.T) {
+	d := prodDeployment(t)
+	topics := d.apiJSON.resources("AWS::SNS::Topic")
+	if len(topics) != 1 || topics[0].Props["KmsMasterKeyId"] == nil {
+		t.Fatalf("want one KMS-encrypted alarm topic, got %s", jsonString(topics))
+	}
+	topic := topics[0].ID
+	check(t, "e-mail subscription", func() {
+		d.api.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{"Protocol": "email", "Endpoint": testAlarmEmail})
+	})
+	want := []string{"api-5xx", "api-4xx", "api-latency",
+		"db-writer-cpu", "db-reader-cpu", "db-writer-connections", "db-reader-connections",
+		"db-writer-memory", "db-reader-memory", "db-replica-lag", "db-deadlocks",
+		"proxy-borrow-latency", "proxy-pinned-sessions", "rejected-debits", "login-throttled"}
+	seen := map[string]bool{}
+	for _, r := range api.Routes() {
+		if !seen[r.Function] {
+			seen[r.Function] = true
+			want = append(want, r.Function+"-errors", r.Function+"-throttles", r.Function+"-duration")
+		}
+	}
+	want = append(want, AuthorizerFunction+"-errors", AuthorizerFunction+"-throttles", AuthorizerFunction+"-duration")
+	alarms := map[string]resource{}
+	for _, a := range d.apiJSON.resources("AWS::CloudWatch::Alarm") {
+		alarms[a.Props["AlarmName"].(string)] = a
+		for _, key := range []string{"AlarmActions", "OKActions"} {
+			acts := asList(a.Props[key])
+			if len(acts) != 1 || refOf(acts[0]) != topic {
+				t.Errorf("alarm %s: %s %s, want the topic", a.Props["AlarmName"], key, jsonString(acts))
+			}
+		}
+		if !regexp.MustCompile(`First look: .+\[runbook: [a-z0-9-]+\]$`).MatchString(fmt.Sprint(a.Props["AlarmDescription"])) {
+			t.Errorf("alarm %s: description without a runbook line", a.Props["AlarmName"])
+		}
+	}
+	for _, n := range want {
+		if _, ok := alarms["wallets-prod-"+n]; !ok {
+			t.Errorf("alarm wallets-prod-%s missing", n)
+		}
+	}
+	if len(alarms) != len(want) {
+		t.Errorf("%d alarms, want %d", len(alarms), len(want))
+	}
+	// A few thresholds that follow from the configuration.
+	dur := alarms["wallets-prod-users-login-duration"].Props
+	if login, _ := api.RouteByFunction("users-login"); dur["Threshold"] != 0.8*float64(login.Timeout())*1000 || dur["ExtendedStatistic"] != "p99" {
+		t.Errorf("users-login duration alarm %s", jsonString(dur))
+	}
+	debits := alarms["wallets-prod-rejected-debits"].Props
+	if debits["Namespace"] != "Wallets" || debits["MetricName"] != "MoneyMovements" ||
+		!strings.Contains(jsonString(debits["Dimensions"]), `{"Name":"Operation","Value":"debit"}`) ||
+		!strings.Contains(jsonString(debits["Dimensions"]), `{"Name":"Outcome","Value":"rejected"}`) {
+		t.Errorf("rejected-debits alarm %s", jsonString(debits))
+	}
+	pinned := alarms["wallets-prod-proxy-pinned-sessions"].Props
+	if pinned["MetricName"] != "DatabaseConnectionsCurrentlySessionPinned" || !strings.Contains(jsonString(pinned["Dimensions"]), "ProxyName") {
+		t.Errorf("pinned sessions alarm %s", jsonString(pinned))
+	}
+	check(t, "dashboard", func() { d.api.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1)) })
+}
+
+// cdk-nag's AWS Solutions rules find nothing unsuppressed, in prod and dev.
+func TestCdkNag(t *testing.T) {
+	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
+		for _, st := range []awscdk.Stack{d.w.Data.Stack, d.w.Api.Stack} {
+			a := assertions.Annotations_FromStack(st)
+			errs := a.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+			for _, m := range *errs {
+				t.Errorf("%s: %s: %v", *st.StackName(), *m.Id, m.Entry.Data)
+			}
+			warns := a.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+			for _, m := range *warns {
+				t.Errorf("%s (warning): %s: %v", *st.StackName(), *m.Id, m.Entry.Data)
+			}
+		}
+	}
+}
+
+// The dev stage is disposable and cheaper, and still passes cdk-nag.
+func TestDevStage(t *testing.T) {
+	d := devDeployment(t)
+	check(t, "dev cluster", func() {
+		d.data.HasResourceProperties(jsii.String("AWS::RDS::DBCluster"), map[string]any{"DeletionProtection": false})
+		d.data.HasResource(jsii.String("AWS::RDS::DBCluster"), map[string]any{"DeletionPolicy": "Delete"})
+		d.data.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(1))
+	})
+	if d.w.Data.Stack.TerminationProtection() != nil && *d.w.Data.Stack.TerminationProtection() {
+		t.Error("dev stack is termination-protected")
+	}
+	t.Logf("dev synth %s, prod synth %s", d.took, prodDeployment(t).took)
+}
+
+func TestSettings(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{
+		"stage": "qa", "natGateways": "3", "tracing": "true", "logRetentionDays": 90,
+		stagesContextKey: map[string]any{"qa": map[string]any{"dbMaxCapacity": 8, "natGateways": 1}},
+	}})
+	s, err := LoadSettings(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Stage != "qa" || s.NatGateways != 3 || !s.Tracing || s.LogRetentionDays != 90 || s.DBMaxCapacity != 8 || !s.Protect {
+		t.Errorf("settings %+v", s)
+	}
+	for ctx, wantErr := range map[string]string{
+		`{"stage": "Prod"}`:                    "stage",
+		`{"backupRetentionDays": 3}`:           "backupRetentionDays",
+		`{"logRetentionDays": 10}`:             "logRetentionDays",
+		`{"dbMinCapacity": 0}`:                 "dbMinCapacity",
+		`{"natGateways": "two"}`:               "natGateways",
+		`{"authorizerCacheTtlSeconds": "1.5"}`: "authorizerCacheTtlSeconds",
+	} {
+		var c map[string]any
+		if err := json.Unmarshal([]byte(ctx), &c); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &c}))
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%s: error %v, want one naming %s", ctx, err, wantErr)
+		}
+	}
+}
+
+// The runbook (infra/DEPLOY.md, or the README it is folded into) has a line
+// for every kind of alarm.
+func TestRunbookCoversEveryAlarm(t *testing.T) {
+	var docs strings.Builder
+	for _, p := range []string{"DEPLOY.md", filepath.Join("..", "README.md")} {
+		if b, err := os.ReadFile(p); err == nil {
+			docs.Write(b)
+		}
+	}
+	for _, k := range AllAlarmKinds {
+		if !strings.Contains(docs.String(), k.Key) {
+			t.Errorf("no runbook line for alarm kind %s", k.Key)
+		}
+	}
+}
