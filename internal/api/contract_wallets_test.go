@@ -103,6 +103,9 @@ func TestContractWalletsForeignAndMalformed(t *testing.T) {
 	for _, m := range []string{"PUT", "PATCH"} {
 		ctDetail(t, s.Do(t, m, ctWallets+"/"+w+"/deposit", map[string]any{"amount": "10.00"}, as), 404, "Not found.")
 		ctDetail(t, s.Do(t, m, ctWallets+"/"+w+"/retire", map[string]any{"amount": "-10.00"}, as), 404, "Not found.")
+		// Whatever the body: the wallet's existence is not revealed by a 400.
+		ctDetail(t, s.Do(t, m, ctWallets+"/"+w+"/deposit", map[string]any{"amount": "-1"}, as), 404, "Not found.")
+		ctDetail(t, s.Do(t, m, ctWallets+"/"+w+"/retire", map[string]any{}, as), 404, "Not found.")
 	}
 	ctDetail(t, s.Do(t, "GET", ctWallets+"/"+w+"/transactions", nil, as), 404, "Not found.")
 	ctDetail(t, s.Do(t, "POST", ctCharges(bizID), map[string]any{"amount": "5.00", "wallet": w}, as), 404, "Not found.")
