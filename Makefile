@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X wallets/internal/obs.Version=$(VERSION)
-FUNCTIONS := $(notdir $(wildcard functions/*))
+FUNCTIONS := $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.go)))
 BOOTSTRAPS := $(FUNCTIONS:%=build/%/bootstrap)
 # Packages that need no Node.js: everything but the CDK app.
 GO_PACKAGES = $(shell $(GO) list ./... | grep -v '^wallets/infra')
@@ -54,14 +54,15 @@ CDK := ./node_modules/.bin/cdk
 
 ## synth: build the bootstraps, then synthesize the CloudFormation templates into cdk.out/ (offline)
 synth: build node_modules
-	$(CDK) synth --context stage=$(STAGE) --quiet
+	$(CDK) synth --context stage=$(STAGE) --quiet $(CDK_ARGS)
 
 ## diff / deploy: compare with or deploy to the AWS account of your credentials
+## (extra CDK context: make deploy STAGE=prod CDK_ARGS="-c alarmEmail=ops@example.com")
 diff: build node_modules
-	$(CDK) diff --context stage=$(STAGE)
+	$(CDK) diff --context stage=$(STAGE) $(CDK_ARGS)
 
 deploy: build node_modules
-	$(CDK) deploy --context stage=$(STAGE) --all --require-approval broadening
+	$(CDK) deploy --context stage=$(STAGE) --all --require-approval broadening $(CDK_ARGS)
 
 ## bench: the money-movement benchmarks against a throwaway PostgreSQL
 bench:

@@ -190,12 +190,15 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 		for k, v := range g.Headers {
 			headers[k] = jsii.String("'" + strings.ReplaceAll(v, "'", "") + "'")
 		}
-		rest.AddGatewayResponse(jsii.String("Gateway"+constructID(strings.ToLower(strings.ReplaceAll(g.Type, "_", "-")))), &awsapigateway.GatewayResponseOptions{
+		opts := &awsapigateway.GatewayResponseOptions{
 			Type:            awsapigateway.ResponseType_Of(jsii.String(g.Type)),
-			StatusCode:      jsii.String(strconv.Itoa(g.Status)),
 			Templates:       &map[string]*string{"application/json": jsii.String(g.Body())},
 			ResponseHeaders: &headers,
-		})
+		}
+		if g.Status != 0 { // 0 keeps API Gateway's own status
+			opts.StatusCode = jsii.String(strconv.Itoa(g.Status))
+		}
+		rest.AddGatewayResponse(jsii.String("Gateway"+constructID(strings.ToLower(strings.ReplaceAll(g.Type, "_", "-")))), opts)
 	}
 	return a
 }

@@ -6,7 +6,8 @@ package api
 // imitates them, so both answer in the contract's shape.
 type GatewayResponse struct {
 	// Type is API Gateway's response type (ACCESS_DENIED, ...).
-	Type   string
+	Type string
+	// Status is the answer's status; 0 keeps the one API Gateway chose.
 	Status int
 	// Template is the body as an API Gateway mapping template; Detail is the
 	// same message without template variables, for the local gateway.
@@ -37,6 +38,9 @@ func GatewayResponses() []GatewayResponse {
 		{Type: "INTEGRATION_TIMEOUT", Status: 504, Detail: "The server took too long to answer."},
 		{Type: "INTEGRATION_FAILURE", Status: 502, Detail: ServerFault},
 		{Type: "DEFAULT_5XX", Status: 502, Detail: ServerFault},
+		// Any other refusal of the gateway keeps its status and message,
+		// in the contract's shape.
+		{Type: "DEFAULT_4XX", Template: `{"detail": $context.error.messageString}`},
 	}
 }
 

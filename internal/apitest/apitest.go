@@ -63,6 +63,13 @@ type Stack struct {
 // New starts a stack on a fresh database; it stops when the test ends.
 func New(t testing.TB) *Stack {
 	t.Helper()
+	return NewWith(t, nil)
+}
+
+// NewWith starts a stack whose configuration configure may change first
+// (a Sentry DSN, say).
+func NewWith(t testing.TB, configure func(*config.Config)) *Stack {
+	t.Helper()
 	dbURL := pgtest.URL(t)
 	cfg := config.Config{
 		DatabaseURL:      dbURL,
@@ -70,6 +77,9 @@ func New(t testing.TB) *Stack {
 		Environment:      "test",
 		StatementTimeout: 5 * time.Second,
 		MaxConns:         20,
+	}
+	if configure != nil {
+		configure(&cfg)
 	}
 	a, err := app.New(context.Background(), cfg, "apitest")
 	if err != nil {

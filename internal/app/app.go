@@ -137,7 +137,11 @@ func StartMigrate() {
 		os.Exit(1)
 	}
 	lambda.Start(func(ctx context.Context) (MigrateResult, error) {
-		applied, err := postgres.Migrate(ctx, cfg.DatabaseURL)
+		region := ""
+		if cfg.IAMAuth {
+			region = cfg.Region
+		}
+		applied, err := postgres.MigrateIAM(ctx, cfg.DatabaseURL, region)
 		if err != nil {
 			slog.Error("migrate failed", "error", err.Error())
 			return MigrateResult{}, err

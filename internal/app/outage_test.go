@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"wallets/internal/apitest"
+	"wallets/internal/config"
 	"wallets/internal/pgtest"
 )
 
@@ -28,7 +31,8 @@ func TestDatabaseOutage(t *testing.T) {
 	if srv == nil {
 		t.Skip("DATABASE_URL points at a server this test cannot stop")
 	}
-	s := apitest.New(t)
+	sentry := newSentryStandIn(t)
+	s := apitest.NewWith(t, func(c *config.Config) { c.SentryDSN = sentry.dsn() })
 	token, _ := s.SignUp(t, "outage", apitest.Customer)
 	wallet := s.NewWallet(t, token)
 	s.Deposit(t, token, wallet, "100.00")
@@ -139,6 +143,66 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Errorf("%v transactions recorded, want %d", list["count"], 1+workers*perWorker)
 	}
 	t.Logf("%d deposits applied once each; %d refusals during the outage", applied.Load(), unavailable.Load())
+
+	// The outage's 5xx answers reached the error tracker, tagged, and
+	// without secrets.
+	events, raw := sentry.received()
+	tagged := 0
+	for _, ev := range events {
+		tags, _ := ev["tags"].(map[string]any)
+		if tags["function"] == "wallets-deposit" && tags["request_id"] != "" && tags["route"] != "" {
+			tagged++
+		}
+	}
+	if tagged == 0 {
+		t.Errorf("no Sentry event tagged with function, route and request id among %d events", len(events))
+	}
+	for _, secret := range []string{token, "Authorization", apitest.Password} {
+		if strings.Contains(raw, secret) {
+			t.Errorf("a Sentry event carries a secret (%.12q...)", secret)
+		}
+	}
+	t.Logf("%d Sentry events, %d of the deposit function", len(events), tagged)
+}
+
+// sentryStandIn records the events posted to a Sentry DSN.
+type sentryStandIn struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	events []map[string]any
+	raw    strings.Builder
+}
+
+func newSentryStandIn(t *testing.T) *sentryStandIn {
+	f := &sentryStandIn{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.raw.Write(body)
+		// An envelope: a header line, then item header and payload lines.
+		lines := strings.Split(strings.TrimRight(string(body), "\n"), "\n")
+		for i := 1; i+1 < len(lines); i += 2 {
+			var hdr struct{ Type string }
+			var ev map[string]any
+			if json.Unmarshal([]byte(lines[i]), &hdr) == nil && hdr.Type == "event" &&
+				json.Unmarshal([]byte(lines[i+1]), &ev) == nil {
+				f.events = append(f.events, ev)
+			}
+		}
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *sentryStandIn) dsn() string {
+	return strings.Replace(f.srv.URL, "http://", "http://public@", 1) + "/1"
+}
+
+func (f *sentryStandIn) received() ([]map[string]any, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]map[string]any(nil), f.events...), f.raw.String()
 }
 
 func waitFor(t *testing.T, limit time.Duration, cond func() bool) {

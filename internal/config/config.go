@@ -48,6 +48,9 @@ type Config struct {
 	MaxConns int32
 }
 
+// SentryDisabled in the Sentry DSN secret turns error reporting off.
+const SentryDisabled = "disabled"
+
 // Options change how Load fills the gaps.
 type Options struct {
 	// AllowRandomKey lets Load invent a JWT key when none is configured
@@ -121,6 +124,11 @@ func Load(ctx context.Context, opts Options) (Config, error) {
 	}
 	if c.SentryDSN, err = secret("SENTRY_DSN_SECRET_ARN", "SENTRY_DSN"); err != nil {
 		return c, err
+	}
+	// The deployment creates the DSN secret holding this placeholder until
+	// an operator stores a real DSN.
+	if c.SentryDSN == SentryDisabled {
+		c.SentryDSN = ""
 	}
 	return c, nil
 }

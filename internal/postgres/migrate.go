@@ -23,12 +23,27 @@ import (
 // prepared statements are used, so it is safe through RDS Proxy. On error the
 // returned names are those applied before the failing migration.
 func Migrate(ctx context.Context, databaseURL string) ([]string, error) {
+	return MigrateIAM(ctx, databaseURL, "")
+}
+
+// MigrateIAM is Migrate authenticating each connection with an RDS IAM token
+// for iamRegion (none when empty), as the migrate function does through RDS
+// Proxy.
+func MigrateIAM(ctx context.Context, databaseURL, iamRegion string) ([]string, error) {
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: parse database URL: %w", err)
 	}
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
-	db := stdlib.OpenDB(*cfg)
+	var opts []stdlib.OptionOpenDB
+	if iamRegion != "" {
+		hook, err := iamAuth(ctx, iamRegion)
+		if err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		opts = append(opts, stdlib.OptionBeforeConnect(hook))
+	}
+	db := stdlib.OpenDB(*cfg, opts...)
 	defer db.Close()
 
 	locker, err := lock.NewPostgresSessionLocker()

@@ -62,18 +62,8 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt((4 * opts.StatementTimeout).Milliseconds(), 10)
 	if opts.IAMRegion != "" {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(opts.IAMRegion))
-		if err != nil {
-			return nil, fmt.Errorf("aws config for iam auth: %w", err)
-		}
-		cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
-			endpoint := fmt.Sprintf("%s:%d", cc.Host, cc.Port)
-			token, err := rdsauth.BuildAuthToken(ctx, endpoint, opts.IAMRegion, cc.User, awsCfg.Credentials)
-			if err != nil {
-				return fmt.Errorf("rds iam token: %w", err)
-			}
-			cc.Password = token
-			return nil
+		if cfg.BeforeConnect, err = iamAuth(ctx, opts.IAMRegion); err != nil {
+			return nil, err
 		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -81,6 +71,25 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 		return nil, fmt.Errorf("open pool: %w", err)
 	}
 	return pool, nil
+}
+
+// iamAuth returns a hook that gives each new connection a fresh RDS IAM
+// authentication token (valid 15 minutes) for its user, as RDS Proxy with
+// IAM authentication requires.
+func iamAuth(ctx context.Context, region string) (func(context.Context, *pgx.ConnConfig) error, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	if err != nil {
+		return nil, fmt.Errorf("aws config for iam auth: %w", err)
+	}
+	return func(ctx context.Context, cc *pgx.ConnConfig) error {
+		endpoint := fmt.Sprintf("%s:%d", cc.Host, cc.Port)
+		token, err := rdsauth.BuildAuthToken(ctx, endpoint, region, cc.User, awsCfg.Credentials)
+		if err != nil {
+			return fmt.Errorf("rds iam token: %w", err)
+		}
+		cc.Password = token
+		return nil
+	}, nil
 }
 
 // Querier is what queries run on: a pool, a connection or a transaction.
