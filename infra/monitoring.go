@@ -19,7 +19,7 @@ import (
 
 // AlarmKind is one kind of alarm with its runbook line: what it means and
 // what to look at first. The line is the alarm's description, so it arrives
-// in the notification; infra/DEPLOY.md repeats it.
+// in the notification; the README's runbook repeats it.
 type AlarmKind struct {
 	Key       string
 	Meaning   string

@@ -12,7 +12,7 @@ import (
 )
 
 // SentryPlaceholder is the value of a created Sentry DSN secret until an
-// operator puts the real DSN in it (see infra/DEPLOY.md). It is not a DSN, so
+// operator puts the real DSN in it (see the README's deploy section). It is not a DSN, so
 // the functions start with error reporting off (config treats it as no DSN).
 const SentryPlaceholder = config.SentryDisabled
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -234,27 +233,9 @@ func (r *Request) link(name, value string) *string {
 	delete(q, "page")
 	delete(q, "cursor")
 	q.Set(name, value)
-	u := url.URL{Scheme: scheme, Host: host, Path: path, RawQuery: encodeSorted(q)}
+	u := url.URL{Scheme: scheme, Host: host, Path: path, RawQuery: q.Encode()}
 	s := u.String()
 	return &s
-}
-
-func encodeSorted(q url.Values) string {
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		for _, v := range q[k] {
-			if b.Len() > 0 {
-				b.WriteByte('&')
-			}
-			b.WriteString(url.QueryEscape(k) + "=" + url.QueryEscape(v))
-		}
-	}
-	return b.String()
 }
 
 // txFilter reads the transaction list filters.
