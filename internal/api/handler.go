@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"mime"
 	"net/http"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"wallets/internal/auth"
 	"wallets/internal/obs"
 	"wallets/internal/postgres"
+	"wallets/internal/user"
 )
 
 // handlerFunc is a route's logic. It returns a Response for every answer the
@@ -86,7 +88,27 @@ func (s *Server) serve(ctx context.Context, rt Route, ev events.APIGatewayProxyR
 	}
 
 	resp, err := rt.handle(s, ctx, r)
-	return s.finish(ctx, r, resp, err)
+	resp, err = s.finish(ctx, r, resp, err)
+	if rt.Mutates() && rand.IntN(purgeEvery) == 0 {
+		s.purge(ctx)
+	}
+	return resp, err
+}
+
+// Housekeeping: about one mutating request in purgeEvery also deletes up
+// to purgeLimit expired idempotency keys and stale login attempts, so the
+// tables stay small without a scheduler.
+const (
+	purgeEvery = 100
+	purgeLimit = 500
+)
+
+func (s *Server) purge(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if _, err := postgres.PurgeExpired(ctx, s.db, user.LoginWindow, purgeLimit); err != nil {
+		obs.Logger(ctx).Warn("purge expired rows", "error", err.Error())
+	}
 }
 
 // admit checks what can be checked before the handler runs: the method and

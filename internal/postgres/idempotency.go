@@ -236,13 +236,22 @@ func ReleaseKey(ctx context.Context, q Querier, user int64, key string, token uu
 	return nil
 }
 
-// PurgeKeys deletes keys that expired, at most limit of them.
-func PurgeKeys(ctx context.Context, q Querier, limit int) (int64, error) {
-	tag, err := q.Exec(ctx, `
+// PurgeExpired deletes, at most limit of each, the idempotency keys that
+// expired and the login attempts older than loginWindow (which no longer
+// count), and returns how many rows went.
+func PurgeExpired(ctx context.Context, q Querier, loginWindow time.Duration, limit int) (int64, error) {
+	keys, err := q.Exec(ctx, `
 		DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
 			SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT $1))`, limit)
 	if err != nil {
 		return 0, fmt.Errorf("purge idempotency keys: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	logins, err := q.Exec(ctx, `
+		DELETE FROM login_attempts WHERE id = ANY (ARRAY(
+			SELECT id FROM login_attempts WHERE attempted_at < now() - $1::interval LIMIT $2))`,
+		loginWindow.String(), limit)
+	if err != nil {
+		return keys.RowsAffected(), fmt.Errorf("purge login attempts: %w", err)
+	}
+	return keys.RowsAffected() + logins.RowsAffected(), nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -405,8 +406,11 @@ func TestIdempotencyClaims(t *testing.T) {
 	if _, err := db.Exec(ctx, `UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE user_id = 7`); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := postgres.PurgeKeys(ctx, db, 100); err != nil || n != 1 {
-		t.Errorf("purge: %d %v", n, err)
+	if _, err := db.Exec(ctx, `INSERT INTO login_attempts (username, attempted_at) VALUES ('a', now() - interval '1 hour'), ('b', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := postgres.PurgeExpired(ctx, db, 15*time.Minute, 100); err != nil || n != 2 {
+		t.Errorf("purge: %d %v, want the expired key and the old attempt", n, err)
 	}
 }
 
