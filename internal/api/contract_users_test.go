@@ -476,11 +476,15 @@ func TestLoginThrottle(t *testing.T) {
 		t.Fatal(err)
 	}
 	usrCheck(t, usrLogin(t, s, "pablo", apitest.Password), http.StatusOK)
-	// And a success starts the count afresh.
+	// A success does not wipe the failures of the window: 9 failures, a
+	// success and one more failure make 10 within the window, so the next
+	// attempt is refused.
 	for i := range 9 {
 		usrLoginFailed(t, usrLogin(t, s, "pablo", fmt.Sprintf("wrong-%d", i)))
 	}
 	usrCheck(t, usrLogin(t, s, "pablo", apitest.Password), http.StatusOK)
+	usrLoginFailed(t, usrLogin(t, s, "pablo", "wrong-10"))
+	usrCheck(t, usrLogin(t, s, "pablo", apitest.Password), http.StatusTooManyRequests)
 }
 
 // TestLoginThrottleConcurrent fires many wrong passwords at once: no more

@@ -186,12 +186,29 @@ func validKey(key string) bool {
 }
 
 // requestHash identifies "the same request" for an Idempotency-Key: the
-// method, the path (without a trailing slash) and the body.
+// method, the path (without a trailing slash) and the body — a JSON body in
+// canonical form, so key order and spacing do not make a request different.
 func requestHash(r *Request) []byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", r.Event.HTTPMethod, strings.TrimRight(r.Event.Path, "/"))
-	h.Write(r.body)
+	h.Write(canonicalJSON(r.body))
 	return h.Sum(nil)
+}
+
+// canonicalJSON re-encodes a JSON body with sorted keys and no spacing
+// (numbers kept as written); anything else is returned as is.
+func canonicalJSON(body []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return body
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // claim takes the request's Idempotency-Key. It returns replay=true with the

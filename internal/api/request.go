@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"mime/multipart"
@@ -163,6 +164,9 @@ func (r *Request) Form() (*Form, error) {
 		return f, decodeJSONObject(r.body, f.values)
 	case mediaType == "application/x-www-form-urlencoded":
 		vals, err := url.ParseQuery(string(r.body))
+		if err == nil && !validUTF8(vals) {
+			err = errors.New("invalid UTF-8 in request body")
+		}
 		if err != nil {
 			return nil, apperr.New(apperr.Invalid, "Form parse error - "+err.Error())
 		}
@@ -180,6 +184,20 @@ func (r *Request) Form() (*Form, error) {
 	return nil, unsupportedMedia(mediaType)
 }
 
+func validUTF8(vals url.Values) bool {
+	for k, vs := range vals {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func unsupportedMedia(mediaType string) error {
 	return apperr.New(apperr.Unsupported, fmt.Sprintf("Unsupported media type %q in request.", mediaType))
 }
@@ -194,7 +212,15 @@ func (f *Form) setStrings(vals map[string][]string) {
 }
 
 func decodeJSONObject(body []byte, into map[string]json.RawMessage) error {
+	// JSON is UTF-8 (RFC 8259); anything else is malformed, not text to
+	// store with replacement characters.
+	if !utf8.Valid(body) {
+		return apperr.New(apperr.Invalid, "JSON parse error - invalid UTF-8 in request body")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
+	// Numbers stay text: the fields read them exactly, and a number too
+	// large for a float is the field's error, not a parse error.
+	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return apperr.New(apperr.Invalid, "JSON parse error - "+err.Error())
@@ -219,8 +245,11 @@ func jsonKind(v any) string {
 		return "list"
 	case string:
 		return "str"
-	case float64:
-		return "float"
+	case json.Number:
+		if strings.ContainsAny(string(v.(json.Number)), ".eE") {
+			return "float"
+		}
+		return "int"
 	case bool:
 		return "bool"
 	case nil:

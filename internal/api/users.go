@@ -164,7 +164,11 @@ func (s *Server) login(ctx context.Context, r *Request) (Response, error) {
 		obs.Count(ctx, obs.MetricLoginFailures, 1)
 		return Response{}, user.ErrLoginFailed
 	}
-	if err := postgres.ClearLoginFailures(ctx, s.db, username); err != nil {
+	// A success is no failure: its attempt goes, the failures before it
+	// stay and keep counting until the window passes ("10 failed attempts
+	// within 15 minutes"), so a guesser cannot reset the count by logging
+	// in to an account of their own under the same name.
+	if err := postgres.ForgetLoginAttempt(ctx, s.db, attempt); err != nil {
 		return Response{}, err
 	}
 	token, err := s.tokens.Issue(u.Principal())

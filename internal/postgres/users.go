@@ -166,14 +166,6 @@ func ForgetLoginAttempt(ctx context.Context, q Querier, id int64) error {
 	return nil
 }
 
-// ClearLoginFailures forgets username's failed logins after a success.
-func ClearLoginFailures(ctx context.Context, q Querier, username string) error {
-	if _, err := q.Exec(ctx, `DELETE FROM login_attempts WHERE username = $1`, username); err != nil {
-		return fmt.Errorf("clear login failures: %w", err)
-	}
-	return nil
-}
-
 // ActiveBusiness returns business id when it is an active business, else
 // wallet.ErrNotFound.
 func ActiveBusiness(ctx context.Context, q Querier, id int64) (wallet.Business, error) {
