@@ -295,7 +295,8 @@ func TestMalformedJSON(t *testing.T) {
 		`[]`:                      "list",
 		`[{"username": "pablo"}]`: "list",
 		`"pablo"`:                 "str",
-		`42`:                      "float",
+		`42`:                      "int", // as Python's json.loads reads it
+		`4.2`:                     "float",
 		`true`:                    "bool",
 		`null`:                    "NoneType",
 	} {
