@@ -202,6 +202,9 @@ func TestContractListPaging(t *testing.T) {
 		payload + "." + flip(sig, 2), payload[:len(payload)-2] + "." + sig, payload + "." + sig + "x",
 		forged + "." + sig, forged + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 16)),
 		strings.Repeat("A", 10000) + "." + sig, "€€€", "%00", "null", "{}", good + good,
+		// The last character of each part also carries padding bits: any
+		// other spelling of it is a tampered cursor too.
+		payload + "." + lastCharVariant(sig), lastCharVariant(payload) + "." + sig,
 	}
 	for _, c := range bad {
 		r := s.Do(t, "GET", base+"?cursor="+url.QueryEscape(c), nil, auth)
@@ -409,4 +412,17 @@ func TestContractListFilters(t *testing.T) {
 			ctFieldError(t, s.Do(t, "GET", path+"?"+q, nil, apitest.Token(token)), field, fmt.Sprintf("%s?%s", path, q))
 		}
 	}
+}
+
+// lastCharVariant changes s's last base64url character. Where that
+// character also carries padding bits (len(s)%4 is 2 or 3), it flips the
+// lowest of them, which a lenient decoder ignores: the same bytes, spelt
+// differently.
+func lastCharVariant(s string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, s[len(s)-1])
+	if len(s)%4 == 0 {
+		return s[:len(s)-1] + string(alphabet[(last+1)%64])
+	}
+	return s[:len(s)-1] + string(alphabet[last^1])
 }

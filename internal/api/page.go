@@ -104,7 +104,8 @@ func (s *Server) encodeCursor(kind string, c wallet.Cursor) string {
 }
 
 func (s *Server) decodeCursor(c, kind string) (*wallet.Cursor, error) {
-	enc := base64.RawURLEncoding
+	// Strict: a cursor has one spelling; altered padding bits are forgery.
+	enc := base64.RawURLEncoding.Strict()
 	p, sig, ok := strings.Cut(c, ".")
 	if !ok {
 		return nil, errInvalidCursor
