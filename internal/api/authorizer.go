@@ -101,7 +101,8 @@ func tokenFrom(req events.APIGatewayCustomAuthorizerRequestTypeRequest) string {
 			return strings.TrimSpace(token)
 		}
 	}
-	for _, line := range cookieHeaders(ev) {
+	lines, _ := headerValues(ev, "Cookie")
+	for _, line := range lines {
 		cookies, err := http.ParseCookie(line)
 		if err != nil {
 			continue
@@ -113,18 +114,6 @@ func tokenFrom(req events.APIGatewayCustomAuthorizerRequestTypeRequest) string {
 		}
 	}
 	return ""
-}
-
-func cookieHeaders(ev events.APIGatewayProxyRequest) []string {
-	for k, v := range ev.MultiValueHeaders {
-		if strings.EqualFold(k, "Cookie") {
-			return v
-		}
-	}
-	if c := header(ev, "Cookie"); c != "" {
-		return []string{c}
-	}
-	return nil
 }
 
 func policy(principal, effect, resource string, context map[string]any) events.APIGatewayCustomAuthorizerResponse {

@@ -79,7 +79,11 @@ func (s *Server) serve(ctx context.Context, rt Route, ev events.APIGatewayProxyR
 	}
 
 	if rt.Mutates() {
-		if key := r.Header("Idempotency-Key"); key != "" || hasHeader(ev, "Idempotency-Key") {
+		if keys, present := headerValues(ev, "Idempotency-Key"); present {
+			key := ""
+			if len(keys) > 0 {
+				key = keys[0]
+			}
 			resp, replay, err := s.claim(ctx, r, key)
 			if err != nil || replay {
 				return resp, err
@@ -140,20 +144,6 @@ func (s *Server) admit(r *Request) (Response, bool) {
 func readableMedia(mt string) bool {
 	return mt == "" || mt == "application/json" || strings.HasSuffix(mt, "+json") ||
 		mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
-}
-
-func hasHeader(ev events.APIGatewayProxyRequest, name string) bool {
-	for k := range ev.MultiValueHeaders {
-		if strings.EqualFold(k, name) {
-			return true
-		}
-	}
-	for k := range ev.Headers {
-		if strings.EqualFold(k, name) {
-			return true
-		}
-	}
-	return false
 }
 
 // checkAccess enforces the route's audience on the principal the authorizer

@@ -101,17 +101,31 @@ func (r *Request) QueryValue(name string) (string, bool) {
 func (r *Request) Header(name string) string { return header(r.Event, name) }
 
 func header(ev events.APIGatewayProxyRequest, name string) string {
+	if v, _ := headerValues(ev, name); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// headerValues returns every value of header name, matched
+// case-insensitively (the multi-value map first, as API Gateway fills both),
+// and whether the request carried the header at all, even empty.
+func headerValues(ev events.APIGatewayProxyRequest, name string) ([]string, bool) {
+	found := false
 	for k, v := range ev.MultiValueHeaders {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0]
+		if strings.EqualFold(k, name) {
+			if len(v) > 0 {
+				return v, true
+			}
+			found = true
 		}
 	}
 	for k, v := range ev.Headers {
 		if strings.EqualFold(k, name) {
-			return v
+			return []string{v}, true
 		}
 	}
-	return ""
+	return nil, found
 }
 
 // Tx returns the request's database transaction on the writer, beginning it
