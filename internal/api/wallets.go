@@ -126,15 +126,16 @@ func (s *Server) move(ctx context.Context, r *Request, op string, check func(mon
 	if err != nil {
 		return Response{}, err
 	}
-	// Someone else's wallet is a 404 whatever the body says.
-	if _, err := postgres.CustomerWallet(ctx, r.DB(), r.Principal.UserID, id, false); err != nil {
-		return Response{}, err
-	}
 	amount, desc, err := movement(r)
 	if err == nil {
 		err = check(amount)
 	}
 	if err != nil {
+		// Someone else's wallet is a 404 whatever the body says. (A valid
+		// body learns that from apply, without this extra read.)
+		if _, werr := postgres.CustomerWallet(ctx, r.DB(), r.Principal.UserID, id, false); werr != nil {
+			return Response{}, werr
+		}
 		return Response{}, err
 	}
 	tx, err := r.Tx(ctx)
