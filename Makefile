@@ -10,10 +10,13 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X wallets/internal/obs.Version=$(VERSION)
 FUNCTIONS := $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.go)))
 BOOTSTRAPS := $(FUNCTIONS:%=build/%/bootstrap)
-# Packages that need no Node.js: everything but the CDK app.
-GO_PACKAGES = $(shell $(GO) list ./... | grep -v '^wallets/infra')
+# The Go modules: the service (.) and the CDK app (infra/, a module of its
+# own so that the CDK toolchain stays out of the service's dependencies).
+MODULES := . infra
+# staticcheck 2026.2.2, which supports Go 1.26.
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test test-go test-infra vet build synth diff deploy bench clean
+.PHONY: run test test-go test-infra vet sizes build synth diff deploy bench clean
 
 ## run: the whole API at http://127.0.0.1:$(PORT)/api/v1 on a throwaway PostgreSQL (or $$DATABASE_URL)
 run:
@@ -21,19 +24,37 @@ run:
 	$(GO) build -ldflags "-X wallets/internal/obs.Version=$(VERSION)" -o build/wallets-local ./cmd/wallets-local
 	PORT=$(PORT) exec ./build/wallets-local
 
-## test: every test — vet, the Go suites with -race on a real PostgreSQL, the Lambda runtime test, the CDK synth tests
+## test: every test — vet, the Go suites with -race on a real PostgreSQL, the Lambda runtime test (with each bootstrap's size and links), the CDK synth tests
 test: vet test-go test-infra
 
+## vet: gofmt, then in every module go vet, staticcheck and go mod tidy -diff; fails on any finding
 vet:
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
-	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
+	@fail=0; \
+	files=$$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'); \
+	unformatted=$$(for f in $$files; do [ -f "$$f" ] && echo "$$f"; done | xargs gofmt -l 2>&1); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; fail=1; fi; \
+	for m in $(MODULES); do \
+	  echo "== module $$m: go vet, staticcheck, go mod tidy -diff"; \
+	  (cd $$m && $(GO) vet ./...) || fail=1; \
+	  (cd $$m && $(STATICCHECK) ./...) || fail=1; \
+	  (cd $$m && $(GO) mod tidy -diff) || { echo "$$m: go.mod/go.sum not tidy (run go mod tidy in $$m)"; fail=1; }; \
+	done; \
+	exit $$fail
 
+# The root module is everything but the CDK app (infra/ has its own go.mod,
+# and node_modules/ gets one, so ./... covers neither).
 test-go:
-	$(GO) test -race -count=1 -timeout 20m $(GO_PACKAGES)
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 test-infra: node_modules
-	$(GO) test -count=1 -timeout 30m ./infra/...
+	cd infra && $(GO) test -count=1 -timeout 30m ./...
+
+## sizes: build every function and print each bootstrap's size (the Lambda runtime test bounds them)
+sizes: build
+	@for f in $(BOOTSTRAPS); do \
+	  size=$$(wc -c < $$f); \
+	  printf '%-48s %10d bytes %6s MiB\n' $$f $$size $$(awk "BEGIN{printf \"%.2f\", $$size/1048576}"); \
+	done
 
 ## build: one linux/arm64 bootstrap per Lambda function under build/<function>/bootstrap
 build: $(BOOTSTRAPS)

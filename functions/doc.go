@@ -3,12 +3,16 @@
 // build/<folder>/bootstrap (linux/arm64, tag lambda.norpc, for the
 // provided.al2023 runtime):
 //
-//   - functions/<Function>/main.go for each route of api.Routes(), named by
-//     the route's Function and doing nothing but app.Start("<Function>");
+//   - functions/<Function>/main.go for each route of route.Routes(), named by
+//     the route's Function and doing nothing but
+//     app.Serve("<Function>", (*api.Server).<Handler>, <wiring>): its own
+//     handler, over the services its route uses, so each binary links what
+//     it needs and no more;
 //   - functions/authorizer: the API Gateway REQUEST authorizer
-//     (app.StartAuthorizer);
+//     (app.ServeAuthorizer);
 //   - functions/migrate: applies the database migrations before a
-//     deployment takes traffic (app.StartMigrate).
+//     deployment takes traffic; the only function linking the migration
+//     runner.
 //
 // There is no other folder: the CDK app deploys one function per folder. This
 // package itself has no code; its tests check the layout against the route

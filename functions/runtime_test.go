@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -27,33 +28,46 @@ import (
 	"wallets/internal/auth"
 	"wallets/internal/lambdatest"
 	"wallets/internal/pgtest"
+	"wallets/internal/route"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// appImport is the package every main calls into.
+// appImport is the package every route's main calls into.
 const appImport = "wallets/internal/app"
 
 // expectedFunctions maps each folder of functions/ to the call its main must
-// make: app.Start("<route>") for a route, else the special starters.
+// make: app.Serve("<route>", (*api.Server).<Handler>, <wiring>) for a route,
+// app.ServeAuthorizer() for the authorizer; migrate is its own.
 func expectedFunctions(t *testing.T) map[string]string {
 	t.Helper()
 	want := map[string]string{
-		"authorizer": "StartAuthorizer()",
-		"migrate":    "StartMigrate()",
+		"authorizer": "ServeAuthorizer()",
+		"migrate":    "",
 	}
-	for _, r := range api.Routes() {
+	handlers := api.Handlers()
+	for _, r := range route.Routes() {
 		if _, dup := want[r.Function]; dup {
 			t.Errorf("route %s %s: function %q is not unique", r.Methods, r.Path, r.Function)
 		}
-		want[r.Function] = "Start(" + strconv.Quote(r.Function) + ")"
+		h, ok := handlers[r.Function]
+		if !ok {
+			t.Errorf("route %s: api.Handlers() binds no handler", r.Function)
+			continue
+		}
+		name := runtime.FuncForPC(reflect.ValueOf(h).Pointer()).Name()
+		want[r.Function] = "Serve(" + strconv.Quote(r.Function) + ", (*api.Server)." + name[strings.LastIndex(name, ".")+1:] + ", <wiring>)"
+	}
+	if len(handlers) != len(route.Routes()) {
+		t.Errorf("api.Handlers() binds %d handlers for %d routes", len(handlers), len(route.Routes()))
 	}
 	return want
 }
 
 // TestLayout: one folder per route named by its Function, plus authorizer
-// and migrate, each a main.go that does nothing but call its starter with its
-// own name; no other folder.
+// and migrate, each a main.go; a route's main does nothing but call
+// app.Serve with its own name and its own handler (the wiring of its
+// services is the third argument).
 func TestLayout(t *testing.T) {
 	t.Parallel()
 	want := expectedFunctions(t)
@@ -74,7 +88,9 @@ func TestLayout(t *testing.T) {
 			continue
 		}
 		seen[e.Name()] = true
-		checkMain(t, e.Name(), want[e.Name()])
+		if call := want[e.Name()]; call != "" {
+			checkMain(t, e.Name(), call)
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(want)) {
 		if !seen[name] {
@@ -140,10 +156,12 @@ func checkMain(t *testing.T, dir, call string) {
 	}
 }
 
-// mainCall renders main's body if it is one call app.F(args...) with string
-// literal arguments, as "F(args)"; anything else renders as "<...>".
+// mainCall renders main's body if it is one call app.F(args...) whose
+// arguments are string literals, method expressions (*api.Server).M, or (the
+// last) a function literal, shown as <wiring>; anything else renders as
+// "<...>".
 func mainCall(fn *ast.FuncDecl) string {
-	const other = "<something other than one app.Start* call>"
+	const other = "<something other than one app.Serve* call>"
 	if len(fn.Body.List) != 1 {
 		return other
 	}
@@ -163,18 +181,68 @@ func mainCall(fn *ast.FuncDecl) string {
 		return other
 	}
 	var args []string
-	for _, a := range call.Args {
-		lit, ok := a.(*ast.BasicLit)
-		if !ok || lit.Kind != token.STRING {
+	for i, a := range call.Args {
+		switch a := a.(type) {
+		case *ast.BasicLit:
+			s, err := strconv.Unquote(a.Value)
+			if a.Kind != token.STRING || err != nil {
+				return other
+			}
+			args = append(args, strconv.Quote(s))
+		case *ast.SelectorExpr:
+			// (*api.Server).Method
+			paren, ok := a.X.(*ast.ParenExpr)
+			if !ok {
+				return other
+			}
+			star, ok := paren.X.(*ast.StarExpr)
+			if !ok {
+				return other
+			}
+			typ, ok := star.X.(*ast.SelectorExpr)
+			if !ok {
+				return other
+			}
+			pkg, ok := typ.X.(*ast.Ident)
+			if !ok || pkg.Name != "api" || typ.Sel.Name != "Server" {
+				return other
+			}
+			args = append(args, "(*api.Server)."+a.Sel.Name)
+		case *ast.FuncLit:
+			if i != len(call.Args)-1 {
+				return other
+			}
+			args = append(args, "<wiring>")
+		default:
 			return other
 		}
-		s, err := strconv.Unquote(lit.Value)
-		if err != nil {
-			return other
-		}
-		args = append(args, strconv.Quote(s))
 	}
 	return sel.Sel.Name + "(" + strings.Join(args, ", ") + ")"
+}
+
+// TestLinks: each function links what it needs and no more: only migrate
+// links the migration runner, only the routes that handle passwords link
+// argon2.
+func TestLinks(t *testing.T) {
+	t.Parallel()
+	password := map[string]bool{"users-sign-up": true, "users-login": true, "users-change-password": true}
+	// go list -deps prints each package once across all its roots: list
+	// the functions one at a time.
+	for name := range expectedFunctions(t) {
+		out, err := exec.Command(lambdatest.GoTool(t), "list", "-C", moduleDir(t), "-tags", lambdatest.BuildTags,
+			"-deps", "./functions/"+name).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", name, err)
+		}
+		deps := string(out)
+		has := func(pkg string) bool { return strings.Contains(deps, pkg+"\n") || strings.Contains(deps, pkg+"/") }
+		if got := has("github.com/pressly/goose/v3"); got != (name == "migrate") {
+			t.Errorf("%s links goose: %v", name, got)
+		}
+		if got := has("github.com/alexedwards/argon2id"); got != password[name] {
+			t.Errorf("%s links argon2id: %v, want %v", name, got, password[name])
+		}
+	}
 }
 
 // moduleDir is the module's root: the tests run in functions/.
@@ -234,6 +302,13 @@ func TestBuildLinuxARM64(t *testing.T) {
 	}
 }
 
+// maxBootstrap bounds a function's binary, to catch a function that starts
+// linking what it does not need. (10 MB is out of reach: aws-lambda-go's
+// hello world is 5.8 MB on linux/arm64 with these flags, and with a pgx pool
+// 10.2 MB, before sentry-go and the AWS SDK; the functions are 12.9–13.4
+// MiB.)
+const maxBootstrap = 14 << 20
+
 // checkELF checks path is a static, stripped linux/arm64 executable that
 // carries the version set at link time.
 func checkELF(t *testing.T, path, version string) {
@@ -271,6 +346,10 @@ func checkELF(t *testing.T, path, version string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(b) > maxBootstrap {
+		t.Errorf("%s: %.1f MB, more than %d MB", name, float64(len(b))/(1<<20), maxBootstrap>>20)
+	}
+	t.Logf("%s: %.1f MB", name, float64(len(b))/(1<<20))
 	if !bytes.Contains(b, []byte(version)) {
 		t.Errorf("%s: -X wallets/internal/obs.Version=%s did not reach the binary", name, version)
 	}
@@ -425,8 +504,8 @@ func TestLambdaRuntime(t *testing.T) {
 		// A forged token: denied too.
 		deny, _ = invokeAuthorizer(ctx, t, authorizer, arn, map[string]string{"Authorization": "JWT not.a.token"})
 		checkPolicy(t, "bad token", deny, "Deny", arn)
-		if deny.Context["detail"] != auth.ErrInvalidToken.Error() {
-			t.Errorf("bad token: context %v, want detail %q", deny.Context, auth.ErrInvalidToken.Error())
+		if deny.Context["detail"] != auth.ErrInvalidToken.Detail {
+			t.Errorf("bad token: context %v, want detail %q", deny.Context, auth.ErrInvalidToken.Detail)
 		}
 
 		// The real token from the login function: allowed, on the whole stage.

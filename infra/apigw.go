@@ -13,7 +13,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"wallets/internal/api"
+	"wallets/internal/route"
 )
 
 // answered405 are the methods a resource answers with 405 when it does not
@@ -138,7 +138,7 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 	// One resource per path, each served method to its function.
 	var paths []string
 	served := map[string][]string{}
-	routes := api.Routes()
+	routes := route.Routes()
 	for _, r := range routes {
 		if _, seen := served[r.Path]; !seen {
 			paths = append(paths, r.Path)
@@ -170,7 +170,7 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 			if slices.Contains(served[p], m) {
 				continue
 			}
-			_, _, allowed, _ := api.Match(routes, m, p)
+			_, _, allowed, _ := route.Match(routes, m, p)
 			method := res.AddMethod(jsii.String(m), methodNotAllowed(m, allowed), &awsapigateway.MethodOptions{
 				AuthorizationType: awsapigateway.AuthorizationType_NONE,
 				MethodResponses: &[]*awsapigateway.MethodResponse{{
@@ -185,7 +185,7 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 
 	// The gateway's own answers (authorizer refusals, unknown paths,
 	// throttling, integration failures) in the contract's JSON.
-	for _, g := range api.GatewayResponses() {
+	for _, g := range route.GatewayResponses() {
 		headers := map[string]*string{}
 		for k, v := range g.Headers {
 			headers[k] = jsii.String("'" + strings.ReplaceAll(v, "'", "") + "'")

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"wallets/internal/api"
+	"wallets/internal/route"
 )
 
 const (
@@ -69,13 +69,13 @@ type FunctionDeps struct {
 	Secrets  *Secrets
 }
 
-// NewFunctions builds one function per entry of api.Routes(), the authorizer
+// NewFunctions builds one function per entry of route.Routes(), the authorizer
 // and the migrate function, from the bootstraps under Settings.AssetRoot.
 func NewFunctions(scope constructs.Construct, id string, s Settings, deps FunctionDeps) (*Functions, error) {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	f := &Functions{Construct: c, Routes: map[string]*Function{}}
 	var specs []functionSpec
-	for _, r := range api.Routes() {
+	for _, r := range route.Routes() {
 		if _, dup := f.Routes[r.Function]; dup {
 			continue // PUT and PATCH of one path share a route entry already
 		}

@@ -8,13 +8,13 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"wallets/internal/config"
+	"wallets/internal/sentrydsn"
 )
 
 // SentryPlaceholder is the value of a created Sentry DSN secret until an
 // operator puts the real DSN in it (see the README's deploy section). It is not a DSN, so
 // the functions start with error reporting off (config treats it as no DSN).
-const SentryPlaceholder = config.SentryDisabled
+const SentryPlaceholder = sentrydsn.Disabled
 
 // Secrets are the application's secrets. The functions get their ARNs in
 // JWT_SECRET_ARN and SENTRY_DSN_SECRET_ARN and read them once per container;

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"wallets/internal/api"
+	"wallets/internal/route"
 )
 
 // The synth tests share one synthesized prod deployment (each jsii start and
@@ -81,7 +81,7 @@ func devDeployment(t *testing.T) *synthesized {
 func functionNames() []string {
 	var names []string
 	seen := map[string]bool{}
-	for _, r := range api.Routes() {
+	for _, r := range route.Routes() {
 		if !seen[r.Function] {
 			seen[r.Function] = true
 			names = append(names, r.Function)

@@ -28,12 +28,13 @@ import (
 	"syscall"
 	"time"
 
-	"wallets/internal/api"
 	"wallets/internal/app"
 	"wallets/internal/config"
 	"wallets/internal/gateway"
 	"wallets/internal/localpg"
-	"wallets/internal/postgres"
+	"wallets/internal/passhash"
+	"wallets/internal/postgres/migrate"
+	"wallets/internal/route"
 )
 
 const (
@@ -95,7 +96,7 @@ func run() (code int) {
 		fmt.Printf("Throwaway PostgreSQL at %s (files in %s, removed on exit)\n", dbURL, pg.Dir)
 	}
 
-	applied, err := postgres.Migrate(ctx, dbURL)
+	applied, err := migrate.Up(ctx, dbURL, "")
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -109,14 +110,15 @@ func run() (code int) {
 	if os.Getenv("DB_MAX_CONNS") == "" {
 		cfg.MaxConns = localMaxConns
 	}
-	a, err := app.New(ctx, cfg, "wallets-local")
+	e, err := app.NewEnv(ctx, cfg, "wallets-local")
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer a.Close()
+	defer e.Close()
 
-	routes := api.Routes()
-	gw := gateway.New(routes, a.Handler, a.Authorizer(), gateway.Options{Logger: a.Obs.Logger()})
+	routes := route.Routes()
+	svc := e.All(passhash.Argon2id{})
+	gw := gateway.New(routes, e.Bind(svc), e.Authorizer(svc.Users), gateway.Options{Logger: e.Obs.Logger()})
 	srv := &http.Server{
 		Handler:           gw,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -130,7 +132,7 @@ func run() (code int) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	fmt.Printf("Wallets API listening on http://%s%s\n", ln.Addr(), api.Prefix)
+	fmt.Printf("Wallets API listening on http://%s%s\n", ln.Addr(), route.Prefix)
 
 	select {
 	case err := <-served:
@@ -163,7 +165,7 @@ func portFromEnv() (int, error) {
 	return port, nil
 }
 
-func maxTimeout(routes []api.Route) time.Duration {
+func maxTimeout(routes []route.Route) time.Duration {
 	longest := 0
 	for _, r := range routes {
 		longest = max(longest, r.Timeout())

@@ -1,6 +1,14 @@
-// Command business-debit is the Lambda function of one API route; see api.Routes.
+// Command business-debit is the Lambda function of route "business-debit" (see internal/route):
+// it collects a charge.
 package main
 
-import "wallets/internal/app"
+import (
+	"wallets/internal/api"
+	"wallets/internal/app"
+)
 
-func main() { app.Start("business-debit") }
+func main() {
+	app.Serve("business-debit", (*api.Server).Collect, func(e *app.Env) api.Services {
+		return api.Services{Wallets: e.Wallets()}
+	})
+}

@@ -1,6 +1,14 @@
-// Command business-transactions is the Lambda function of one API route; see api.Routes.
+// Command business-transactions is the Lambda function of route "business-transactions" (see internal/route):
+// it lists the charges made at the business.
 package main
 
-import "wallets/internal/app"
+import (
+	"wallets/internal/api"
+	"wallets/internal/app"
+)
 
-func main() { app.Start("business-transactions") }
+func main() {
+	app.Serve("business-transactions", (*api.Server).BusinessTransactions, func(e *app.Env) api.Services {
+		return api.Services{Wallets: e.Wallets()}
+	})
+}

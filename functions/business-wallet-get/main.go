@@ -1,6 +1,14 @@
-// Command business-wallet-get is the Lambda function of one API route; see api.Routes.
+// Command business-wallet-get is the Lambda function of route "business-wallet-get" (see internal/route):
+// it answers the business's wallet.
 package main
 
-import "wallets/internal/app"
+import (
+	"wallets/internal/api"
+	"wallets/internal/app"
+)
 
-func main() { app.Start("business-wallet-get") }
+func main() {
+	app.Serve("business-wallet-get", (*api.Server).BusinessWallet, func(e *app.Env) api.Services {
+		return api.Services{Wallets: e.Wallets()}
+	})
+}

@@ -1,6 +1,14 @@
-// Command charges-list is the Lambda function of one API route; see api.Routes.
+// Command charges-list is the Lambda function of route "charges-list" (see internal/route):
+// it lists the caller's charges at a business.
 package main
 
-import "wallets/internal/app"
+import (
+	"wallets/internal/api"
+	"wallets/internal/app"
+)
 
-func main() { app.Start("charges-list") }
+func main() {
+	app.Serve("charges-list", (*api.Server).ListCharges, func(e *app.Env) api.Services {
+		return api.Services{Wallets: e.Wallets()}
+	})
+}

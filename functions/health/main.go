@@ -1,6 +1,14 @@
-// Command health is the Lambda function of one API route; see api.Routes.
+// Command health is the Lambda function of route "health" (see internal/route):
+// it reports the database's reachability.
 package main
 
-import "wallets/internal/app"
+import (
+	"wallets/internal/api"
+	"wallets/internal/app"
+)
 
-func main() { app.Start("health") }
+func main() {
+	app.Serve("health", (*api.Server).Health, func(e *app.Env) api.Services {
+		return api.Services{Health: e.Health()}
+	})
+}

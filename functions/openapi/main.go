@@ -1,6 +1,12 @@
-// Command openapi is the Lambda function of one API route; see api.Routes.
+// Command openapi is the Lambda function of route "openapi" (see internal/route):
+// it serves the OpenAPI document.
 package main
 
-import "wallets/internal/app"
+import (
+	"wallets/internal/api"
+	"wallets/internal/app"
+)
 
-func main() { app.Start("openapi") }
+func main() {
+	app.Serve("openapi", (*api.Server).OpenAPI, func(*app.Env) api.Services { return api.Services{} })
+}

@@ -1,6 +1,14 @@
-// Command wallets-deposit is the Lambda function of one API route; see api.Routes.
+// Command wallets-deposit is the Lambda function of route "wallets-deposit" (see internal/route):
+// it deposits into one of the caller's wallets.
 package main
 
-import "wallets/internal/app"
+import (
+	"wallets/internal/api"
+	"wallets/internal/app"
+)
 
-func main() { app.Start("wallets-deposit") }
+func main() {
+	app.Serve("wallets-deposit", (*api.Server).Deposit, func(e *app.Env) api.Services {
+		return api.Services{Wallets: e.Wallets()}
+	})
+}

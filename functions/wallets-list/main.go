@@ -1,6 +1,14 @@
-// Command wallets-list is the Lambda function of one API route; see api.Routes.
+// Command wallets-list is the Lambda function of route "wallets-list" (see internal/route):
+// it lists the caller's wallets.
 package main
 
-import "wallets/internal/app"
+import (
+	"wallets/internal/api"
+	"wallets/internal/app"
+)
 
-func main() { app.Start("wallets-list") }
+func main() {
+	app.Serve("wallets-list", (*api.Server).ListWallets, func(e *app.Env) api.Services {
+		return api.Services{Wallets: e.Wallets()}
+	})
+}

@@ -1,6 +1,14 @@
-// Command wallets-retire is the Lambda function of one API route; see api.Routes.
+// Command wallets-retire is the Lambda function of route "wallets-retire" (see internal/route):
+// it withdraws from one of the caller's wallets.
 package main
 
-import "wallets/internal/app"
+import (
+	"wallets/internal/api"
+	"wallets/internal/app"
+)
 
-func main() { app.Start("wallets-retire") }
+func main() {
+	app.Serve("wallets-retire", (*api.Server).Retire, func(e *app.Env) api.Services {
+		return api.Services{Wallets: e.Wallets()}
+	})
+}

@@ -1,6 +1,14 @@
-// Command wallets-transactions is the Lambda function of one API route; see api.Routes.
+// Command wallets-transactions is the Lambda function of route "wallets-transactions" (see internal/route):
+// it lists a wallet's transactions.
 package main
 
-import "wallets/internal/app"
+import (
+	"wallets/internal/api"
+	"wallets/internal/app"
+)
 
-func main() { app.Start("wallets-transactions") }
+func main() {
+	app.Serve("wallets-transactions", (*api.Server).WalletTransactions, func(e *app.Env) api.Services {
+		return api.Services{Wallets: e.Wallets()}
+	})
+}

@@ -11,20 +11,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"wallets/internal/apperr"
 	"wallets/internal/auth"
-	"wallets/internal/postgres"
-	"wallets/internal/wallet"
-)
-
-// Keys of the context the authorizer passes to API Gateway; the handlers
-// read them from requestContext.authorizer.
-const (
-	CtxUserID       = "user_id"
-	CtxUserType     = "user_type"
-	CtxTokenVersion = "token_version"
-	// CtxDetail carries the 401 message of a refusal into the ACCESS_DENIED
-	// gateway response.
-	CtxDetail = "detail"
+	"wallets/internal/route"
+	"wallets/internal/user"
 )
 
 // AuthorizerHandler is the Lambda REQUEST authorizer's handler type.
@@ -46,8 +36,8 @@ func (s *Server) Authorize(ctx context.Context, req events.APIGatewayCustomAutho
 	if path == "" {
 		path = req.Path
 	}
-	if rt, _, _, found := Match(Routes(), req.HTTPMethod, path); found {
-		optional = rt.Access == Optional
+	if rt, _, _, found := route.Match(route.Routes(), req.HTTPMethod, path); found {
+		optional = rt.Access == route.Optional
 	}
 	p, err := s.authenticate(ctx, req)
 	var refusal refusalErr
@@ -55,38 +45,44 @@ func (s *Server) Authorize(ctx context.Context, req events.APIGatewayCustomAutho
 	case errors.As(err, &refusal) && optional:
 		return policy("anonymous", "Allow", req.MethodArn, nil), nil
 	case errors.As(err, &refusal):
-		return policy("anonymous", "Deny", req.MethodArn, map[string]any{CtxDetail: refusal.Error()}), nil
+		return policy("anonymous", "Deny", req.MethodArn, map[string]any{route.CtxDetail: refusal.e.Detail}), nil
 	case err != nil:
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
 	return policy(strconv.FormatInt(p.UserID, 10), "Allow", wildcardArn(req.MethodArn), map[string]any{
-		CtxUserID:       strconv.FormatInt(p.UserID, 10),
-		CtxUserType:     strconv.Itoa(int(p.Type)),
-		CtxTokenVersion: strconv.Itoa(p.TokenVersion),
+		route.CtxUserID:       strconv.FormatInt(p.UserID, 10),
+		route.CtxUserType:     strconv.Itoa(int(p.Type)),
+		route.CtxTokenVersion: strconv.Itoa(p.TokenVersion),
 	}), nil
 }
 
 // refusalErr is a 401 reason, as opposed to a fault.
-type refusalErr struct{ error }
+type refusalErr struct{ e *apperr.Error }
+
+func (r refusalErr) Error() string { return r.e.Detail }
 
 func (s *Server) authenticate(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (auth.Principal, error) {
 	token := tokenFrom(req)
 	if token == "" {
-		return auth.Principal{}, refusalErr{auth.ErrNoCredentials}
+		return auth.Principal{}, refusalErr{apperr.ErrNoCredentials}
 	}
 	p, err := s.tokens.Verify(token)
 	if err != nil {
-		return auth.Principal{}, refusalErr{err}
+		e, ok := apperr.As(err)
+		if !ok {
+			e = apperr.ErrInvalidToken
+		}
+		return auth.Principal{}, refusalErr{e}
 	}
-	u, err := postgres.UserByID(ctx, s.db, p.UserID, false)
-	if errors.Is(err, wallet.ErrNotFound) {
-		return auth.Principal{}, refusalErr{auth.ErrInvalidToken}
+	u, err := s.users.User(ctx, p.UserID)
+	if errors.Is(err, user.ErrNotFound) {
+		return auth.Principal{}, refusalErr{apperr.ErrInvalidToken}
 	}
 	if err != nil {
 		return auth.Principal{}, fmt.Errorf("authorize: %w", err)
 	}
 	if !u.IsActive || u.TokenVersion != p.TokenVersion || u.Type != p.Type {
-		return auth.Principal{}, refusalErr{auth.ErrInvalidToken}
+		return auth.Principal{}, refusalErr{apperr.ErrInvalidToken}
 	}
 	return p, nil
 }
@@ -146,9 +142,9 @@ func wildcardArn(methodArn string) string {
 // Gateway passes the context values as strings, the local gateway may pass
 // numbers.
 func principalFrom(m map[string]any) (auth.Principal, bool) {
-	id, ok1 := intValue(m[CtxUserID])
-	typ, ok2 := intValue(m[CtxUserType])
-	ver, ok3 := intValue(m[CtxTokenVersion])
+	id, ok1 := intValue(m[route.CtxUserID])
+	typ, ok2 := intValue(m[route.CtxUserType])
+	ver, ok3 := intValue(m[route.CtxTokenVersion])
 	if !ok1 || !ok2 || !ok3 || id <= 0 {
 		return auth.Principal{}, false
 	}

@@ -4,45 +4,63 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"mime"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/google/uuid"
 
 	"wallets/internal/apperr"
 	"wallets/internal/auth"
+	"wallets/internal/idempotency"
 	"wallets/internal/obs"
-	"wallets/internal/postgres"
-	"wallets/internal/user"
+	"wallets/internal/route"
 )
 
-// handlerFunc is a route's logic. It returns a Response for every answer the
-// contract names (errors included, when work must still commit), or an error:
-// an *apperr.Error for an expected refusal, anything else for a fault. The
-// request's transaction commits only with a Response.
-type handlerFunc func(s *Server, ctx context.Context, r *Request) (Response, error)
+// HandlerFunc is a route's logic. It returns a Response, or an error: an
+// *apperr.Error for a refusal the contract names (answered in the contract's
+// shape), anything else for a fault (answered 500, reported).
+type HandlerFunc func(s *Server, ctx context.Context, r *Request) (Response, error)
 
-// keyClaim is the Idempotency-Key a request holds.
-type keyClaim struct {
-	user  int64
-	key   string
-	token uuid.UUID
+// Handlers binds each route of route.Routes to its logic: the one place
+// where the route table meets code. A Lambda function's main binds only its
+// own (see internal/app); the local gateway binds them all.
+func Handlers() map[string]HandlerFunc {
+	return map[string]HandlerFunc{
+		"users-sign-up":          (*Server).SignUp,
+		"users-login":            (*Server).LogIn,
+		"users-logout":           (*Server).LogOut,
+		"users-me-get":           (*Server).Me,
+		"users-me-update":        (*Server).UpdateMe,
+		"users-change-password":  (*Server).ChangePassword,
+		"users-delete-account":   (*Server).DeleteAccount,
+		"wallets-list":           (*Server).ListWallets,
+		"wallets-create":         (*Server).OpenWallet,
+		"wallets-get":            (*Server).Wallet,
+		"wallets-deposit":        (*Server).Deposit,
+		"wallets-retire":         (*Server).Retire,
+		"wallets-transactions":   (*Server).WalletTransactions,
+		"charges-create":         (*Server).OpenCharge,
+		"charges-list":           (*Server).ListCharges,
+		"business-list":          (*Server).ListBusinesses,
+		"business-wallet-create": (*Server).OpenBusinessWallet,
+		"business-wallet-get":    (*Server).BusinessWallet,
+		"business-transactions":  (*Server).BusinessTransactions,
+		"business-debit":         (*Server).Collect,
+		"health":                 (*Server).Health,
+		"openapi":                (*Server).OpenAPI,
+	}
 }
 
 // answerMargin is kept free before the invocation's deadline to answer.
 const answerMargin = time.Second
 
-// Handler returns the Lambda handler of route rt.
-func (s *Server) Handler(rt Route) Handler {
+// Handler returns the Lambda handler of route rt running h.
+func (s *Server) Handler(rt route.Route, h HandlerFunc) Handler {
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 		// Leave time to answer before Lambda's own deadline: a request
 		// waiting on an unreachable database gets a clean 503, not a kill.
@@ -51,52 +69,100 @@ func (s *Server) Handler(rt Route) Handler {
 			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-answerMargin))
 			defer cancel()
 		}
-		resp, err := s.serve(ctx, rt, ev)
+		resp, err := s.serve(ctx, rt, h, ev)
 		if err != nil {
-			obs.RecordError(ctx, err)
-			resp = faultResponse()
-			if postgres.Unavailable(err) {
-				resp = unavailableResponse()
-			}
+			resp = s.failure(ctx, err)
 		}
 		out, _ := resp.encode()
 		return out, nil
 	}
 }
 
-// serve answers one request; a returned error is a fault.
-func (s *Server) serve(ctx context.Context, rt Route, ev events.APIGatewayProxyRequest) (Response, error) {
-	r := &Request{Event: ev, Route: rt, server: s}
-	if resp, done := s.admit(r); done {
-		return resp, nil
+// isFault reports whether err is a fault rather than a refusal: not an
+// application error, or one that stands for a fault (the database out of
+// reach).
+func isFault(err error) bool {
+	e, refusal := apperr.As(err)
+	return !refusal || e.Code == apperr.Internal || e.Code == apperr.Unavailable
+}
+
+// failure is the answer to an error a handler returned: a refusal in the
+// contract's shape, or a fault, recorded for the logs and the error tracker
+// and answered without internals (503 when the database is out of reach).
+func (s *Server) failure(ctx context.Context, err error) Response {
+	e, refusal := apperr.As(err)
+	if isFault(err) {
+		obs.RecordError(ctx, err)
+		if !refusal {
+			e = apperr.ErrFault
+		}
+	}
+	return refusalResponse(err, e)
+}
+
+// serve answers one request; a returned error is rendered by failure.
+func (s *Server) serve(ctx context.Context, rt route.Route, h HandlerFunc, ev events.APIGatewayProxyRequest) (Response, error) {
+	r := &Request{Event: ev, Route: rt}
+	if err := admit(r); err != nil {
+		return Response{}, err
 	}
 	if p, ok := principalFrom(ev.RequestContext.Authorizer); ok {
 		r.Principal = p
 		obs.SetUser(ctx, strconv.FormatInt(p.UserID, 10))
 	}
 	if err := checkAccess(rt.Access, r.Principal); err != nil {
-		return errorResponse(err), nil
+		return Response{}, err
 	}
-
-	if rt.Mutates() {
-		if keys, present := headerValues(ev, "Idempotency-Key"); present {
-			key := ""
-			if len(keys) > 0 {
-				key = keys[0]
-			}
-			resp, replay, err := s.claim(ctx, r, key)
-			if err != nil || replay {
-				return resp, err
-			}
+	if !rt.Mutates() {
+		return h(s, ctx, r)
+	}
+	var resp Response
+	var err error
+	if keys, present := headerValues(ev, "Idempotency-Key"); present {
+		key := ""
+		if len(keys) > 0 {
+			key = keys[0]
 		}
+		var replayed bool
+		if resp, replayed, err = s.idempotent(ctx, r, h, key); replayed || err != nil {
+			return resp, err
+		}
+	} else {
+		resp, err = h(s, ctx, r)
 	}
-
-	resp, err := rt.handle(s, ctx, r)
-	resp, err = s.finish(ctx, r, resp, err)
-	if rt.Mutates() && rand.IntN(purgeEvery) == 0 {
+	if rand.IntN(purgeEvery) == 0 {
 		s.purge(ctx)
 	}
 	return resp, err
+}
+
+// idempotent runs h under the request's Idempotency-Key: the first request
+// with a key does the work and its answer is kept; the same request again is
+// answered as the first was (replayed true), without doing the work again.
+func (s *Server) idempotent(ctx context.Context, r *Request, h HandlerFunc, key string) (Response, bool, error) {
+	req, err := idempotency.NewRequest(r.Principal.UserID, key, requestHash(r))
+	if err != nil {
+		return Response{}, false, err
+	}
+	var resp Response
+	answer, replayed, err := s.idem.Run(ctx, req, func(ctx context.Context) (idempotency.Answer, error) {
+		var err error
+		if resp, err = h(s, ctx, r); err != nil {
+			if isFault(err) {
+				return idempotency.Answer{}, err // nothing is kept
+			}
+			resp = s.failure(ctx, err)
+		}
+		return answerOf(resp), nil
+	})
+	if err != nil {
+		return Response{}, false, err
+	}
+	if replayed {
+		obs.Count(ctx, obs.MetricIdempotentReplays, 1)
+		return replay(answer), true, nil
+	}
+	return resp, false, nil
 }
 
 // Housekeeping: about one mutating request in purgeEvery also deletes up
@@ -108,35 +174,38 @@ const (
 )
 
 func (s *Server) purge(ctx context.Context) {
+	if s.housekeep == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if _, err := postgres.PurgeExpired(ctx, s.db, user.LoginWindow, purgeLimit); err != nil {
+	if _, err := s.housekeep.Purge(ctx, purgeLimit); err != nil {
 		obs.Logger(ctx).Warn("purge expired rows", "error", err.Error())
 	}
 }
 
 // admit checks what can be checked before the handler runs: the method and
 // the body's size and encoding.
-func (s *Server) admit(r *Request) (Response, bool) {
-	if !hasMethod(r.Route, r.Event.HTTPMethod) {
-		return methodNotAllowed(r.Event.HTTPMethod, r.Route.Methods), true
+func admit(r *Request) error {
+	if !route.HasMethod(r.Route, r.Event.HTTPMethod) {
+		return methodNotAllowed{apperr.MethodNotAllowedFor(r.Event.HTTPMethod), r.Route.Methods}
 	}
 	body, err := decodeBody(r.Event)
 	if err != nil {
-		return errorResponse(err.(*apperr.Error)), true
+		return err
 	}
 	if len(body) > MaxBody {
-		return errorResponse(apperr.New(apperr.TooLarge, "Request body is larger than 64 KiB.")), true
+		return apperr.ErrTooLarge
 	}
 	// A body the API cannot read is refused on every route, not only on
 	// those whose handler reads it: a request is never half-understood.
 	if len(bytes.TrimSpace(body)) > 0 {
 		if mt, _, _ := mime.ParseMediaType(r.Header("Content-Type")); !readableMedia(mt) {
-			return errorResponse(unsupportedMedia(mt).(*apperr.Error)), true
+			return apperr.UnsupportedMedia(mt)
 		}
 	}
 	r.body = body
-	return Response{}, false
+	return nil
 }
 
 // readableMedia reports whether Form can decode a body of media type mt
@@ -149,30 +218,17 @@ func readableMedia(mt string) bool {
 // checkAccess enforces the route's audience on the principal the authorizer
 // passed. The authorizer already refused bad tokens; this is the handler's
 // own guard, so a misconfigured route never serves an anonymous caller.
-func checkAccess(a Access, p auth.Principal) *apperr.Error {
-	if a == Public || a == Optional {
+func checkAccess(a route.Access, p auth.Principal) error {
+	if a == route.Public || a == route.Optional {
 		return nil
 	}
 	if p.UserID == 0 {
-		return apperr.New(apperr.Unauthenticated, auth.ErrNoCredentials.Error())
+		return apperr.ErrNoCredentials
 	}
-	if (a == Customer && p.Type != auth.CustomerType) || (a == Business && p.Type != auth.BusinessType) {
-		return apperr.New(apperr.Forbidden, "You do not have permission to perform this action.")
+	if (a == route.Customer && p.Type != auth.CustomerType) || (a == route.Business && p.Type != auth.BusinessType) {
+		return apperr.ErrForbidden
 	}
 	return nil
-}
-
-// validKey reports whether key is 1–255 printable ASCII characters.
-func validKey(key string) bool {
-	if len(key) < 1 || len(key) > 255 {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x20 || key[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 // requestHash identifies "the same request" for an Idempotency-Key: the
@@ -201,103 +257,11 @@ func canonicalJSON(body []byte) []byte {
 	return out
 }
 
-// claim takes the request's Idempotency-Key. It returns replay=true with the
-// response to send when the key is not the caller's to run.
-func (s *Server) claim(ctx context.Context, r *Request, key string) (Response, bool, error) {
-	if !validKey(key) {
-		return errorResponse(apperr.New(apperr.Invalid, "Idempotency-Key must be 1 to 255 printable ASCII characters.")), true, nil
-	}
-	hash := requestHash(r)
-	if !r.Authenticated() {
-		// Anonymous callers (sign-up, login) share no user to scope keys
-		// by: scope each key by its request too, so one client's key never
-		// answers, or refuses, another client's request.
-		key = key + "#" + hex.EncodeToString(hash)
-	}
-	c, err := postgres.ClaimKey(ctx, s.db, r.Principal.UserID, key, hash)
-	if err != nil {
-		return Response{}, true, err
-	}
-	switch c.State {
-	case postgres.Done:
-		obs.Count(ctx, obs.MetricIdempotentReplays, 1)
-		stored := c.Response
-		resp := Response{Status: stored.Status, Headers: map[string]string{"Idempotent-Replayed": "true"}, Cookies: stored.Headers["Set-Cookie"]}
-		if len(stored.Body) > 0 {
-			resp.Body = json.RawMessage(stored.Body)
-		}
-		for k, v := range stored.Headers {
-			if k != "Set-Cookie" && len(v) > 0 {
-				resp.Headers[k] = v[0]
-			}
-		}
-		return resp, true, nil
-	case postgres.InProgress:
-		return errorResponse(apperr.New(apperr.Conflict, "A request with this Idempotency-Key is still in progress.")), true, nil
-	case postgres.Mismatch:
-		return errorResponse(apperr.New(apperr.Unprocessable, "Idempotency-Key reused with a different request.")), true, nil
-	}
-	r.claim = &keyClaim{user: r.Principal.UserID, key: key, token: c.Token}
-	return Response{}, false, nil
-}
-
-// finish ends the request's transaction and its key claim: a Response
-// commits (with the response stored on the key), an application error rolls
-// back (and its answer is stored on the key, since nothing changed), a fault
-// rolls back and releases the key so a retry can run.
-func (s *Server) finish(ctx context.Context, r *Request, resp Response, err error) (Response, error) {
-	var appErr *apperr.Error
-	if errors.Is(err, postgres.ErrClaimLost) {
-		err = apperr.New(apperr.Conflict, "A request with this Idempotency-Key is still in progress.")
-	}
-	if err != nil {
-		if r.tx != nil {
-			_ = r.tx.Rollback(context.WithoutCancel(ctx))
-			r.tx = nil
-		}
-		var ok bool
-		if appErr, ok = apperr.As(err); !ok {
-			s.releaseKey(ctx, r)
-			return Response{}, err
-		}
-		resp = errorResponse(appErr)
-	}
-	if resp.Status >= http.StatusInternalServerError {
-		if r.tx != nil {
-			_ = r.tx.Rollback(context.WithoutCancel(ctx))
-		}
-		s.releaseKey(ctx, r)
-		return resp, nil
-	}
-	if r.claim != nil {
-		stored := storedResponse(resp)
-		if r.tx != nil {
-			err = postgres.CompleteKey(ctx, r.tx, r.claim.user, r.claim.key, r.claim.token, stored)
-		} else {
-			err = postgres.CompleteKey(ctx, s.db, r.claim.user, r.claim.key, r.claim.token, stored)
-		}
-		if err != nil {
-			if r.tx != nil {
-				_ = r.tx.Rollback(context.WithoutCancel(ctx))
-			}
-			s.releaseKey(ctx, r)
-			return Response{}, fmt.Errorf("store idempotent response: %w", err)
-		}
-	}
-	if r.tx != nil {
-		if err := r.tx.Commit(ctx); err != nil {
-			s.releaseKey(ctx, r)
-			return Response{}, fmt.Errorf("commit: %w", err)
-		}
-	}
-	return resp, nil
-}
-
-// storedResponse is what an Idempotency-Key keeps of resp to replay it: the
+// answerOf is what an Idempotency-Key keeps of resp to replay it: the
 // status, the body, and the headers the handler set (cookies included).
-func storedResponse(resp Response) postgres.StoredResponse {
+func answerOf(resp Response) idempotency.Answer {
 	_, body := resp.encode()
-	out := postgres.StoredResponse{Status: resp.Status, Body: body}
+	out := idempotency.Answer{Status: resp.Status, Body: body}
 	if len(resp.Headers) > 0 || len(resp.Cookies) > 0 {
 		out.Headers = map[string][]string{}
 		for k, v := range resp.Headers {
@@ -310,15 +274,16 @@ func storedResponse(resp Response) postgres.StoredResponse {
 	return out
 }
 
-// releaseKey drops the request's claim after a fault, best effort: a claim
-// left behind is taken over once stale.
-func (s *Server) releaseKey(ctx context.Context, r *Request) {
-	if r.claim == nil {
-		return
+// replay is the response to a request answered before under its key.
+func replay(a idempotency.Answer) Response {
+	resp := Response{Status: a.Status, Headers: map[string]string{"Idempotent-Replayed": "true"}, Cookies: a.Headers["Set-Cookie"]}
+	if len(a.Body) > 0 {
+		resp.Body = json.RawMessage(a.Body)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2e9)
-	defer cancel()
-	if err := postgres.ReleaseKey(ctx, s.db, r.claim.user, r.claim.key, r.claim.token); err != nil {
-		obs.Logger(ctx).Warn("release idempotency key", "error", err.Error())
+	for k, v := range a.Headers {
+		if k != "Set-Cookie" && len(v) > 0 {
+			resp.Headers[k] = v[0]
+		}
 	}
+	return resp
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"wallets/internal/route"
+
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -30,27 +32,30 @@ import (
 // $defs, so every validator agrees on what it means.
 //
 // Paths are written without the base path: the one server is "/api/v1",
-// and every route's Path must start with Prefix.
+// and every route's Path must start with route.Prefix.
 
 // APIVersion is the version of the contract in the document's info.
 const APIVersion = "1.0.0"
 
 // OpenAPIJSON returns the OpenAPI 3.1 document of the API, encoded once.
-func OpenAPIJSON() ([]byte, error) { return openAPIJSON() }
-
-// openAPIJSON caches the encoded document. It is set in init: Routes refers
-// to the openapi handler, which refers back to it, and a package-level
-// initializer would make that an initialization cycle.
-var openAPIJSON func() ([]byte, error)
-
-func init() {
-	openAPIJSON = sync.OnceValues(func() ([]byte, error) {
-		doc, err := buildOpenAPI(Routes())
-		if err != nil {
-			return nil, err
+func OpenAPIJSON() ([]byte, error) {
+	openAPI.once.Do(func() {
+		doc, err := buildOpenAPI(route.Routes())
+		if err == nil {
+			openAPI.doc, err = json.Marshal(doc)
 		}
-		return json.Marshal(doc)
+		openAPI.err = err
 	})
+	return openAPI.doc, openAPI.err
+}
+
+// openAPI caches the encoded document. It is built on first use, and
+// nothing but OpenAPIJSON refers to the builder, so functions other than
+// openapi do not link it.
+var openAPI struct {
+	once sync.Once
+	doc  []byte
+	err  error
 }
 
 type obj = map[string]any
@@ -97,10 +102,8 @@ type opDoc struct {
 	noDB bool
 }
 
-var (
-	setsCookie   = obj{"Set-Cookie": ref("headers", "SetJWTCookie")}
-	clearsCookie = obj{"Set-Cookie": ref("headers", "ClearJWTCookie")}
-)
+func setsCookie() obj   { return obj{"Set-Cookie": ref("headers", "SetJWTCookie")} }
+func clearsCookie() obj { return obj{"Set-Cookie": ref("headers", "ClearJWTCookie")} }
 
 const (
 	notOwnedWallet = "Not one of the caller's wallets (or a malformed uuid)."
@@ -108,134 +111,139 @@ const (
 )
 
 // opDocs maps every route's Function to its documentation.
-var opDocs = map[string]opDoc{
-	"users-sign-up": {tag: "Users", body: "SignUp",
-		answers: []answer{{status: 201, description: "The new user.", schema: "User"}},
-		refusals: map[int]string{400: "The passwords differ (`{\"password\": [\"Password mismatch\"]}`), the username or " +
-			"email is taken, the email is not an email, or the password is weak (fewer than 8 characters, entirely " +
-			"numeric, commonly used, or too similar to the username or email)."}},
-	"users-login": {tag: "Users", body: "Login",
-		answers: []answer{{status: 200, description: "The token, also set as the `jwt` cookie; it expires after 7 days.",
-			schema: "LoginResponse", headers: setsCookie}},
-		refusals: map[int]string{
-			400: "Wrong username or password, or an inactive account: " +
-				"`{\"non_field_errors\": [\"Unable to log in with provided credentials.\"]}`.",
-			429: "10 failed attempts for this username within 15 minutes: refused until the window passes " +
-				"(`Retry-After` gives the seconds left).",
-		}},
-	"users-logout": {tag: "Users",
-		answers: []answer{{status: 204, description: "Logged out: the cookie is cleared and the presented token (if any) revoked.",
-			headers: clearsCookie}},
-		description: "Anyone may call it; a presented valid token stops working."},
-	"users-me-get": {tag: "Users",
-		answers: []answer{{status: 200, description: "The caller.", schema: "User"}}},
-	"users-me-update": {tag: "Users", body: "ProfileUpdate",
-		answers:     []answer{{status: 200, description: "The updated caller.", schema: "User"}},
-		refusals:    map[int]string{400: "The username is taken or invalid, or a name is too long."},
-		description: "PUT and PATCH both update only the fields given; `email` and `type` are read-only and ignored."},
-	"users-change-password": {tag: "Users", body: "ChangePassword",
-		answers: []answer{{status: 200, description: "`{\"detail\": \"Password updated successfully.\"}`. Every token issued " +
-			"before, the presented one included, stops working.", schema: "Detail"}},
-		refusals: map[int]string{400: "Wrong old password, new password equal to the old one, the new passwords differ, " +
-			"or the new password is weak."}},
-	"users-delete-account": {tag: "Users",
-		answers: []answer{{status: 204, description: "The account is deactivated: its tokens stop working and login fails.",
-			headers: clearsCookie}}},
+func opDocs() map[string]opDoc {
+	return map[string]opDoc{
+		"users-sign-up": {tag: "Users", body: "SignUp",
+			answers: []answer{{status: 201, description: "The new user.", schema: "User"}},
+			refusals: map[int]string{400: "The passwords differ (`{\"password\": [\"Password mismatch\"]}`), the username or " +
+				"email is taken, the email is not an email, or the password is weak (fewer than 8 characters, entirely " +
+				"numeric, commonly used, or too similar to the username or email)."}},
+		"users-login": {tag: "Users", body: "Login",
+			answers: []answer{{status: 200, description: "The token, also set as the `jwt` cookie; it expires after 7 days.",
+				schema: "LoginResponse", headers: setsCookie()}},
+			refusals: map[int]string{
+				400: "Wrong username or password, or an inactive account: " +
+					"`{\"non_field_errors\": [\"Unable to log in with provided credentials.\"]}`.",
+				429: "10 failed attempts for this username within 15 minutes: refused until the window passes " +
+					"(`Retry-After` gives the seconds left).",
+			}},
+		"users-logout": {tag: "Users",
+			answers: []answer{{status: 204, description: "Logged out: the cookie is cleared and the presented token (if any) revoked.",
+				headers: clearsCookie()}},
+			description: "Anyone may call it; a presented valid token stops working."},
+		"users-me-get": {tag: "Users",
+			answers: []answer{{status: 200, description: "The caller.", schema: "User"}}},
+		"users-me-update": {tag: "Users", body: "ProfileUpdate",
+			answers:     []answer{{status: 200, description: "The updated caller.", schema: "User"}},
+			refusals:    map[int]string{400: "The username is taken or invalid, or a name is too long."},
+			description: "PUT and PATCH both update only the fields given; `email` and `type` are read-only and ignored."},
+		"users-change-password": {tag: "Users", body: "ChangePassword",
+			answers: []answer{{status: 200, description: "`{\"detail\": \"Password updated successfully.\"}`. Every token issued " +
+				"before, the presented one included, stops working.", schema: "Detail"}},
+			refusals: map[int]string{400: "Wrong old password, new password equal to the old one, the new passwords differ, " +
+				"or the new password is weak."}},
+		"users-delete-account": {tag: "Users",
+			answers: []answer{{status: 204, description: "The account is deactivated: its tokens stop working and login fails.",
+				headers: clearsCookie()}}},
 
-	"wallets-list": {tag: "Wallets", list: pageList,
-		answers: []answer{{status: 200, description: "A page of the caller's wallets.", schema: "WalletPage"}}},
-	"wallets-create": {tag: "Wallets",
-		answers: []answer{{status: 201, description: "The new empty wallet.", schema: "Wallet"}}},
-	"wallets-get": {tag: "Wallets",
-		answers:  []answer{{status: 200, description: "The wallet.", schema: "Wallet"}},
-		refusals: map[int]string{404: notOwnedWallet}},
-	"wallets-deposit": {tag: "Wallets", body: "Movement",
-		answers: []answer{{status: 200, description: "The wallet with its new balance; an accepted deposit " +
-			"(type 1, positive amount) is recorded.", schema: "Wallet"}},
-		refusals: map[int]string{
-			400: "`amount` is not positive (`{\"amount\": [\"Amount must be positive\"]}`) or the new balance would " +
-				"not fit 11 digits; nothing changes.",
-			404: notOwnedWallet,
-		},
-		description: "`amount` must be positive."},
-	"wallets-retire": {tag: "Wallets", body: "Movement",
-		answers: []answer{{status: 200, description: "The wallet with its new balance; an accepted type-2 transaction " +
-			"with the negative amount is recorded.", schema: "Wallet"}},
-		refusals: map[int]string{
-			400: "`amount` is not negative (`{\"amount\": [\"Amount must be negative\"]}`).",
-			404: notOwnedWallet,
-			409: "The balance would go negative: `{\"detail\": \"Balance can't be negative\"}`; nothing changes.",
-		},
-		description: "`amount` must be negative, as in the original service."},
-	"wallets-transactions": {tag: "Wallets", list: txList,
-		answers:  []answer{{status: 200, description: "A page of the wallet's transactions, newest first.", schema: "TransactionPage"}},
-		refusals: map[int]string{404: notOwnedWallet}},
-	"charges-create": {tag: "Wallets", body: "Charge",
-		answers: []answer{{status: 201, description: "The pending charge (status 1, type 2, positive amount).",
-			schema: "Transaction"}},
-		refusals: map[int]string{
-			400: "`amount` is not positive, or a field is missing or invalid.",
-			404: notBusiness + " Or `wallet` is not one of the caller's wallets.",
-		}},
-	"charges-list": {tag: "Wallets", list: txList,
-		answers: []answer{{status: 200, description: "A page of the caller's charges at the business, newest first.",
-			schema: "TransactionPage"}},
-		refusals: map[int]string{404: notBusiness}},
+		"wallets-list": {tag: "Wallets", list: pageList,
+			answers: []answer{{status: 200, description: "A page of the caller's wallets.", schema: "WalletPage"}}},
+		"wallets-create": {tag: "Wallets",
+			answers: []answer{{status: 201, description: "The new empty wallet.", schema: "Wallet"}}},
+		"wallets-get": {tag: "Wallets",
+			answers:  []answer{{status: 200, description: "The wallet.", schema: "Wallet"}},
+			refusals: map[int]string{404: notOwnedWallet}},
+		"wallets-deposit": {tag: "Wallets", body: "Movement",
+			answers: []answer{{status: 200, description: "The wallet with its new balance; an accepted deposit " +
+				"(type 1, positive amount) is recorded.", schema: "Wallet"}},
+			refusals: map[int]string{
+				400: "`amount` is not positive (`{\"amount\": [\"Amount must be positive\"]}`) or the new balance would " +
+					"not fit 11 digits; nothing changes.",
+				404: notOwnedWallet,
+			},
+			description: "`amount` must be positive."},
+		"wallets-retire": {tag: "Wallets", body: "Movement",
+			answers: []answer{{status: 200, description: "The wallet with its new balance; an accepted type-2 transaction " +
+				"with the negative amount is recorded.", schema: "Wallet"}},
+			refusals: map[int]string{
+				400: "`amount` is not negative (`{\"amount\": [\"Amount must be negative\"]}`).",
+				404: notOwnedWallet,
+				409: "The balance would go negative: `{\"detail\": \"Balance can't be negative\"}`; nothing changes.",
+			},
+			description: "`amount` must be negative, as in the original service."},
+		"wallets-transactions": {tag: "Wallets", list: txList,
+			answers:  []answer{{status: 200, description: "A page of the wallet's transactions, newest first.", schema: "TransactionPage"}},
+			refusals: map[int]string{404: notOwnedWallet}},
+		"charges-create": {tag: "Wallets", body: "Charge",
+			answers: []answer{{status: 201, description: "The pending charge (status 1, type 2, positive amount).",
+				schema: "Transaction"}},
+			refusals: map[int]string{
+				400: "`amount` is not positive, or a field is missing or invalid.",
+				404: notBusiness + " Or `wallet` is not one of the caller's wallets.",
+			}},
+		"charges-list": {tag: "Wallets", list: txList,
+			answers: []answer{{status: 200, description: "A page of the caller's charges at the business, newest first.",
+				schema: "TransactionPage"}},
+			refusals: map[int]string{404: notBusiness}},
 
-	"business-list": {tag: "Businesses", list: pageList,
-		answers: []answer{{status: 200, description: "A page of active businesses.", schema: "BusinessPage"}}},
-	"business-wallet-create": {tag: "Businesses",
-		answers:  []answer{{status: 201, description: "The business's new wallet.", schema: "Wallet"}},
-		refusals: map[int]string{409: "The business already has a wallet."}},
-	"business-wallet-get": {tag: "Businesses",
-		answers:  []answer{{status: 200, description: "The business's wallet.", schema: "Wallet"}},
-		refusals: map[int]string{404: "The business has no wallet yet."}},
-	"business-transactions": {tag: "Businesses", list: txList,
-		answers: []answer{{status: 200, description: "A page of the charges made at this business, newest first.",
-			schema: "TransactionPage"}}},
-	"business-debit": {tag: "Businesses",
-		answers: []answer{{status: 200, description: "The transaction, now accepted (status 2): the customer's wallet " +
-			"lost the amount and the business's wallet gained it, in one atomic step.", schema: "Transaction"}},
-		refusals: map[int]string{
-			404: "Not a transaction of this business (or a malformed uuid).",
-			409: "`{\"detail\": \"Transaction already processed\"}`: already accepted; " +
-				"`{\"detail\": \"Balance can't be negative\"}`: the customer's balance is too low, the transaction is now " +
-				"rejected (status 3) and no balance changes; " +
-				"`{\"detail\": \"Business wallet does not exist\"}`: nothing changes.",
-		},
-		description: "Collects a pending charge, or a rejected one again once the customer has funds; an accepted " +
-			"charge never. Of two debits of one charge racing, exactly one succeeds."},
+		"business-list": {tag: "Businesses", list: pageList,
+			answers: []answer{{status: 200, description: "A page of active businesses.", schema: "BusinessPage"}}},
+		"business-wallet-create": {tag: "Businesses",
+			answers:  []answer{{status: 201, description: "The business's new wallet.", schema: "Wallet"}},
+			refusals: map[int]string{409: "The business already has a wallet."}},
+		"business-wallet-get": {tag: "Businesses",
+			answers:  []answer{{status: 200, description: "The business's wallet.", schema: "Wallet"}},
+			refusals: map[int]string{404: "The business has no wallet yet."}},
+		"business-transactions": {tag: "Businesses", list: txList,
+			answers: []answer{{status: 200, description: "A page of the charges made at this business, newest first.",
+				schema: "TransactionPage"}}},
+		"business-debit": {tag: "Businesses",
+			answers: []answer{{status: 200, description: "The transaction, now accepted (status 2): the customer's wallet " +
+				"lost the amount and the business's wallet gained it, in one atomic step.", schema: "Transaction"}},
+			refusals: map[int]string{
+				404: "Not a transaction of this business (or a malformed uuid).",
+				409: "`{\"detail\": \"Transaction already processed\"}`: already accepted; " +
+					"`{\"detail\": \"Balance can't be negative\"}`: the customer's balance is too low, the transaction is now " +
+					"rejected (status 3) and no balance changes; " +
+					"`{\"detail\": \"Business wallet does not exist\"}`: nothing changes.",
+			},
+			description: "Collects a pending charge, or a rejected one again once the customer has funds; an accepted " +
+				"charge never. Of two debits of one charge racing, exactly one succeeds."},
 
-	"health": {tag: "Service",
-		answers: []answer{
-			{status: 200, description: "The service and its database are up.", schema: "Health"},
-			{status: 503, description: "The database cannot be reached.", schema: "Health"},
-		}},
-	"openapi": {tag: "Service",
-		answers: []answer{{status: 200, description: "This document.", schema: "OpenAPIDocument"}}, noDB: true},
+		"health": {tag: "Service",
+			answers: []answer{
+				{status: 200, description: "The service and its database are up.", schema: "Health"},
+				{status: 503, description: "The database cannot be reached.", schema: "Health"},
+			}},
+		"openapi": {tag: "Service",
+			answers: []answer{{status: 200, description: "This document.", schema: "OpenAPIDocument"}}, noDB: true},
+	}
 }
 
 // pathParams are the schemas of the {param} placeholders of route paths.
-var pathParams = map[string]obj{
-	"uuid": {"description": "A uuid in its canonical 36-character form; a malformed one is a 404.",
-		"schema": schemaRef("UUID")},
-	"business_id": {"description": "The id of an active business (user type 2).",
-		"schema": obj{"type": "integer", "format": "int64", "minimum": 1}},
+func pathParams() map[string]obj {
+	return map[string]obj{
+		"uuid": {"description": "A uuid in its canonical 36-character form; a malformed one is a 404.",
+			"schema": schemaRef("UUID")},
+		"business_id": {"description": "The id of an active business (user type 2).",
+			"schema": obj{"type": "integer", "format": "int64", "minimum": 1}},
+	}
 }
 
 // buildOpenAPI returns the document of routes.
-func buildOpenAPI(routes []Route) (obj, error) {
+func buildOpenAPI(routes []route.Route) (obj, error) {
+	docs := opDocs()
 	paths := obj{}
 	opIDs := map[string]bool{}
 	documented := map[string]bool{}
 	for _, rt := range routes {
-		d, ok := opDocs[rt.Function]
+		d, ok := docs[rt.Function]
 		if !ok {
 			return nil, fmt.Errorf("openapi: route %s (%s) has no entry in opDocs", rt.Function, rt.Path)
 		}
 		documented[rt.Function] = true
-		if !strings.HasPrefix(rt.Path, Prefix+"/") {
-			return nil, fmt.Errorf("openapi: route %s: path %q is not under %s", rt.Function, rt.Path, Prefix)
+		if !strings.HasPrefix(rt.Path, route.Prefix+"/") {
+			return nil, fmt.Errorf("openapi: route %s: path %q is not under %s", rt.Function, rt.Path, route.Prefix)
 		}
 		if d.body != "" && !rt.Mutates() {
 			return nil, fmt.Errorf("openapi: route %s reads a body but does not mutate", rt.Function)
@@ -243,7 +251,7 @@ func buildOpenAPI(routes []Route) (obj, error) {
 		if len(d.answers) == 0 {
 			return nil, fmt.Errorf("openapi: route %s documents no answer", rt.Function)
 		}
-		path := strings.TrimPrefix(rt.Path, Prefix)
+		path := strings.TrimPrefix(rt.Path, route.Prefix)
 		item, _ := paths[path].(obj)
 		if item == nil {
 			params, err := pathParameters(path)
@@ -279,7 +287,7 @@ func buildOpenAPI(routes []Route) (obj, error) {
 			item[key] = op
 		}
 	}
-	for fn := range opDocs {
+	for fn := range docs {
 		if !documented[fn] {
 			return nil, fmt.Errorf("openapi: opDocs documents %s, which is not a route", fn)
 		}
@@ -291,7 +299,7 @@ func buildOpenAPI(routes []Route) (obj, error) {
 			"version":     APIVersion,
 			"description": infoDescription,
 		},
-		"servers":    []any{obj{"url": Prefix}},
+		"servers":    []any{obj{"url": route.Prefix}},
 		"tags":       tags(),
 		"paths":      paths,
 		"components": components(),
@@ -321,7 +329,7 @@ func pathParameters(path string) ([]any, error) {
 			continue
 		}
 		name := seg[1 : len(seg)-1]
-		p, ok := pathParams[name]
+		p, ok := pathParams()[name]
 		if !ok {
 			return nil, fmt.Errorf("path parameter {%s} has no schema in pathParams", name)
 		}
@@ -335,7 +343,7 @@ func pathParameters(path string) ([]any, error) {
 }
 
 // operation builds the operation of method m of route rt.
-func operation(rt Route, m string, d opDoc) obj {
+func operation(rt route.Route, m string, d opDoc) obj {
 	op := obj{
 		"operationId": rt.Function + "-" + strings.ToLower(m),
 		"summary":     rt.Summary,
@@ -346,8 +354,8 @@ func operation(rt Route, m string, d opDoc) obj {
 	}
 	jwt, cookie := obj{"jwt": []any{}}, obj{"jwtCookie": []any{}}
 	switch rt.Access {
-	case Public:
-	case Optional:
+	case route.Public:
+	case route.Optional:
 		op["security"] = []any{obj{}, jwt, cookie}
 	default:
 		op["security"] = []any{jwt, cookie}
@@ -374,19 +382,19 @@ func operation(rt Route, m string, d opDoc) obj {
 	return op
 }
 
-func operationDescription(rt Route, d opDoc) string {
+func operationDescription(rt route.Route, d opDoc) string {
 	var parts []string
 	if d.description != "" {
 		parts = append(parts, d.description)
 	}
 	switch rt.Access {
-	case Optional:
+	case route.Optional:
 		parts = append(parts, "Authentication is optional.")
-	case User:
+	case route.User:
 		parts = append(parts, "For any logged-in user.")
-	case Customer:
+	case route.Customer:
 		parts = append(parts, "For customers (type 1) only.")
-	case Business:
+	case route.Business:
 		parts = append(parts, "For businesses (type 2) only.")
 	}
 	return strings.Join(parts, " ")
@@ -394,21 +402,21 @@ func operationDescription(rt Route, d opDoc) string {
 
 // responses builds the responses of route rt: its answers, its own refusals
 // and the refusals its kind shares.
-func responses(rt Route, d opDoc) obj {
+func responses(rt route.Route, d opDoc) obj {
 	why := map[int][]string{}
 	add := func(status int, s string) { why[status] = append(why[status], s) }
 
-	if rt.Access != Public && rt.Access != Optional {
+	if rt.Access != route.Public && rt.Access != route.Optional {
 		add(401, "No credentials, an invalid token or an expired one: "+
 			"`{\"detail\": \"Authentication credentials were not provided.\"}` (or `\"Invalid token.\"`, "+
 			"`\"Signature has expired.\"`). A token stops working after logout, a password change and the "+
 			"account's deletion.")
 	}
 	switch rt.Access {
-	case Customer:
+	case route.Customer:
 		add(403, "The caller is not a customer (type 1): "+
 			"`{\"detail\": \"You do not have permission to perform this action.\"}`.")
-	case Business:
+	case route.Business:
 		add(403, "The caller is not a business (type 2): "+
 			"`{\"detail\": \"You do not have permission to perform this action.\"}`.")
 	}
@@ -444,7 +452,7 @@ func responses(rt Route, d opDoc) obj {
 			"`{\"detail\": \"Service temporarily unavailable, try again later.\"}`; retry later (with the same "+
 			"Idempotency-Key, safely).")
 	}
-	if rt.Access != Public {
+	if rt.Access != route.Public {
 		add(503, "The authorizer could not check the token (the database is unreachable).")
 	}
 
@@ -740,7 +748,7 @@ func inputSchemas() obj {
 func headerComponents() obj {
 	return obj{
 		"WWWAuthenticate": obj{"required": true, "description": "The authentication scheme.",
-			"schema": str(obj{"examples": []any{WWWAuthenticate}})},
+			"schema": str(obj{"examples": []any{route.WWWAuthenticate}})},
 		"RetryAfter": obj{"description": "Seconds to wait before a new attempt (sent when a login is throttled " +
 			"and when the database is unreachable).",
 			"schema": obj{"type": "integer", "minimum": 0}},

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"wallets/internal/route"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -37,8 +39,8 @@ func TestOpenAPIValid(t *testing.T) {
 	if doc.Info.Title != "Wallets API" || doc.Info.Version == "" {
 		t.Errorf("info = %+v", doc.Info)
 	}
-	if len(doc.Servers) != 1 || doc.Servers[0].URL != Prefix {
-		t.Errorf("servers = %+v, want one with url %s", doc.Servers, Prefix)
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != route.Prefix {
+		t.Errorf("servers = %+v, want one with url %s", doc.Servers, route.Prefix)
 	}
 }
 
@@ -65,10 +67,10 @@ func operations(doc *openapi3.T) map[string]*openapi3.Operation {
 	return ops
 }
 
-func routeOps(t *testing.T, doc *openapi3.T, fn func(rt Route, method string, op *openapi3.Operation)) {
+func routeOps(t *testing.T, doc *openapi3.T, fn func(rt route.Route, method string, op *openapi3.Operation)) {
 	t.Helper()
-	for _, rt := range Routes() {
-		path := strings.TrimPrefix(rt.Path, Prefix)
+	for _, rt := range route.Routes() {
+		path := strings.TrimPrefix(rt.Path, route.Prefix)
 		item := doc.Paths.Value(path)
 		if item == nil {
 			t.Errorf("%s: path %s missing", rt.Function, path)
@@ -88,8 +90,8 @@ func routeOps(t *testing.T, doc *openapi3.T, fn func(rt Route, method string, op
 func TestOpenAPIRoutes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	want := map[string]bool{}
-	routeOps(t, doc, func(rt Route, m string, op *openapi3.Operation) {
-		want[m+" "+strings.TrimPrefix(rt.Path, Prefix)] = true
+	routeOps(t, doc, func(rt route.Route, m string, op *openapi3.Operation) {
+		want[m+" "+strings.TrimPrefix(rt.Path, route.Prefix)] = true
 		if id := rt.Function + "-" + strings.ToLower(m); op.OperationID != id {
 			t.Errorf("%s %s: operationId %q, want %q", m, rt.Path, op.OperationID, id)
 		}
@@ -97,7 +99,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 			t.Errorf("%s %s: summary %q, want %q", m, rt.Path, op.Summary, rt.Summary)
 		}
 		// Path parameters: exactly the path's placeholders, required.
-		item := doc.Paths.Value(strings.TrimPrefix(rt.Path, Prefix))
+		item := doc.Paths.Value(strings.TrimPrefix(rt.Path, route.Prefix))
 		var got []string
 		for _, p := range append(item.Parameters, op.Parameters...) {
 			if p.Value.In == openapi3.ParameterInPath {
@@ -132,9 +134,9 @@ func TestOpenAPISecurity(t *testing.T) {
 	if len(doc.Security) != 0 {
 		t.Errorf("document-wide security %v; security is per operation", doc.Security)
 	}
-	routeOps(t, doc, func(rt Route, m string, op *openapi3.Operation) {
+	routeOps(t, doc, func(rt route.Route, m string, op *openapi3.Operation) {
 		name := m + " " + rt.Path
-		if rt.Access == Public {
+		if rt.Access == route.Public {
 			if op.Security != nil && len(*op.Security) > 0 {
 				t.Errorf("%s: public route has security %v", name, *op.Security)
 			}
@@ -153,19 +155,19 @@ func TestOpenAPISecurity(t *testing.T) {
 				schemes[s] = true
 			}
 		}
-		if anonymous != (rt.Access == Optional) {
+		if anonymous != (rt.Access == route.Optional) {
 			t.Errorf("%s: anonymous access %v, route access %s", name, anonymous, rt.Access)
 		}
 		if !schemes["jwt"] || !schemes["jwtCookie"] {
 			t.Errorf("%s: security schemes %v, want jwt and jwtCookie", name, schemes)
 		}
-		if rt.Access != Optional {
+		if rt.Access != route.Optional {
 			r := op.Responses.Status(http.StatusUnauthorized)
 			if r == nil || r.Value.Headers["WWW-Authenticate"] == nil {
 				t.Errorf("%s: no 401 with WWW-Authenticate", name)
 			}
 		}
-		if rt.Access == Customer || rt.Access == Business {
+		if rt.Access == route.Customer || rt.Access == route.Business {
 			if op.Responses.Status(http.StatusForbidden) == nil {
 				t.Errorf("%s: no 403", name)
 			}
@@ -183,7 +185,7 @@ func TestOpenAPISecurity(t *testing.T) {
 
 func TestOpenAPIIdempotencyKey(t *testing.T) {
 	doc := loadOpenAPI(t)
-	routeOps(t, doc, func(rt Route, m string, op *openapi3.Operation) {
+	routeOps(t, doc, func(rt route.Route, m string, op *openapi3.Operation) {
 		name := m + " " + rt.Path
 		p := op.Parameters.GetByInAndName(openapi3.ParameterInHeader, "Idempotency-Key")
 		mutating := m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch
@@ -213,9 +215,9 @@ func TestOpenAPIIdempotencyKey(t *testing.T) {
 
 func TestOpenAPIResponses(t *testing.T) {
 	doc := loadOpenAPI(t)
-	routeOps(t, doc, func(rt Route, m string, op *openapi3.Operation) {
+	routeOps(t, doc, func(rt route.Route, m string, op *openapi3.Operation) {
 		name := m + " " + rt.Path
-		d := opDocs[rt.Function]
+		d := opDocs()[rt.Function]
 		for _, a := range d.answers {
 			if op.Responses.Status(a.status) == nil {
 				t.Errorf("%s: no %d", name, a.status)
@@ -273,14 +275,14 @@ func TestOpenAPIResponses(t *testing.T) {
 }
 
 func TestOpenAPIMissingEntry(t *testing.T) {
-	extra := Route{Function: "undocumented", Methods: []string{http.MethodGet}, Path: Prefix + "/new", Access: User}
-	if _, err := buildOpenAPI(append(Routes(), extra)); err == nil || !strings.Contains(err.Error(), "undocumented") {
+	extra := route.Route{Function: "undocumented", Methods: []string{http.MethodGet}, Path: route.Prefix + "/new", Access: route.User}
+	if _, err := buildOpenAPI(append(route.Routes(), extra)); err == nil || !strings.Contains(err.Error(), "undocumented") {
 		t.Errorf("a route without an opDocs entry: err = %v", err)
 	}
-	if _, err := buildOpenAPI(Routes()[1:]); err == nil {
+	if _, err := buildOpenAPI(route.Routes()[1:]); err == nil {
 		t.Error("an opDocs entry without a route: no error")
 	}
-	odd := Routes()
+	odd := route.Routes()
 	odd[len(odd)-1].Path = "/elsewhere/openapi.json"
 	if _, err := buildOpenAPI(odd); err == nil {
 		t.Error("a route outside the base path: no error")

@@ -32,33 +32,41 @@ type pageBody struct {
 	Results  any     `json:"results"`
 }
 
+// order is how a list is ordered, and so what its cursors hold. The value
+// is the cursor's "k" field.
+type order string
+
+const (
+	byTime order = "t" // newest first: created, then uuid, descending
+	byID   order = "i" // by id ascending (the business directory)
+)
+
 // pageRequest is how the caller asked for a page.
 type pageRequest struct {
 	page   wallet.Page
 	number int  // 1-based page number, in page-number mode
 	keyset bool // cursor mode (?cursor=, empty for the first page)
-	kind   string
+	order  order
 }
 
 var errInvalidPage = apperr.New(apperr.NotFound, "Invalid page.")
 var errInvalidCursor = apperr.New(apperr.Invalid, "Invalid cursor")
 
-// pageOf reads ?page=, ?page_size= and ?cursor= for a list of kind ("t" for
-// lists ordered by time, "i" for lists ordered by id).
-func (s *Server) pageOf(r *Request, kind string) (pageRequest, error) {
+// pageOf reads ?page=, ?page_size= and ?cursor= for a list in order o.
+func (s *Server) pageOf(r *Request, o order) (pageRequest, error) {
 	size := DefaultPageSize
 	if v, ok := r.QueryValue("page_size"); ok {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {
 			size = min(n, MaxPageSize)
 		}
 	}
-	pr := pageRequest{page: wallet.Page{Limit: size}, number: 1, kind: kind}
+	pr := pageRequest{page: wallet.Page{Limit: size}, number: 1, order: o}
 	if c, ok := r.QueryValue("cursor"); ok {
 		pr.keyset = true
 		cur := &wallet.Cursor{}
 		if c != "" {
 			var err error
-			if cur, err = s.decodeCursor(c, kind); err != nil {
+			if cur, err = s.decodeCursor(c, o); err != nil {
 				return pr, err
 			}
 		}
@@ -84,16 +92,16 @@ func (s *Server) pageOf(r *Request, kind string) (pageRequest, error) {
 
 // cursorData is the signed content of a cursor.
 type cursorData struct {
-	Kind     string `json:"k"`
+	Order    order  `json:"k"`
 	Micros   int64  `json:"t,omitempty"`
 	UUID     string `json:"u,omitempty"`
 	ID       int64  `json:"i,omitempty"`
 	Backward bool   `json:"b,omitempty"`
 }
 
-func (s *Server) encodeCursor(kind string, c wallet.Cursor) string {
-	d := cursorData{Kind: kind, Backward: c.Backward, ID: c.ID}
-	if kind == "t" {
+func (s *Server) encodeCursor(o order, c wallet.Cursor) string {
+	d := cursorData{Order: o, Backward: c.Backward, ID: c.ID}
+	if o == byTime {
 		d.Micros, d.UUID = c.Created.UnixMicro(), c.UUID.String()
 	}
 	payload, _ := json.Marshal(d)
@@ -103,7 +111,7 @@ func (s *Server) encodeCursor(kind string, c wallet.Cursor) string {
 	return enc.EncodeToString(payload) + "." + enc.EncodeToString(mac.Sum(nil)[:16])
 }
 
-func (s *Server) decodeCursor(c, kind string) (*wallet.Cursor, error) {
+func (s *Server) decodeCursor(c string, o order) (*wallet.Cursor, error) {
 	// Strict: a cursor has one spelling; altered padding bits are forgery.
 	enc := base64.RawURLEncoding.Strict()
 	p, sig, ok := strings.Cut(c, ".")
@@ -121,11 +129,11 @@ func (s *Server) decodeCursor(c, kind string) (*wallet.Cursor, error) {
 		return nil, errInvalidCursor
 	}
 	var d cursorData
-	if err := json.Unmarshal(payload, &d); err != nil || d.Kind != kind {
+	if err := json.Unmarshal(payload, &d); err != nil || d.Order != o {
 		return nil, errInvalidCursor
 	}
 	cur := &wallet.Cursor{Backward: d.Backward, ID: d.ID}
-	if kind == "t" {
+	if o == byTime {
 		id, err := uuid.Parse(d.UUID)
 		if err != nil || d.Micros <= 0 {
 			return nil, errInvalidCursor
@@ -139,8 +147,8 @@ func (s *Server) decodeCursor(c, kind string) (*wallet.Cursor, error) {
 
 // listPage runs a list query for the caller's page and renders it. When the
 // caller asked for ?page=last, the list is counted first.
-func listPage[T, V any](s *Server, r *Request, kind string, fetch func(wallet.Page) (wallet.Listing[T], error), view func(T) V, position func(T) wallet.Cursor) (Response, error) {
-	pr, err := s.pageOf(r, kind)
+func listPage[T, V any](s *Server, r *Request, o order, fetch func(wallet.Page) (wallet.Listing[T], error), view func(T) V, position func(T) wallet.Cursor) (Response, error) {
+	pr, err := s.pageOf(r, o)
 	if err != nil {
 		return Response{}, err
 	}
@@ -198,10 +206,10 @@ func listPage[T, V any](s *Server, r *Request, kind string, fetch func(wallet.Pa
 		}
 	}
 	if next != nil {
-		body.Next = r.link("cursor", s.encodeCursor(kind, *next))
+		body.Next = r.link("cursor", s.encodeCursor(o, *next))
 	}
 	if prev != nil {
-		body.Previous = r.link("cursor", s.encodeCursor(kind, *prev))
+		body.Previous = r.link("cursor", s.encodeCursor(o, *prev))
 	}
 	return ok(body), nil
 }
@@ -239,9 +247,9 @@ func (r *Request) link(name, value string) *string {
 	return &s
 }
 
-// txFilter reads the transaction list filters.
-func txFilter(r *Request) (wallet.TxFilter, error) {
-	var f wallet.TxFilter
+// transactionFilter reads the transaction list filters.
+func transactionFilter(r *Request) (wallet.TransactionFilter, error) {
+	var f wallet.TransactionFilter
 	errs := apperr.Fields{}
 	choice := func(name string, choices ...int) int {
 		v, ok := r.QueryValue(name)

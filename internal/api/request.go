@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,12 +15,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"wallets/internal/apperr"
 	"wallets/internal/auth"
 	"wallets/internal/money"
-	"wallets/internal/postgres"
+	"wallets/internal/route"
 )
 
 // MaxBody is the largest request body accepted.
@@ -30,14 +28,10 @@ const MaxBody = 64 << 10
 // Request is one call of a route, as handlers see it.
 type Request struct {
 	Event events.APIGatewayProxyRequest
-	Route Route
+	Route route.Route
 	// Principal is the caller; UserID 0 means anonymous.
 	Principal auth.Principal
 	body      []byte
-	server    *Server
-
-	tx    pgx.Tx
-	claim *keyClaim
 }
 
 // Authenticated reports whether the caller presented a valid token.
@@ -51,7 +45,7 @@ func (r *Request) Param(name string) string { return r.Event.PathParameters[name
 func (r *Request) UUIDParam(name string) (uuid.UUID, error) {
 	id, err := parseUUID(r.Param(name))
 	if err != nil {
-		return uuid.Nil, apperr.NotFoundf()
+		return uuid.Nil, apperr.ErrNotFound
 	}
 	return id, nil
 }
@@ -62,7 +56,7 @@ func (r *Request) IDParam(name string) (int64, error) {
 	s := r.Param(name)
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
-		return 0, apperr.NotFoundf()
+		return 0, apperr.ErrNotFound
 	}
 	return id, nil
 }
@@ -128,36 +122,6 @@ func headerValues(ev events.APIGatewayProxyRequest, name string) ([]string, bool
 	return nil, found
 }
 
-// Tx returns the request's database transaction on the writer, beginning it
-// on first use. The adapter commits it when the handler returns a response
-// and rolls it back when it returns an error. When the request carries an
-// Idempotency-Key, the transaction also holds the key's claim and stores the
-// response on it before committing.
-func (r *Request) Tx(ctx context.Context) (pgx.Tx, error) {
-	if r.tx != nil {
-		return r.tx, nil
-	}
-	tx, err := r.server.db.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
-	}
-	if r.claim != nil {
-		if err := postgres.HoldKey(ctx, tx, r.claim.user, r.claim.key, r.claim.token); err != nil {
-			_ = tx.Rollback(ctx)
-			return nil, err
-		}
-	}
-	r.tx = tx
-	return tx, nil
-}
-
-// DB is the writer, for reads that must see the latest state.
-func (r *Request) DB() postgres.Querier { return r.server.db }
-
-// ReadDB is the read replica (or the writer when none is configured), for
-// large listings.
-func (r *Request) ReadDB() postgres.Querier { return r.server.readDB }
-
 // Form is a decoded request body: a JSON object, or form fields (each a
 // JSON string), with the validation errors found while reading it.
 type Form struct {
@@ -195,7 +159,7 @@ func (r *Request) Form() (*Form, error) {
 		f.setStrings(form.Value)
 		return f, nil
 	}
-	return nil, unsupportedMedia(mediaType)
+	return nil, apperr.UnsupportedMedia(mediaType)
 }
 
 func validUTF8(vals url.Values) bool {
@@ -210,10 +174,6 @@ func validUTF8(vals url.Values) bool {
 		}
 	}
 	return true
-}
-
-func unsupportedMedia(mediaType string) error {
-	return apperr.New(apperr.Unsupported, fmt.Sprintf("Unsupported media type %q in request.", mediaType))
 }
 
 func (f *Form) setStrings(vals map[string][]string) {
@@ -254,13 +214,13 @@ func decodeJSONObject(body []byte, into map[string]json.RawMessage) error {
 }
 
 func jsonKind(v any) string {
-	switch v.(type) {
+	switch v := v.(type) {
 	case []any:
 		return "list"
 	case string:
 		return "str"
 	case json.Number:
-		if strings.ContainsAny(string(v.(json.Number)), ".eE") {
+		if strings.ContainsAny(string(v), ".eE") {
 			return "float"
 		}
 		return "int"

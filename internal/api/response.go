@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"wallets/internal/apperr"
+	"wallets/internal/route"
 )
 
 // Response is what a handler answers: a status, a JSON body and extra
@@ -32,10 +34,9 @@ type Detail struct {
 	Detail string `json:"detail"`
 }
 
-// ServerFault is the one answer to a fault: no internals.
-const ServerFault = "A server error occurred."
-
-var statusOf = map[apperr.Code]int{
+// StatusOf maps each application error code to its HTTP status: the one
+// place where refusals become status codes.
+var StatusOf = map[apperr.Code]int{
 	apperr.Invalid:          http.StatusBadRequest,
 	apperr.Unauthenticated:  http.StatusUnauthorized,
 	apperr.Forbidden:        http.StatusForbidden,
@@ -46,15 +47,15 @@ var statusOf = map[apperr.Code]int{
 	apperr.Unsupported:      http.StatusUnsupportedMediaType,
 	apperr.Unprocessable:    http.StatusUnprocessableEntity,
 	apperr.Throttled:        http.StatusTooManyRequests,
+	apperr.Internal:         http.StatusInternalServerError,
+	apperr.BadGateway:       http.StatusBadGateway,
 	apperr.Unavailable:      http.StatusServiceUnavailable,
+	apperr.Timeout:          http.StatusGatewayTimeout,
 }
-
-// WWWAuthenticate is sent with every 401.
-const WWWAuthenticate = `JWT realm="api"`
 
 // errorResponse is the contract's answer to an application error.
 func errorResponse(e *apperr.Error) Response {
-	status, known := statusOf[e.Code]
+	status, known := StatusOf[e.Code]
 	if !known {
 		status = http.StatusInternalServerError
 	}
@@ -64,27 +65,34 @@ func errorResponse(e *apperr.Error) Response {
 	} else {
 		resp.Body = Detail{e.Detail}
 	}
-	switch e.Code {
-	case apperr.Unauthenticated:
-		resp.Headers["WWW-Authenticate"] = WWWAuthenticate
-	case apperr.Throttled:
+	if e.Code == apperr.Unauthenticated {
+		resp.Headers["WWW-Authenticate"] = route.WWWAuthenticate
+	}
+	if e.RetryAfter > 0 {
 		resp.Headers["Retry-After"] = strconv.Itoa(e.RetryAfter)
 	}
 	return resp
 }
 
-// faultResponse is the answer to a server fault.
-func faultResponse() Response {
-	return Response{Status: http.StatusInternalServerError, Body: Detail{ServerFault}}
+// methodNotAllowed is the 405 refusal of a method the path does not serve,
+// with the methods it does.
+type methodNotAllowed struct {
+	err     *apperr.Error
+	allowed []string
 }
 
-// Unavailable is the answer when the database cannot be reached.
-const Unavailable = "Service temporarily unavailable, try again later."
+func (m methodNotAllowed) Error() string { return m.err.Error() }
+func (m methodNotAllowed) Unwrap() error { return m.err }
 
-// unavailableResponse is the answer to a fault of the database's reach: the
-// client may retry (with the same Idempotency-Key, safely).
-func unavailableResponse() Response {
-	return Response{Status: http.StatusServiceUnavailable, Body: Detail{Unavailable}, Headers: map[string]string{"Retry-After": "5"}}
+// refusalResponse is errorResponse of the application error in err's chain,
+// with the headers its kind of refusal carries.
+func refusalResponse(err error, e *apperr.Error) Response {
+	resp := errorResponse(e)
+	var m methodNotAllowed
+	if errors.As(err, &m) {
+		resp.Headers["Allow"] = strings.Join(m.allowed, ", ")
+	}
+	return resp
 }
 
 // encode turns r into the proxy response event.
@@ -126,13 +134,4 @@ func (r Response) encode() (events.APIGatewayProxyResponse, []byte) {
 func JSONResponse(status int, body any, headers map[string]string) events.APIGatewayProxyResponse {
 	out, _ := Response{Status: status, Body: body, Headers: headers}.encode()
 	return out
-}
-
-// methodNotAllowed is the 405 for a known path.
-func methodNotAllowed(method string, allowed []string) Response {
-	return Response{
-		Status:  http.StatusMethodNotAllowed,
-		Body:    Detail{"Method \"" + method + "\" not allowed."},
-		Headers: map[string]string{"Allow": strings.Join(allowed, ", ")},
-	}
 }

@@ -1,7 +1,10 @@
 // Package api is the HTTP edge: it turns API Gateway proxy events into calls
-// of the domain and errors into the contract's JSON. Its route table (Routes)
-// is the one list of endpoints everything else reads. Handlers run the same
-// in Lambda, in the local gateway and in tests.
+// of the domain services (wallet.Service, user.Service) and their results
+// and errors into the contract's JSON. It binds handlers to the route table
+// (internal/route) and knows nothing of SQL: the services it is given do
+// the work, the Idempotency-Key runner keeps each request's work and answer
+// together. Handlers run the same in Lambda, in the local gateway and in
+// tests.
 package api
 
 import (
@@ -10,43 +13,70 @@ import (
 	"crypto/sha256"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"wallets/internal/auth"
+	"wallets/internal/idempotency"
+	"wallets/internal/user"
+	"wallets/internal/wallet"
 )
 
 // Handler is a Lambda handler of API Gateway REST proxy events.
 type Handler = func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
 
-// Config is what a Server needs.
-type Config struct {
-	// DB is the writer pool.
-	DB *pgxpool.Pool
-	// ReadDB serves large listings; nil means DB.
-	ReadDB *pgxpool.Pool
-	// Tokens signs and verifies JWTs.
+// Pinger checks the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Housekeeper deletes rows that no longer count (expired idempotency keys,
+// old login attempts), at most limit of each, and returns how many went.
+type Housekeeper interface {
+	Purge(ctx context.Context, limit int) (int64, error)
+}
+
+// Services are what the handlers call. A function fills in those its route
+// uses; a handler calling a service it was not given is a wiring bug.
+type Services struct {
+	Wallets wallet.Service
+	Users   user.Service
+	// Idempotency runs the work of requests carrying an Idempotency-Key;
+	// mutating routes need it.
+	Idempotency idempotency.Runner
+	// Housekeeper, when set, is called now and then after mutating
+	// requests.
+	Housekeeper Housekeeper
+	// Health is pinged by the health route.
+	Health Pinger
+	// Tokens signs and verifies JWTs (login, the authorizer).
 	Tokens *auth.Tokens
 	// SigningKey derives the key that signs list cursors.
 	SigningKey []byte
 }
 
-// Server holds the dependencies every handler shares. One Server lives per
+// Server holds the services every handler shares. One Server lives per
 // Lambda container (or local gateway process) and serves requests
 // concurrently.
 type Server struct {
-	db        *pgxpool.Pool
-	readDB    *pgxpool.Pool
+	wallets   wallet.Service
+	users     user.Service
+	idem      idempotency.Runner
+	housekeep Housekeeper
+	health    Pinger
 	tokens    *auth.Tokens
 	cursorKey []byte
 }
 
-// NewServer returns a Server over cfg.
-func NewServer(cfg Config) *Server {
-	read := cfg.ReadDB
-	if read == nil {
-		read = cfg.DB
-	}
-	mac := hmac.New(sha256.New, cfg.SigningKey)
+// NewServer returns a Server over svc.
+func NewServer(svc Services) *Server {
+	mac := hmac.New(sha256.New, svc.SigningKey)
 	mac.Write([]byte("wallets list cursor"))
-	return &Server{db: cfg.DB, readDB: read, tokens: cfg.Tokens, cursorKey: mac.Sum(nil)}
+	return &Server{
+		wallets:   svc.Wallets,
+		users:     svc.Users,
+		idem:      svc.Idempotency,
+		housekeep: svc.Housekeeper,
+		health:    svc.Health,
+		tokens:    svc.Tokens,
+		cursorKey: mac.Sum(nil),
+	}
 }

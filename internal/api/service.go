@@ -2,11 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
 	"wallets/internal/obs"
-	"wallets/internal/postgres"
 )
 
 // HealthTimeout bounds the database ping of /health.
@@ -17,12 +17,23 @@ type healthView struct {
 	Database string `json:"database"`
 }
 
-func (s *Server) health(ctx context.Context, r *Request) (Response, error) {
+// Health answers 200 when the database answers within HealthTimeout, else
+// 503 {"status":"unavailable","database":"unreachable"}.
+func (s *Server) Health(ctx context.Context, r *Request) (Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, HealthTimeout)
 	defer cancel()
-	if err := postgres.Ping(ctx, s.db); err != nil {
+	if err := s.health.Ping(ctx); err != nil {
 		obs.Logger(ctx).Warn("health: database unreachable", "error", err.Error())
 		return Response{Status: http.StatusServiceUnavailable, Body: healthView{Status: "unavailable", Database: "unreachable"}}, nil
 	}
 	return ok(healthView{Status: "ok", Database: "ok"}), nil
+}
+
+// OpenAPI serves the OpenAPI document.
+func (s *Server) OpenAPI(ctx context.Context, r *Request) (Response, error) {
+	doc, err := OpenAPIJSON()
+	if err != nil {
+		return Response{}, err
+	}
+	return ok(json.RawMessage(doc)), nil
 }

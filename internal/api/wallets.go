@@ -5,12 +5,9 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
-	"wallets/internal/apperr"
 	"wallets/internal/money"
 	"wallets/internal/obs"
-	"wallets/internal/postgres"
 	"wallets/internal/wallet"
 )
 
@@ -27,7 +24,7 @@ func viewWallet(w wallet.Wallet) walletView {
 	return walletView{UUID: w.UUID.String(), Balance: w.Balance, Created: w.Created.UTC().Format(timeFormat)}
 }
 
-type txView struct {
+type transactionView struct {
 	UUID        string       `json:"uuid"`
 	Amount      money.Amount `json:"amount"`
 	Description string       `json:"description"`
@@ -38,8 +35,8 @@ type txView struct {
 	Created     string       `json:"created_date"`
 }
 
-func viewTx(t wallet.Transaction) txView {
-	return txView{UUID: t.UUID.String(), Amount: t.Amount, Description: t.Description, Status: int(t.Status),
+func viewTransaction(t wallet.Transaction) transactionView {
+	return transactionView{UUID: t.UUID.String(), Amount: t.Amount, Description: t.Description, Status: int(t.Status),
 		Type: int(t.Type), Business: t.BusinessID, Wallet: t.WalletID.String(), Created: t.Created.UTC().Format(timeFormat)}
 }
 
@@ -54,36 +51,35 @@ func walletPosition(w wallet.Wallet) wallet.Cursor {
 	return wallet.Cursor{Created: w.Created, UUID: w.UUID}
 }
 
-func txPosition(t wallet.Transaction) wallet.Cursor {
+func transactionPosition(t wallet.Transaction) wallet.Cursor {
 	return wallet.Cursor{Created: t.Created, UUID: t.UUID}
 }
 
 func businessPosition(b wallet.Business) wallet.Cursor { return wallet.Cursor{ID: b.ID} }
 
-func (s *Server) listWallets(ctx context.Context, r *Request) (Response, error) {
-	return listPage(s, r, "t", func(p wallet.Page) (wallet.Listing[wallet.Wallet], error) {
-		return postgres.ListWallets(ctx, r.ReadDB(), r.Principal.UserID, p)
+// ListWallets answers a page of the caller's wallets.
+func (s *Server) ListWallets(ctx context.Context, r *Request) (Response, error) {
+	return listPage(s, r, byTime, func(p wallet.Page) (wallet.Listing[wallet.Wallet], error) {
+		return s.wallets.ListWallets(ctx, r.Principal.UserID, p)
 	}, viewWallet, walletPosition)
 }
 
-func (s *Server) createWallet(ctx context.Context, r *Request) (Response, error) {
-	tx, err := r.Tx(ctx)
-	if err != nil {
-		return Response{}, err
-	}
-	w, err := postgres.CreateWallet(ctx, tx, r.Principal.UserID, false)
+// OpenWallet opens a wallet for the caller.
+func (s *Server) OpenWallet(ctx context.Context, r *Request) (Response, error) {
+	w, err := s.wallets.OpenWallet(ctx, r.Principal.UserID)
 	if err != nil {
 		return Response{}, err
 	}
 	return created(viewWallet(w)), nil
 }
 
-func (s *Server) getWallet(ctx context.Context, r *Request) (Response, error) {
+// Wallet answers one of the caller's wallets.
+func (s *Server) Wallet(ctx context.Context, r *Request) (Response, error) {
 	id, err := r.UUIDParam("uuid")
 	if err != nil {
 		return Response{}, err
 	}
-	w, err := postgres.CustomerWallet(ctx, r.DB(), r.Principal.UserID, id, false)
+	w, err := s.wallets.Wallet(ctx, r.Principal.UserID, id)
 	if err != nil {
 		return Response{}, err
 	}
@@ -101,27 +97,19 @@ func movement(r *Request) (money.Amount, string, error) {
 	return amount, desc, f.Err()
 }
 
-func (s *Server) deposit(ctx context.Context, r *Request) (Response, error) {
-	return s.move(ctx, r, "deposit", func(a money.Amount) error {
-		if a <= 0 {
-			return apperr.Field("amount", "Amount must be positive")
-		}
-		return nil
-	}, postgres.Deposit)
+// Deposit puts money into one of the caller's wallets.
+func (s *Server) Deposit(ctx context.Context, r *Request) (Response, error) {
+	return s.move(ctx, r, "deposit", wallet.CheckDeposit, s.wallets.Deposit)
 }
 
-func (s *Server) retire(ctx context.Context, r *Request) (Response, error) {
-	return s.move(ctx, r, "retire", func(a money.Amount) error {
-		if a >= 0 {
-			return apperr.Field("amount", "Amount must be negative")
-		}
-		return nil
-	}, postgres.Retire)
+// Retire takes money (a negative amount) out of one of the caller's wallets.
+func (s *Server) Retire(ctx context.Context, r *Request) (Response, error) {
+	return s.move(ctx, r, "retire", wallet.CheckWithdrawal, s.wallets.Withdraw)
 }
 
 // move runs a deposit or a withdrawal on one of the caller's wallets.
 func (s *Server) move(ctx context.Context, r *Request, op string, check func(money.Amount) error,
-	apply func(context.Context, pgx.Tx, int64, uuid.UUID, money.Amount, string) (wallet.Wallet, error)) (Response, error) {
+	apply func(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (wallet.Wallet, error)) (Response, error) {
 	id, err := r.UUIDParam("uuid")
 	if err != nil {
 		return Response{}, err
@@ -133,16 +121,12 @@ func (s *Server) move(ctx context.Context, r *Request, op string, check func(mon
 	if err != nil {
 		// Someone else's wallet is a 404 whatever the body says. (A valid
 		// body learns that from apply, without this extra read.)
-		if _, werr := postgres.CustomerWallet(ctx, r.DB(), r.Principal.UserID, id, false); werr != nil {
+		if _, werr := s.wallets.Wallet(ctx, r.Principal.UserID, id); werr != nil {
 			return Response{}, werr
 		}
 		return Response{}, err
 	}
-	tx, err := r.Tx(ctx)
-	if err != nil {
-		return Response{}, err
-	}
-	w, err := apply(ctx, tx, r.Principal.UserID, id, amount, desc)
+	w, err := apply(ctx, r.Principal.UserID, id, amount, desc)
 	countMovement(ctx, op, amount, err)
 	if err != nil {
 		return Response{}, err
@@ -156,7 +140,7 @@ func countMovement(ctx context.Context, op string, amount money.Amount, err erro
 	switch {
 	case errors.Is(err, wallet.ErrNegativeBalance):
 		outcome = "rejected"
-	case err != nil && apperr.CodeOf(err) != "":
+	case err != nil && !isFault(err):
 		outcome = "refused"
 	case err != nil:
 		outcome = "failed"
@@ -170,43 +154,47 @@ func countMovement(ctx context.Context, op string, amount money.Amount, err erro
 	}
 }
 
-func (s *Server) walletTransactions(ctx context.Context, r *Request) (Response, error) {
+// WalletTransactions answers a page of one of the caller's wallets'
+// transactions.
+func (s *Server) WalletTransactions(ctx context.Context, r *Request) (Response, error) {
 	id, err := r.UUIDParam("uuid")
 	if err != nil {
 		return Response{}, err
 	}
-	f, err := txFilter(r)
+	f, err := transactionFilter(r)
 	if err != nil {
 		return Response{}, err
 	}
 	// Ownership from the writer: a wallet just opened must not 404.
-	if _, err := postgres.CustomerWallet(ctx, r.DB(), r.Principal.UserID, id, false); err != nil {
+	if _, err := s.wallets.Wallet(ctx, r.Principal.UserID, id); err != nil {
 		return Response{}, err
 	}
-	return s.listTransactions(ctx, r, postgres.TxScope{Wallet: &id}, f)
+	return s.listTransactions(ctx, r, wallet.TransactionScope{Wallet: &id}, f)
 }
 
-func (s *Server) listTransactions(ctx context.Context, r *Request, scope postgres.TxScope, f wallet.TxFilter) (Response, error) {
-	return listPage(s, r, "t", func(p wallet.Page) (wallet.Listing[wallet.Transaction], error) {
-		return postgres.ListTransactions(ctx, r.ReadDB(), scope, f, p)
-	}, viewTx, txPosition)
+func (s *Server) listTransactions(ctx context.Context, r *Request, scope wallet.TransactionScope, f wallet.TransactionFilter) (Response, error) {
+	return listPage(s, r, byTime, func(p wallet.Page) (wallet.Listing[wallet.Transaction], error) {
+		return s.wallets.ListTransactions(ctx, scope, f, p)
+	}, viewTransaction, transactionPosition)
 }
 
 // activeBusiness reads the {business_id} of the path: an active business or
 // a 404.
-func activeBusiness(ctx context.Context, r *Request) (int64, error) {
+func (s *Server) activeBusiness(ctx context.Context, r *Request) (int64, error) {
 	id, err := r.IDParam("business_id")
 	if err != nil {
 		return 0, err
 	}
-	if _, err := postgres.ActiveBusiness(ctx, r.DB(), id); err != nil {
+	if _, err := s.wallets.ActiveBusiness(ctx, id); err != nil {
 		return 0, err
 	}
 	return id, nil
 }
 
-func (s *Server) createCharge(ctx context.Context, r *Request) (Response, error) {
-	business, err := activeBusiness(ctx, r)
+// OpenCharge opens a pending charge at a business against one of the
+// caller's wallets.
+func (s *Server) OpenCharge(ctx context.Context, r *Request) (Response, error) {
+	business, err := s.activeBusiness(ctx, r)
 	if err != nil {
 		return Response{}, err
 	}
@@ -215,8 +203,8 @@ func (s *Server) createCharge(ctx context.Context, r *Request) (Response, error)
 		return Response{}, err
 	}
 	amount, ok := f.Amount("amount")
-	if ok && amount <= 0 {
-		f.Error("amount", "Amount must be positive")
+	if ok && wallet.CheckDeposit(amount) != nil {
+		f.Error("amount", wallet.MsgAmountPositive)
 	}
 	desc, _ := f.String("description", false, wallet.MaxDescription)
 	walletID, _ := f.String("wallet", true, 0)
@@ -228,84 +216,75 @@ func (s *Server) createCharge(ctx context.Context, r *Request) (Response, error)
 		// No wallet of the caller's has that id.
 		return Response{}, wallet.ErrNotFound
 	}
-	tx, err := r.Tx(ctx)
-	if err != nil {
-		return Response{}, err
-	}
-	t, err := postgres.CreateCharge(ctx, tx, r.Principal.UserID, business, id, amount, desc)
+	t, err := s.wallets.OpenCharge(ctx, r.Principal.UserID, business, id, amount, desc)
 	if err != nil {
 		return Response{}, err
 	}
 	obs.Count(ctx, obs.MetricMoneyMovements, 1, "Operation", "charge", "Outcome", "pending")
-	return created(viewTx(t)), nil
+	return created(viewTransaction(t)), nil
 }
 
-func (s *Server) listCharges(ctx context.Context, r *Request) (Response, error) {
-	business, err := activeBusiness(ctx, r)
+// ListCharges answers a page of the caller's charges at a business.
+func (s *Server) ListCharges(ctx context.Context, r *Request) (Response, error) {
+	business, err := s.activeBusiness(ctx, r)
 	if err != nil {
 		return Response{}, err
 	}
-	f, err := txFilter(r)
+	f, err := transactionFilter(r)
 	if err != nil {
 		return Response{}, err
 	}
 	customer := r.Principal.UserID
-	return s.listTransactions(ctx, r, postgres.TxScope{Business: &business, Customer: &customer}, f)
+	return s.listTransactions(ctx, r, wallet.TransactionScope{Business: &business, Customer: &customer}, f)
 }
 
-func (s *Server) listBusinesses(ctx context.Context, r *Request) (Response, error) {
-	return listPage(s, r, "i", func(p wallet.Page) (wallet.Listing[wallet.Business], error) {
-		return postgres.ListBusinesses(ctx, r.ReadDB(), p)
+// ListBusinesses answers a page of the business directory.
+func (s *Server) ListBusinesses(ctx context.Context, r *Request) (Response, error) {
+	return listPage(s, r, byID, func(p wallet.Page) (wallet.Listing[wallet.Business], error) {
+		return s.wallets.ListBusinesses(ctx, p)
 	}, viewBusiness, businessPosition)
 }
 
-func (s *Server) createBusinessWallet(ctx context.Context, r *Request) (Response, error) {
-	tx, err := r.Tx(ctx)
-	if err != nil {
-		return Response{}, err
-	}
-	w, err := postgres.CreateWallet(ctx, tx, r.Principal.UserID, true)
+// OpenBusinessWallet opens the calling business's wallet.
+func (s *Server) OpenBusinessWallet(ctx context.Context, r *Request) (Response, error) {
+	w, err := s.wallets.OpenBusinessWallet(ctx, r.Principal.UserID)
 	if err != nil {
 		return Response{}, err
 	}
 	return created(viewWallet(w)), nil
 }
 
-func (s *Server) getBusinessWallet(ctx context.Context, r *Request) (Response, error) {
-	w, err := postgres.BusinessWallet(ctx, r.DB(), r.Principal.UserID)
+// BusinessWallet answers the calling business's wallet.
+func (s *Server) BusinessWallet(ctx context.Context, r *Request) (Response, error) {
+	w, err := s.wallets.BusinessWallet(ctx, r.Principal.UserID)
 	if err != nil {
 		return Response{}, err
 	}
 	return ok(viewWallet(w)), nil
 }
 
-func (s *Server) businessTransactions(ctx context.Context, r *Request) (Response, error) {
-	f, err := txFilter(r)
+// BusinessTransactions answers a page of the charges made at the calling
+// business.
+func (s *Server) BusinessTransactions(ctx context.Context, r *Request) (Response, error) {
+	f, err := transactionFilter(r)
 	if err != nil {
 		return Response{}, err
 	}
 	business := r.Principal.UserID
-	return s.listTransactions(ctx, r, postgres.TxScope{Business: &business}, f)
+	return s.listTransactions(ctx, r, wallet.TransactionScope{Business: &business}, f)
 }
 
-func (s *Server) debit(ctx context.Context, r *Request) (Response, error) {
+// Collect collects a charge made at the calling business. A charge refused
+// for want of funds is answered 409 and stays rejected.
+func (s *Server) Collect(ctx context.Context, r *Request) (Response, error) {
 	id, err := r.UUIDParam("uuid")
 	if err != nil {
 		return Response{}, err
 	}
-	tx, err := r.Tx(ctx)
-	if err != nil {
-		return Response{}, err
-	}
-	t, err := postgres.Debit(ctx, tx, r.Principal.UserID, id)
+	t, err := s.wallets.Collect(ctx, r.Principal.UserID, id)
 	countMovement(ctx, "debit", t.Amount, err)
-	if errors.Is(err, wallet.ErrNegativeBalance) {
-		// The charge is now rejected: commit that, and answer 409.
-		e, _ := apperr.As(err)
-		return errorResponse(e), nil
-	}
 	if err != nil {
 		return Response{}, err
 	}
-	return ok(viewTx(t)), nil
+	return ok(viewTransaction(t)), nil
 }

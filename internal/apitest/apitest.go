@@ -29,11 +29,12 @@ import (
 	"testing"
 	"time"
 
-	"wallets/internal/api"
 	"wallets/internal/app"
 	"wallets/internal/config"
 	"wallets/internal/gateway"
+	"wallets/internal/passhash"
 	"wallets/internal/pgtest"
+	"wallets/internal/route"
 )
 
 // Account types, as sign-up's "type" field takes them.
@@ -51,11 +52,11 @@ var JWTKey = []byte("apitest-jwt-signing-key-0123456789abcdef")
 // Stack is the API running in-process on its own database.
 type Stack struct {
 	// URL is the server's base, e.g. http://127.0.0.1:43567; the API is at
-	// URL + api.Prefix.
+	// URL + route.Prefix.
 	URL string
 	// DatabaseURL is the stack's own database.
 	DatabaseURL string
-	App         *app.App
+	Env         *app.Env
 	Server      *httptest.Server
 	Client      *http.Client
 }
@@ -81,19 +82,20 @@ func NewWith(t testing.TB, configure func(*config.Config)) *Stack {
 	if configure != nil {
 		configure(&cfg)
 	}
-	a, err := app.New(context.Background(), cfg, "apitest")
+	e, err := app.NewEnv(context.Background(), cfg, "apitest")
 	if err != nil {
 		t.Fatalf("apitest: %v", err)
 	}
-	srv := httptest.NewServer(gateway.New(api.Routes(), a.Handler, a.Authorizer(), gateway.Options{}))
+	svc := e.All(passhash.Argon2id{})
+	srv := httptest.NewServer(gateway.New(route.Routes(), e.Bind(svc), e.Authorizer(svc.Users), gateway.Options{}))
 	t.Cleanup(func() {
 		srv.Close()
-		a.Close()
+		e.Close()
 	})
 	return &Stack{
 		URL:         srv.URL,
 		DatabaseURL: dbURL,
-		App:         a,
+		Env:         e,
 		Server:      srv,
 		Client:      &http.Client{Timeout: time.Minute},
 	}
@@ -155,7 +157,7 @@ func RawBody(body []byte, contentType string) Opt {
 }
 
 // Do sends a request and reads the response. path is under the API's base
-// (api.Prefix: "/users/me" means /api/v1/users/me) unless it is a full URL.
+// (route.Prefix: "/users/me" means /api/v1/users/me) unless it is a full URL.
 // body is encoded as JSON ([]byte is taken as JSON already encoded), or
 // form-encoded when it is url.Values; nil sends no body. RawBody sends
 // anything else.
@@ -163,7 +165,7 @@ func (s *Stack) Do(t testing.TB, method, path string, body any, opts ...Opt) *Re
 	t.Helper()
 	target := path
 	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
-		target = s.URL + api.Prefix + path
+		target = s.URL + route.Prefix + path
 	}
 	var payload []byte
 	contentType := ""

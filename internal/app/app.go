@@ -1,6 +1,7 @@
-// Package app wires the service together for one process: a Lambda
-// container (Start, StartAuthorizer, StartMigrate) or the local gateway
-// (New). Everything it builds is created once and reused by every request.
+// Package app wires one process: a Lambda function (Serve, ServeAuthorizer)
+// or the local gateway (NewEnv, All). It reads the configuration, sets up
+// observability and opens the pools once; each function's main then picks
+// the services its route uses, so it links only what it needs.
 package app
 
 import (
@@ -18,27 +19,36 @@ import (
 	"wallets/internal/auth"
 	"wallets/internal/config"
 	"wallets/internal/obs"
+	sentryreport "wallets/internal/obs/sentry"
 	"wallets/internal/postgres"
+	"wallets/internal/route"
+	"wallets/internal/user"
 )
 
-// App is the service's dependencies for one process.
-type App struct {
+// Env is one process's configuration, observability and pools, from which
+// a function's main builds the services its handler calls.
+type Env struct {
 	Config config.Config
-	Server *api.Server
 	DB     *pgxpool.Pool
 	ReadDB *pgxpool.Pool // nil when no replica is configured
 	Obs    *obs.Obs
+	Tokens *auth.Tokens
 }
 
-// New builds the App for cfg: observability first (so failures after it are
-// reported), then the pools (which dial lazily) and the server.
-func New(ctx context.Context, cfg config.Config, function string) (*App, error) {
-	o, err := obs.Init(ctx, obs.Config{Function: function, Environment: cfg.Environment, SentryDSN: cfg.SentryDSN})
+// NewEnv builds the Env of function for cfg: observability first (so
+// failures after it are reported), then the pools (which dial lazily).
+func NewEnv(ctx context.Context, cfg config.Config, function string) (*Env, error) {
+	reporter, err := sentryreport.New(sentryreport.Options{DSN: cfg.SentryDSN, Environment: cfg.Environment})
+	o := obs.Init(ctx, obs.Config{Function: function, Reporter: reporter})
 	if err != nil {
 		o.Logger().Error("sentry disabled", "error", err.Error())
 	}
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("no database: set DATABASE_URL (or DATABASE_HOST in AWS)")
+	}
+	tokens, err := auth.NewTokens(cfg.JWTKey)
+	if err != nil {
+		return nil, err
 	}
 	opts := postgres.PoolOptions{MaxConns: cfg.MaxConns, StatementTimeout: cfg.StatementTimeout}
 	if cfg.IAMAuth {
@@ -48,52 +58,86 @@ func New(ctx context.Context, cfg config.Config, function string) (*App, error) 
 	if err != nil {
 		return nil, fmt.Errorf("writer pool: %w", err)
 	}
-	a := &App{Config: cfg, DB: db, Obs: o}
+	e := &Env{Config: cfg, DB: db, Obs: o, Tokens: tokens}
 	if cfg.ReadDatabaseURL != "" {
-		if a.ReadDB, err = postgres.Open(ctx, cfg.ReadDatabaseURL, opts); err != nil {
+		if e.ReadDB, err = postgres.Open(ctx, cfg.ReadDatabaseURL, opts); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("reader pool: %w", err)
 		}
 	}
-	tokens, err := auth.NewTokens(cfg.JWTKey)
-	if err != nil {
-		a.Close()
-		return nil, err
+	return e, nil
+}
+
+// Wallets is the money service on the writer (and the reader for lists).
+func (e *Env) Wallets() *postgres.Wallets { return postgres.NewWallets(e.DB, e.ReadDB) }
+
+// Users is the accounts service; routes that handle passwords pass a
+// Hasher (internal/passhash), the others nil.
+func (e *Env) Users(h user.Hasher) *postgres.Users { return postgres.NewUsers(e.DB, h) }
+
+// Idempotency runs Idempotency-Key requests and purges expired keys.
+func (e *Env) Idempotency() *postgres.Idempotency { return postgres.NewIdempotency(e.DB) }
+
+// All is every service, for a process serving every route (the local
+// gateway, tests). h hashes passwords.
+func (e *Env) All(h user.Hasher) api.Services {
+	idem := e.Idempotency()
+	return api.Services{
+		Wallets:     e.Wallets(),
+		Users:       e.Users(h),
+		Idempotency: idem,
+		Housekeeper: idem,
+		Health:      e.Health(),
 	}
-	a.Server = api.NewServer(api.Config{DB: db, ReadDB: a.ReadDB, Tokens: tokens, SigningKey: cfg.JWTKey})
-	return a, nil
 }
 
-// Handler returns route's handler wrapped with observability.
-func (a *App) Handler(route api.Route) api.Handler {
-	return a.Obs.Wrap(route.Function, route.Path, a.Server.Handler(route))
+// Server returns the edge over svc, with the process's token signer and
+// cursor key.
+func (e *Env) Server(svc api.Services) *api.Server {
+	svc.Tokens = e.Tokens
+	svc.SigningKey = e.Config.JWTKey
+	return api.NewServer(svc)
 }
 
-// Authorizer returns the authorizer wrapped with observability.
-func (a *App) Authorizer() api.AuthorizerHandler {
-	return a.Obs.WrapAuthorizer(a.Server.Authorize)
+// Handler returns h serving rt on s, wrapped with observability.
+func (e *Env) Handler(s *api.Server, rt route.Route, h api.HandlerFunc) api.Handler {
+	return api.Observe(e.Obs, rt.Function, rt.Path, s.Handler(rt, h))
+}
+
+// Bind returns a binder of every route to its handler over svc, for a
+// process serving every route (the local gateway, tests).
+func (e *Env) Bind(svc api.Services) func(route.Route) api.Handler {
+	s := e.Server(svc)
+	handlers := api.Handlers()
+	return func(rt route.Route) api.Handler { return e.Handler(s, rt, handlers[rt.Function]) }
+}
+
+// Authorizer returns the authorizer over users, wrapped with observability.
+func (e *Env) Authorizer(users user.Service) api.AuthorizerHandler {
+	s := e.Server(api.Services{Users: users})
+	return api.ObserveAuthorizer(e.Obs, s.Authorize)
 }
 
 // Close releases the pools and flushes error reports.
-func (a *App) Close() {
-	a.DB.Close()
-	if a.ReadDB != nil {
-		a.ReadDB.Close()
+func (e *Env) Close() {
+	e.DB.Close()
+	if e.ReadDB != nil {
+		e.ReadDB.Close()
 	}
-	a.Obs.Close(2 * time.Second)
+	e.Obs.Close(2 * time.Second)
 }
 
-// startLambda loads the configuration and builds the App of a Lambda
+// lambdaEnv loads the configuration and builds the Env of a Lambda
 // container, or exits: a container that cannot start must fail its init.
-func startLambda(function string) *App {
+func lambdaEnv(function string) *Env {
 	// Until obs takes over, failures are still logged as JSON.
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
 	ctx := context.Background()
 	cfg, err := config.Load(ctx, config.Options{})
 	if err == nil {
-		var a *App
-		if a, err = New(ctx, cfg, function); err == nil {
-			return a
+		var e *Env
+		if e, err = NewEnv(ctx, cfg, function); err == nil {
+			return e
 		}
 	}
 	slog.Error("init failed", "function", function, "error", err.Error())
@@ -101,52 +145,31 @@ func startLambda(function string) *App {
 	return nil
 }
 
-// Start runs the Lambda function of the route named function.
-func Start(function string) {
-	route, ok := api.RouteByFunction(function)
+// Health pings the writer.
+func (e *Env) Health() *postgres.Health { return postgres.NewHealth(e.DB) }
+
+// Serve runs the Lambda function of the route named function: h over the
+// services wire picks from the Env. A mutating route also gets the
+// Idempotency-Key runner and the housekeeper.
+func Serve(function string, h api.HandlerFunc, wire func(*Env) api.Services) {
+	rt, ok := route.ByFunction(function)
 	if !ok {
 		slog.Error("no such route", "function", function)
 		os.Exit(1)
 	}
 	// Routes reading only from the replica still get a writer pool: it
 	// dials lazily, so an unused one costs nothing.
-	a := startLambda(function)
-	lambda.Start(a.Handler(route))
-}
-
-// StartAuthorizer runs the REQUEST authorizer.
-func StartAuthorizer() {
-	a := startLambda("authorizer")
-	lambda.Start(a.Authorizer())
-}
-
-// MigrateResult is what the migrate function answers.
-type MigrateResult struct {
-	Applied []string `json:"applied"`
-}
-
-// StartMigrate runs the migrate function: it applies every pending
-// migration to the writer. The deployment invokes it before the new API
-// takes traffic.
-func StartMigrate() {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
-	ctx := context.Background()
-	cfg, err := config.Load(ctx, config.Options{AllowRandomKey: true})
-	if err != nil {
-		slog.Error("init failed", "function", "migrate", "error", err.Error())
-		os.Exit(1)
+	e := lambdaEnv(function)
+	svc := wire(e)
+	if rt.Mutates() {
+		idem := e.Idempotency()
+		svc.Idempotency, svc.Housekeeper = idem, idem
 	}
-	lambda.Start(func(ctx context.Context) (MigrateResult, error) {
-		region := ""
-		if cfg.IAMAuth {
-			region = cfg.Region
-		}
-		applied, err := postgres.MigrateIAM(ctx, cfg.DatabaseURL, region)
-		if err != nil {
-			slog.Error("migrate failed", "error", err.Error())
-			return MigrateResult{}, err
-		}
-		slog.Info("migrated", "applied", applied)
-		return MigrateResult{Applied: applied}, nil
-	})
+	lambda.Start(e.Handler(e.Server(svc), rt, h))
+}
+
+// ServeAuthorizer runs the REQUEST authorizer.
+func ServeAuthorizer() {
+	e := lambdaEnv("authorizer")
+	lambda.Start(e.Authorizer(e.Users(nil)))
 }

@@ -2,6 +2,10 @@
 // return an *Error with a Code; the HTTP edge maps the code to a status and
 // the contract's JSON in one place. Any other error is a server fault whose
 // details go to the logs and the error tracker, never to the client.
+//
+// Every message the contract names that is not a domain rule's is defined
+// here once, as an *Error value: the edge, the gateway responses, the 405s
+// and observability reuse these values.
 package apperr
 
 import (
@@ -24,7 +28,10 @@ const (
 	Unsupported      Code = "unsupported"        // 415
 	Unprocessable    Code = "unprocessable"      // 422
 	Throttled        Code = "throttled"          // 429
+	Internal         Code = "internal"           // 500: a fault, never with details
+	BadGateway       Code = "bad_gateway"        // 502 (gateway responses only)
 	Unavailable      Code = "unavailable"        // 503
+	Timeout          Code = "timeout"            // 504 (gateway responses only)
 )
 
 // Error is an expected failure with a message meant for the client.
@@ -32,7 +39,8 @@ type Error struct {
 	Code   Code
 	Detail string              // for {"detail": ...}
 	Fields map[string][]string // for 400 {"field": [...]}; "non_field_errors" for the rest
-	// RetryAfter is the number of seconds a throttled client should wait.
+	// RetryAfter is the number of seconds a client should wait before
+	// retrying (throttled, unavailable); 0 sends no Retry-After.
 	RetryAfter int
 }
 
@@ -51,8 +59,50 @@ func Field(field, msg string) *Error {
 	return &Error{Code: Invalid, Fields: map[string][]string{field: {msg}}}
 }
 
-// NotFoundf is the contract's plain 404.
-func NotFoundf() *Error { return New(NotFound, "Not found.") }
+// The contract's answers that belong to no domain rule. Treat them as
+// constants: never modify one.
+var (
+	// ErrNotFound is the plain 404.
+	ErrNotFound = New(NotFound, "Not found.")
+	// ErrFault is the one answer to a server fault: no internals.
+	ErrFault = New(Internal, "A server error occurred.")
+	// ErrUnavailable answers when the database cannot be reached; the
+	// client may retry (with the same Idempotency-Key, safely).
+	ErrUnavailable = &Error{Code: Unavailable, Detail: "Service temporarily unavailable, try again later.", RetryAfter: 5}
+	// ErrNoCredentials is the 401 of a request without a token.
+	ErrNoCredentials = New(Unauthenticated, "Authentication credentials were not provided.")
+	// ErrInvalidToken is the 401 of a token that is malformed, forged,
+	// expired or revoked.
+	ErrInvalidToken = New(Unauthenticated, "Invalid token.")
+	// ErrForbidden refuses a caller of the wrong account type.
+	ErrForbidden = New(Forbidden, "You do not have permission to perform this action.")
+	// ErrTooLarge refuses a body over 64 KiB.
+	ErrTooLarge = New(TooLarge, "Request body is larger than 64 KiB.")
+	// ErrThrottledGateway is the gateway's own throttle.
+	ErrThrottledGateway = New(Throttled, "Request was throttled.")
+	// ErrGatewayTimeout is the gateway's answer to a handler out of time.
+	ErrGatewayTimeout = New(Timeout, "The server took too long to answer.")
+	// ErrBadGateway is the gateway's answer to a handler that failed.
+	ErrBadGateway = New(BadGateway, ErrFault.Detail)
+
+	// Idempotency-Key refusals.
+	ErrKeyInvalid    = New(Invalid, "Idempotency-Key must be 1 to 255 printable ASCII characters.")
+	ErrKeyInProgress = New(Conflict, "A request with this Idempotency-Key is still in progress.")
+	ErrKeyMismatch   = New(Unprocessable, "Idempotency-Key reused with a different request.")
+)
+
+// UnsupportedMedia refuses a body of a media type the API cannot read.
+func UnsupportedMedia(mediaType string) *Error {
+	return New(Unsupported, fmt.Sprintf("Unsupported media type %q in request.", mediaType))
+}
+
+// ErrUnsupportedMediaGateway is the gateway's own 415.
+var ErrUnsupportedMediaGateway = New(Unsupported, "Unsupported media type in request.")
+
+// MethodNotAllowedFor refuses a method the path does not serve.
+func MethodNotAllowedFor(method string) *Error {
+	return New(MethodNotAllowed, "Method \""+method+"\" not allowed.")
+}
 
 // As returns the *Error in err's chain, if any.
 func As(err error) (*Error, bool) {

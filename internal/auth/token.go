@@ -1,5 +1,4 @@
-// Package auth holds who a caller is (Principal), the JWTs that carry it, and
-// the password rules: hashing, verification and strength.
+// Package auth holds who a caller is (Principal) and the JWTs that carry it.
 package auth
 
 import (
@@ -9,6 +8,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"wallets/internal/apperr"
 )
 
 // UserType is a user's account type.
@@ -33,9 +34,8 @@ const TokenTTL = 7 * 24 * time.Hour
 
 // Token verification failures, worded as the contract's 401 details.
 var (
-	ErrNoCredentials = errors.New("Authentication credentials were not provided.")
-	ErrInvalidToken  = errors.New("Invalid token.")
-	ErrExpired       = errors.New("Signature has expired.")
+	ErrInvalidToken = apperr.ErrInvalidToken
+	ErrExpired      = apperr.New(apperr.Unauthenticated, "Signature has expired.")
 )
 
 // Tokens issues and verifies HS256 JWTs.

@@ -17,6 +17,8 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"wallets/internal/sentrydsn"
 )
 
 // Config is the service's configuration.
@@ -48,8 +50,9 @@ type Config struct {
 	MaxConns int32
 }
 
-// SentryDisabled in the Sentry DSN secret turns error reporting off.
-const SentryDisabled = "disabled"
+// SentryDisabled in the Sentry DSN secret turns error reporting off (see
+// package sentrydsn, which the CDK app shares).
+const SentryDisabled = sentrydsn.Disabled
 
 // Options change how Load fills the gaps.
 type Options struct {

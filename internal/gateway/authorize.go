@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/google/uuid"
 
-	"wallets/internal/api"
+	"wallets/internal/route"
 )
 
 // MethodArn returns the ARN API Gateway passes a REQUEST authorizer for a
@@ -28,7 +28,7 @@ func MethodArn(stage, method, path string) string {
 // for the handler; otherwise the gateway's answer.
 func (g *gateway) authorize(parent context.Context, c *call, ev events.APIGatewayProxyRequest) (map[string]any, *reply) {
 	fail := func(typ, note string) (map[string]any, *reply) {
-		rep := gatewayReply(api.GatewayResponseOf(typ), nil, c, note)
+		rep := gatewayReply(route.GatewayResponseOf(typ), nil, c, note)
 		return nil, &rep
 	}
 	if g.authorizer == nil {
@@ -81,7 +81,7 @@ func (g *gateway) authorize(parent context.Context, c *call, ev events.APIGatewa
 		return fail("AUTHORIZER_CONFIGURATION_ERROR", "authorizer context: "+err.Error())
 	}
 	if !allows(resp.PolicyDocument, arn) {
-		rep := gatewayReply(api.GatewayResponseOf("ACCESS_DENIED"), authCtx, c, "")
+		rep := gatewayReply(route.GatewayResponseOf("ACCESS_DENIED"), authCtx, c, "")
 		return nil, &rep
 	}
 	out := make(map[string]any, len(authCtx)+2)

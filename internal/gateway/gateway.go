@@ -5,7 +5,7 @@
 // proxy integration, calls the route's handler with the function's timeout,
 // and writes the proxy response back. Where API Gateway answers by itself
 // (unknown route, refusal, authorizer failure, timeout) it answers with the
-// gateway responses the CDK app configures (api.GatewayResponses).
+// gateway responses the CDK app configures (route.GatewayResponses).
 //
 // Every event goes through JSON on its way in and out, as it does between
 // API Gateway and Lambda, so handlers see exactly the types they would see
@@ -27,6 +27,8 @@ import (
 	"github.com/google/uuid"
 
 	"wallets/internal/api"
+	"wallets/internal/apperr"
+	"wallets/internal/route"
 )
 
 // Identifiers of the local API, where AWS would put the real ones.
@@ -86,7 +88,7 @@ type Options struct {
 }
 
 type gateway struct {
-	routes     []api.Route
+	routes     []route.Route
 	handlers   map[string]api.Handler
 	authorizer api.AuthorizerHandler
 	opts       Options
@@ -96,7 +98,7 @@ type gateway struct {
 // each route (called once per route, here), authorizer the REQUEST
 // authorizer of the routes whose Access is Authorized. authorizer may be nil
 // only if no route needs it.
-func New(routes []api.Route, handler func(api.Route) api.Handler, authorizer api.AuthorizerHandler, opts Options) http.Handler {
+func New(routes []route.Route, handler func(route.Route) api.Handler, authorizer api.AuthorizerHandler, opts Options) http.Handler {
 	if opts.Stage == "" {
 		opts.Stage = DefaultStage
 	}
@@ -107,7 +109,7 @@ func New(routes []api.Route, handler func(api.Route) api.Handler, authorizer api
 		opts.AuthorizerTimeout = DefaultAuthorizerTimeout
 	}
 	g := &gateway{
-		routes:     append([]api.Route(nil), routes...),
+		routes:     append([]route.Route(nil), routes...),
 		handlers:   make(map[string]api.Handler, len(routes)),
 		authorizer: authorizer,
 		opts:       opts,
@@ -118,7 +120,7 @@ func New(routes []api.Route, handler func(api.Route) api.Handler, authorizer api
 	return g
 }
 
-func routeKey(r api.Route) string {
+func routeKey(r route.Route) string {
 	return r.Path + " " + strings.Join(r.Methods, ",")
 }
 
@@ -140,7 +142,7 @@ type call struct {
 	extendedID string
 	traceID    string
 	start      time.Time
-	route      api.Route
+	route      route.Route
 }
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -171,28 +173,28 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers one request.
 func (g *gateway) serve(r *http.Request, c *call) reply {
-	route, params, allowed, ok := api.Match(g.routes, r.Method, r.URL.Path)
+	rt, params, allowed, ok := route.Match(g.routes, r.Method, r.URL.Path)
 	if !ok {
 		if len(allowed) == 0 {
-			return gatewayReply(api.GatewayResponseOf("MISSING_AUTHENTICATION_TOKEN"), nil, c, "")
+			return gatewayReply(route.GatewayResponseOf("MISSING_AUTHENTICATION_TOKEN"), nil, c, "")
 		}
 		return fromEvent(api.JSONResponse(http.StatusMethodNotAllowed,
-			api.Detail{Detail: fmt.Sprintf("Method %q not allowed.", r.Method)},
+			api.Detail{Detail: apperr.MethodNotAllowedFor(r.Method).Detail},
 			map[string]string{"Allow": strings.Join(unique(allowed), ", ")}), "METHOD_NOT_ALLOWED")
 	}
-	c.route = route
+	c.route = rt
 
 	body, err := readBody(r)
 	switch {
 	case errors.Is(err, errTooLarge):
-		return gatewayReply(api.GatewayResponseOf("REQUEST_TOO_LARGE"), nil, c, "")
+		return gatewayReply(route.GatewayResponseOf("REQUEST_TOO_LARGE"), nil, c, "")
 	case err != nil:
 		return fromEvent(api.JSONResponse(http.StatusBadRequest,
 			api.Detail{Detail: "Could not read the request body."}, nil), "BAD_REQUEST_BODY")
 	}
 
 	ev := g.proxyEvent(r, c, params, body)
-	if route.Access.Authorized() {
+	if rt.Access.Authorized() {
 		authCtx, refusal := g.authorize(r.Context(), c, ev)
 		if refusal != nil {
 			return *refusal
@@ -212,7 +214,7 @@ func (g *gateway) invoke(parent context.Context, c *call, ev events.APIGatewayPr
 	in, err := roundTrip(ev)
 	in.Body = body
 	if err != nil {
-		return gatewayReply(api.GatewayResponseOf("INTEGRATION_FAILURE"), nil, c, "encode event: "+err.Error())
+		return gatewayReply(route.GatewayResponseOf("INTEGRATION_FAILURE"), nil, c, "encode event: "+err.Error())
 	}
 	h := g.handlers[routeKey(c.route)]
 	timeout := time.Duration(c.route.Timeout()) * time.Second
@@ -251,24 +253,24 @@ func (g *gateway) invoke(parent context.Context, c *call, ev events.APIGatewayPr
 	select {
 	case res = <-done:
 	case <-timer.C:
-		return gatewayReply(api.GatewayResponseOf("INTEGRATION_TIMEOUT"), nil, c,
+		return gatewayReply(route.GatewayResponseOf("INTEGRATION_TIMEOUT"), nil, c,
 			fmt.Sprintf("%s did not return within its %s timeout", c.route.Function, timeout))
 	}
 	if res.at.After(deadline) {
-		return gatewayReply(api.GatewayResponseOf("INTEGRATION_TIMEOUT"), nil, c,
+		return gatewayReply(route.GatewayResponseOf("INTEGRATION_TIMEOUT"), nil, c,
 			fmt.Sprintf("%s returned after its %s timeout", c.route.Function, timeout))
 	}
 	if res.err != nil {
 		// Lambda reports an unhandled error; API Gateway answers 502.
-		return gatewayReply(api.GatewayResponseOf("INTEGRATION_FAILURE"), nil, c, "handler error: "+res.err.Error())
+		return gatewayReply(route.GatewayResponseOf("INTEGRATION_FAILURE"), nil, c, "handler error: "+res.err.Error())
 	}
 	out, err := roundTrip(res.resp)
 	if err != nil {
-		return gatewayReply(api.GatewayResponseOf("INTEGRATION_FAILURE"), nil, c, "encode response: "+err.Error())
+		return gatewayReply(route.GatewayResponseOf("INTEGRATION_FAILURE"), nil, c, "encode response: "+err.Error())
 	}
 	rep, err := proxyReply(out)
 	if err != nil {
-		return gatewayReply(api.GatewayResponseOf("INTEGRATION_FAILURE"), nil, c, "malformed Lambda proxy response: "+err.Error())
+		return gatewayReply(route.GatewayResponseOf("INTEGRATION_FAILURE"), nil, c, "malformed Lambda proxy response: "+err.Error())
 	}
 	return rep
 }

@@ -20,6 +20,7 @@ import (
 
 	"wallets/internal/api"
 	"wallets/internal/gateway"
+	"wallets/internal/route"
 )
 
 // fake records the events the gateway sends and answers as told.
@@ -29,10 +30,10 @@ type fake struct {
 	authCalls []events.APIGatewayCustomAuthorizerRequestTypeRequest
 	// respond overrides the handlers' answer (default: 200 with the
 	// function name).
-	respond func(ctx context.Context, rt api.Route, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+	respond func(ctx context.Context, rt route.Route, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
 }
 
-func (f *fake) handler(rt api.Route) api.Handler {
+func (f *fake) handler(rt route.Route) api.Handler {
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 		f.mu.Lock()
 		f.events = append(f.events, ev)
@@ -106,10 +107,10 @@ func (f *fake) authorize(ctx context.Context, req events.APIGatewayCustomAuthori
 }
 
 // testRoutes is the real route table plus a route with a 1-second timeout.
-func testRoutes() []api.Route {
-	return append(api.Routes(), api.Route{
-		Function: "slow", Methods: []string{http.MethodGet}, Path: api.Prefix + "/slow",
-		Access: api.Public, TimeoutSeconds: 1,
+func testRoutes() []route.Route {
+	return append(route.Routes(), route.Route{
+		Function: "slow", Methods: []string{http.MethodGet}, Path: route.Prefix + "/slow",
+		Access: route.Public, TimeoutSeconds: 1,
 	})
 }
 
@@ -174,7 +175,7 @@ const walletID = "e58bc9dc-1b2c-4d5e-8f90-123456789abc"
 func TestProxyEvent(t *testing.T) {
 	f := &fake{}
 	srv := start(t, f)
-	path := api.Prefix + "/wallets/customers/wallets/" + walletID + "/transactions"
+	path := route.Prefix + "/wallets/customers/wallets/" + walletID + "/transactions"
 	r := do(t, "GET", srv.URL+path+"?page=2&status=1&status=2&q=a%20b", nil, http.Header{
 		"Authorization": {"allow"},
 		"X-Multi":       {"one", "two"},
@@ -184,7 +185,7 @@ func TestProxyEvent(t *testing.T) {
 	wantJSON(t, r, 200, `{"function": "wallets-transactions"}`)
 	ev := f.lastEvent(t)
 
-	if ev.Resource != api.Prefix+"/wallets/customers/wallets/{uuid}/transactions" || ev.Path != path || ev.HTTPMethod != "GET" {
+	if ev.Resource != route.Prefix+"/wallets/customers/wallets/{uuid}/transactions" || ev.Path != path || ev.HTTPMethod != "GET" {
 		t.Errorf("resource %q path %q method %q", ev.Resource, ev.Path, ev.HTTPMethod)
 	}
 	if got := ev.Headers["X-Multi"]; got != "two" {
@@ -270,7 +271,7 @@ func TestProxyEvent(t *testing.T) {
 func TestPublicRouteHasNilMaps(t *testing.T) {
 	f := &fake{}
 	srv := start(t, f)
-	r := do(t, "GET", srv.URL+api.Prefix+"/health", nil, nil)
+	r := do(t, "GET", srv.URL+route.Prefix+"/health", nil, nil)
 	wantJSON(t, r, 200, `{"function": "health"}`)
 	ev := f.lastEvent(t)
 	if ev.QueryStringParameters != nil || ev.MultiValueQueryStringParameters != nil || ev.PathParameters != nil ||
@@ -285,7 +286,7 @@ func TestPublicRouteHasNilMaps(t *testing.T) {
 func TestBody(t *testing.T) {
 	f := &fake{}
 	srv := start(t, f)
-	url := srv.URL + api.Prefix + "/users/sign-up"
+	url := srv.URL + route.Prefix + "/users/sign-up"
 	for _, tc := range []struct {
 		name, contentType string
 		body              []byte
@@ -320,7 +321,7 @@ func TestBody(t *testing.T) {
 func TestBodyTooLarge(t *testing.T) {
 	f := &fake{}
 	srv := start(t, f)
-	url := srv.URL + api.Prefix + "/users/sign-up"
+	url := srv.URL + route.Prefix + "/users/sign-up"
 	r := do(t, "POST", url, strings.NewReader(strings.Repeat("a", gateway.MaxBodyBytes+1)), nil)
 	wantJSON(t, r, 413, `{"detail": "Request body is larger than 64 KiB."}`)
 	// Exactly the limit is passed on; the handler enforces its own.
@@ -356,7 +357,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"GET", "/wallets/customers/wallets/" + walletID + "/deposit", "PUT, PATCH"},
 		{"DELETE", "/wallets/business/transactions/" + walletID + "/debit/", "PUT, PATCH"},
 	} {
-		r := do(t, tc.method, srv.URL+api.Prefix+tc.path, nil, http.Header{"Authorization": {"allow"}})
+		r := do(t, tc.method, srv.URL+route.Prefix+tc.path, nil, http.Header{"Authorization": {"allow"}})
 		if r.status != 405 {
 			t.Errorf("%s %s: status %d", tc.method, tc.path, r.status)
 		}
@@ -393,13 +394,13 @@ func TestRouting(t *testing.T) {
 		{"GET", "/wallets/business", "business-list", nil},
 		{"GET", "/wallets/customers/wallets/" + walletID, "wallets-get", map[string]string{"uuid": walletID}},
 	} {
-		r := do(t, tc.method, srv.URL+api.Prefix+tc.path, nil, http.Header{"Authorization": {"allow"}})
+		r := do(t, tc.method, srv.URL+route.Prefix+tc.path, nil, http.Header{"Authorization": {"allow"}})
 		wantJSON(t, r, 200, `{"function": "`+tc.function+`"}`)
 		ev := f.lastEvent(t)
 		if !reflect.DeepEqual(ev.PathParameters, tc.params) {
 			t.Errorf("%s %s: path parameters %v, want %v", tc.method, tc.path, ev.PathParameters, tc.params)
 		}
-		if ev.Path != api.Prefix+tc.path {
+		if ev.Path != route.Prefix+tc.path {
 			t.Errorf("path %q", ev.Path)
 		}
 	}
@@ -408,8 +409,8 @@ func TestRouting(t *testing.T) {
 func TestAuthorizerRefusals(t *testing.T) {
 	f := &fake{}
 	srv := start(t, f)
-	url := srv.URL + api.Prefix + "/users/me"
-	wwwAuth := api.WWWAuthenticate
+	url := srv.URL + route.Prefix + "/users/me"
+	wwwAuth := route.WWWAuthenticate
 
 	r := do(t, "GET", url, nil, http.Header{"Authorization": {"deny"}})
 	wantJSON(t, r, 401, `{"detail": "Signature has \"expired\"."}`)
@@ -459,7 +460,7 @@ func TestPolicyEvaluation(t *testing.T) {
 		{"deny", "POST", "/users/logout", 401},
 		{"allow", "POST", "/users/logout", 200},
 	} {
-		r := do(t, tc.method, srv.URL+api.Prefix+tc.path, nil, http.Header{"Authorization": {tc.auth}})
+		r := do(t, tc.method, srv.URL+route.Prefix+tc.path, nil, http.Header{"Authorization": {tc.auth}})
 		if r.status != tc.status {
 			t.Errorf("%s %s with %q: status %d, want %d (%s)", tc.method, tc.path, tc.auth, r.status, tc.status, r.body)
 		}
@@ -469,7 +470,7 @@ func TestPolicyEvaluation(t *testing.T) {
 func TestHandlerFailures(t *testing.T) {
 	f := &fake{}
 	srv := start(t, f)
-	url := srv.URL + api.Prefix + "/health"
+	url := srv.URL + route.Prefix + "/health"
 	for name, respond := range map[string]func() (events.APIGatewayProxyResponse, error){
 		"error": func() (events.APIGatewayProxyResponse, error) {
 			return events.APIGatewayProxyResponse{}, errors.New("boom")
@@ -489,7 +490,7 @@ func TestHandlerFailures(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f.mu.Lock()
-			f.respond = func(context.Context, api.Route, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+			f.respond = func(context.Context, route.Route, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 				return respond()
 			}
 			f.mu.Unlock()
@@ -504,7 +505,7 @@ func TestTimeout(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	deadlines := make(chan time.Time, 1)
-	f.respond = func(ctx context.Context, rt api.Route, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	f.respond = func(ctx context.Context, rt route.Route, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 		d, _ := ctx.Deadline()
 		deadlines <- d
 		<-release // ignores ctx, like a stuck handler
@@ -512,7 +513,7 @@ func TestTimeout(t *testing.T) {
 	}
 	srv := start(t, f)
 	begin := time.Now()
-	r := do(t, "GET", srv.URL+api.Prefix+"/slow", nil, nil)
+	r := do(t, "GET", srv.URL+route.Prefix+"/slow", nil, nil)
 	took := time.Since(begin)
 	wantJSON(t, r, 504, `{"detail": "The server took too long to answer."}`)
 	if took < time.Second || took > 2*time.Second {
@@ -527,18 +528,18 @@ func TestTimeoutHonoured(t *testing.T) {
 	// A handler that stops at its deadline still times out: Lambda would
 	// have ended it.
 	f := &fake{}
-	f.respond = func(ctx context.Context, rt api.Route, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	f.respond = func(ctx context.Context, rt route.Route, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 		<-ctx.Done()
 		return api.JSONResponse(500, api.Detail{Detail: "canceled"}, nil), nil
 	}
 	srv := start(t, f)
-	r := do(t, "GET", srv.URL+api.Prefix+"/slow", nil, nil)
+	r := do(t, "GET", srv.URL+route.Prefix+"/slow", nil, nil)
 	wantJSON(t, r, 504, `{"detail": "The server took too long to answer."}`)
 }
 
 func TestResponse(t *testing.T) {
 	f := &fake{}
-	f.respond = func(ctx context.Context, rt api.Route, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	f.respond = func(ctx context.Context, rt route.Route, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 		if _, ok := ctx.Deadline(); !ok {
 			t.Error("the handler's context has no deadline")
 		}
@@ -553,7 +554,7 @@ func TestResponse(t *testing.T) {
 		}, nil
 	}
 	srv := start(t, f)
-	r := do(t, "POST", srv.URL+api.Prefix+"/users/login", strings.NewReader(`{}`), nil)
+	r := do(t, "POST", srv.URL+route.Prefix+"/users/login", strings.NewReader(`{}`), nil)
 	if r.status != 201 || string(r.body) != "hello\x00" {
 		t.Errorf("status %d body %q", r.status, r.body)
 	}
@@ -570,11 +571,11 @@ func TestResponse(t *testing.T) {
 
 func TestNoContent(t *testing.T) {
 	f := &fake{}
-	f.respond = func(context.Context, api.Route, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	f.respond = func(context.Context, route.Route, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 		return events.APIGatewayProxyResponse{StatusCode: 204, MultiValueHeaders: map[string][]string{"Set-Cookie": {"jwt=; Max-Age=0"}}}, nil
 	}
 	srv := start(t, f)
-	r := do(t, "POST", srv.URL+api.Prefix+"/users/logout", nil, http.Header{"Authorization": {"allow"}})
+	r := do(t, "POST", srv.URL+route.Prefix+"/users/logout", nil, http.Header{"Authorization": {"allow"}})
 	if r.status != 204 || len(r.body) != 0 || r.header.Get("Set-Cookie") != "jwt=; Max-Age=0" {
 		t.Errorf("status %d body %q headers %v", r.status, r.body, r.header)
 	}
@@ -585,7 +586,7 @@ func TestStage(t *testing.T) {
 	srv := httptest.NewServer(gateway.New(testRoutes(), f.handler, f.authorize, gateway.Options{Stage: "dev"}))
 	defer srv.Close()
 	// The fake allows .../local/* only: another stage is denied.
-	r := do(t, "GET", srv.URL+api.Prefix+"/users/me", nil, http.Header{"Authorization": {"allow"}})
+	r := do(t, "GET", srv.URL+route.Prefix+"/users/me", nil, http.Header{"Authorization": {"allow"}})
 	if r.status != 401 {
 		t.Errorf("status %d", r.status)
 	}
@@ -595,7 +596,7 @@ func TestStage(t *testing.T) {
 	if arn != gateway.MethodArn("dev", "GET", "/api/v1/users/me") || !strings.Contains(arn, "local/dev/GET/api/v1/users/me") {
 		t.Errorf("method ARN %q", arn)
 	}
-	r = do(t, "GET", srv.URL+api.Prefix+"/health", nil, nil)
+	r = do(t, "GET", srv.URL+route.Prefix+"/health", nil, nil)
 	if ev := f.lastEvent(t); r.status != 200 || ev.RequestContext.Stage != "dev" {
 		t.Errorf("status %d stage %q", r.status, ev.RequestContext.Stage)
 	}

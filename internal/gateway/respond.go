@@ -11,12 +11,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"wallets/internal/api"
+	"wallets/internal/route"
 )
 
 // gatewayReply renders gateway response gr: its body template with the
 // authorizer's context and the request's $context variables, its status and
 // headers.
-func gatewayReply(gr api.GatewayResponse, authCtx map[string]string, c *call, note string) reply {
+func gatewayReply(gr route.GatewayResponse, authCtx map[string]string, c *call, note string) reply {
 	body := gr.Body()
 	if gr.Template != "" {
 		body = renderTemplate(gr.Template, func(name string) string {

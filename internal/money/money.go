@@ -5,16 +5,15 @@
 // float never takes part.
 package money
 
+//lint:file-ignore ST1005 the error messages are the contract's, shown to clients as they are
+
 import (
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Amount is a quantity of money in cents.
@@ -144,34 +143,45 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 // Value encodes the amount for PostgreSQL as the exact decimal text.
 func (a Amount) Value() (driver.Value, error) { return a.String(), nil }
 
-// ScanNumeric decodes a PostgreSQL numeric into cents, refusing values that
-// are not whole cents (which numeric(11,2) never holds).
-func (a *Amount) ScanNumeric(n pgtype.Numeric) error {
-	if !n.Valid || n.NaN || n.InfinityModifier != pgtype.Finite {
-		return fmt.Errorf("money: cannot scan %v into Amount", n)
-	}
-	v := new(big.Int).Set(n.Int)
-	exp := n.Exp + Places
-	ten := big.NewInt(10)
-	for ; exp > 0; exp-- {
-		v.Mul(v, ten)
-	}
-	for ; exp < 0; exp++ {
-		var rem big.Int
-		v.QuoRem(v, ten, &rem)
-		if rem.Sign() != 0 {
-			return fmt.Errorf("money: %v is not a whole number of cents", n)
+// Scan decodes a PostgreSQL numeric, which the driver hands over as its
+// decimal text (database/sql.Scanner), refusing NULL, NaN, infinities and
+// values that are not whole cents (which numeric(11,2) never holds). Zeros
+// past the second decimal are fine ("12.500" is 1250 cents).
+func (a *Amount) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	case int64:
+		if v > int64(Max) || v < -int64(Max) {
+			return fmt.Errorf("money: %d out of range", v)
 		}
+		*a = Amount(v * 100)
+		return nil
+	default:
+		return fmt.Errorf("money: cannot scan %T into Amount", src)
 	}
-	if !v.IsInt64() {
-		return fmt.Errorf("money: %v out of range", n)
+	neg := strings.HasPrefix(s, "-")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	if whole == "" || !allDigits(whole) || !allDigits(frac) {
+		return fmt.Errorf("money: cannot scan %q into Amount", s)
 	}
-	*a = Amount(v.Int64())
+	if len(frac) > Places {
+		if strings.Trim(frac[Places:], "0") != "" {
+			return fmt.Errorf("money: %s is not a whole number of cents", s)
+		}
+		frac = frac[:Places]
+	}
+	frac += strings.Repeat("0", Places-len(frac))
+	n, err := strconv.ParseInt(whole+frac, 10, 64)
+	if err != nil {
+		return fmt.Errorf("money: %s out of range", s)
+	}
+	if neg {
+		n = -n
+	}
+	*a = Amount(n)
 	return nil
-}
-
-// NumericValue encodes the amount for PostgreSQL numeric columns as
-// cents × 10⁻², so the driver never mistakes it for a plain integer.
-func (a Amount) NumericValue() (pgtype.Numeric, error) {
-	return pgtype.Numeric{Int: big.NewInt(int64(a)), Exp: -Places, Valid: true}, nil
 }

@@ -20,8 +20,8 @@ const (
 	UnitNone         Unit = "None"
 )
 
-// Names of the metrics every wrapped invocation emits with the dimension set
-// [["Function"]]. 4xx and 5xx are 0 or 1 so that their Average is a rate.
+// Names of the metrics every invocation emits (see Finish) with the
+// dimension set [["Function"]]. 4xx and 5xx are 0 or 1 so that their Average is a rate.
 const (
 	MetricRequests = "Requests"
 	MetricLatency  = "Latency"
@@ -41,7 +41,8 @@ const (
 // Count adds value to the counter name for this invocation. dims are
 // key/value pairs ("Operation", "deposit", "Outcome", "accepted"); a dangling
 // key is ignored. Keep dimension values few (an enum, never an id). Without
-// dims the metric is dimensioned by Function. Outside Wrap it does nothing.
+// dims the metric is dimensioned by Function. Outside an invocation it does
+// nothing.
 func Count(ctx context.Context, name string, value float64, dims ...string) {
 	var m map[string]string
 	if len(dims) >= 2 {
@@ -56,8 +57,8 @@ func Count(ctx context.Context, name string, value float64, dims ...string) {
 // Metric records one value of the metric name in unit with the given
 // dimensions, to be written as EMF when the invocation ends. Values with the
 // same dimensions share one EMF document; repeated names become a value
-// array. Without dims the metric is dimensioned by Function. Outside Wrap it
-// does nothing.
+// array. Without dims the metric is dimensioned by Function. Outside an
+// invocation it does nothing.
 func Metric(ctx context.Context, name string, unit Unit, value float64, dims map[string]string) {
 	st := stateFrom(ctx)
 	if st == nil || name == "" || math.IsNaN(value) || math.IsInf(value, 0) {
@@ -74,7 +75,7 @@ func Metric(ctx context.Context, name string, unit Unit, value float64, dims map
 		d[k] = v
 	}
 	if len(d) == 0 {
-		d["Function"] = st.function
+		d["Function"] = st.inv.Function
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -1,25 +1,24 @@
 // Package obs is the service's observability: JSON logs (log/slog) with the
 // request id on every line, CloudWatch metrics in the Embedded Metric Format,
-// and error reports to Sentry for every panic and every 5xx answer.
+// and error reports for every panic and every 5xx answer through a Reporter
+// (Sentry's is in wallets/internal/obs/sentry).
 //
-// A Lambda's main calls Init once per container (cold start) and wraps its
-// handler with Wrap; the local gateway does the same once per process and
-// wraps every route. Inside a wrapped handler, Logger, RecordError, SetUser,
-// Count and Metric reach the invocation's state through the context; outside
-// one they fall back to the process logger or do nothing.
+// obs knows no transport and no error tracker. A Lambda's main calls Init
+// once per container (cold start); the adapter of its event source (API
+// Gateway's is Observe) brackets every invocation with Begin and
+// (*Span).Finish. Inside an invocation, Logger, RecordError, SetUser, Count
+// and Metric reach its state through the context; outside one they fall back
+// to the process logger or do nothing.
 package obs
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/getsentry/sentry-go"
 )
 
 // Version is the build's release, set at link time:
@@ -30,24 +29,19 @@ var Version = "dev"
 // Namespace is the CloudWatch namespace of every metric this package emits.
 const Namespace = "Wallets"
 
-// flushTimeout bounds the wait for Sentry at the end of an invocation that
-// reported something: Lambda freezes background goroutines once the handler
-// returns, so queued events must be sent before.
+// flushTimeout bounds the wait for the Reporter at the end of an invocation
+// that reported something: Lambda freezes background goroutines once the
+// handler returns, so queued reports must be sent before.
 const flushTimeout = 2 * time.Second
 
 // Config configures Init and New.
 type Config struct {
 	// Function names the Lambda function (e.g. "wallets-deposit"); empty means
-	// $AWS_LAMBDA_FUNCTION_NAME. Wrap's own function argument overrides it
-	// per route.
+	// $AWS_LAMBDA_FUNCTION_NAME. An Invocation's Function overrides it.
 	Function string
-	// Release is the build version; empty means Version.
-	Release string
-	// Environment is e.g. "local" or "prod".
-	Environment string
-	// SentryDSN enables Sentry; empty disables it (no client, no network,
-	// $SENTRY_DSN is ignored).
-	SentryDSN string
+	// Reporter receives error reports (every panic and every 5xx); nil turns
+	// reporting off. Init calls its Install method, if it has one.
+	Reporter Reporter
 	// Output receives log lines and EMF documents, one JSON object per line;
 	// nil means os.Stdout. Writes are serialized, so any writer will do.
 	Output io.Writer
@@ -55,30 +49,23 @@ type Config struct {
 	LogLevel slog.Level
 }
 
-// Obs holds the process's logger, metric writer and Sentry hub. It is safe
-// for concurrent use by any number of invocations.
+// Obs holds the process's logger, metric writer and Reporter. It is safe for
+// concurrent use by any number of invocations.
 type Obs struct {
 	function string
-	release  string
 
 	out  *lockedWriter
 	root *slog.Logger // no attributes; request loggers derive from it
 	log  *slog.Logger // root with the process's function
 
-	// hub is the template each invocation clones; nil when Sentry is off.
-	hub *sentry.Hub
+	rep Reporter // nil when reporting is off
 }
 
-// New builds an Obs without touching process-wide state. If the DSN is
-// invalid it returns the error together with a working Obs whose Sentry
-// reporting is disabled, so a caller may log the error and carry on.
-func New(cfg Config) (*Obs, error) {
-	o := &Obs{function: cfg.Function, release: cfg.Release}
+// New builds an Obs without touching process-wide state.
+func New(cfg Config) *Obs {
+	o := &Obs{function: cfg.Function, rep: cfg.Reporter}
 	if o.function == "" {
 		o.function = os.Getenv("AWS_LAMBDA_FUNCTION_NAME")
-	}
-	if o.release == "" {
-		o.release = Version
 	}
 	w := cfg.Output
 	if w == nil {
@@ -89,68 +76,33 @@ func New(cfg Config) (*Obs, error) {
 		Level:       cfg.LogLevel,
 		ReplaceAttr: redactAttr,
 	}))
-	// The process logger also tags lines logged with a wrapped invocation's
-	// context (slog.InfoContext(ctx, ...) through slog's default).
+	// The process logger also tags lines logged with an invocation's context
+	// (slog.InfoContext(ctx, ...) through slog's default).
 	o.log = slog.New(ctxHandler{o.root.Handler()})
 	if o.function != "" {
 		o.log = o.log.With(slog.String("function", o.function))
 	}
-
-	if cfg.SentryDSN == "" {
-		return o, nil
-	}
-	// The classic HTTPTransport, not v0.46's default telemetry buffer: its
-	// Flush can return while the scheduler goroutine still holds an event it
-	// has taken from the buffer but not yet queued for sending, which in
-	// Lambda (frozen after the handler returns) loses the event. The classic
-	// transport queues in the capturing goroutine, so Flush waits for it.
-	transport := sentry.NewHTTPTransport()
-	transport.Timeout = 5 * time.Second
-	client, err := sentry.NewClient(sentry.ClientOptions{
-		Dsn:                    cfg.SentryDSN,
-		Transport:              transport,
-		DisableTelemetryBuffer: true,
-		DisableMetrics:         true,
-		Release:                o.release,
-		Environment:            cfg.Environment,
-		SendDefaultPII:         false,
-		BeforeSend:             scrubEvent,
-		// Breadcrumbs are not used; make sure none are kept across
-		// invocations of a reused container.
-		MaxBreadcrumbs: -1,
-	})
-	if err != nil {
-		return o, fmt.Errorf("obs: sentry: %w", err)
-	}
-	scope := sentry.NewScope()
-	if o.function != "" {
-		scope.SetTag("function", o.function)
-	}
-	o.hub = sentry.NewHub(client, scope)
-	return o, nil
+	return o
 }
 
 var defaultObs atomic.Pointer[Obs]
 
-// fallback serves Default before Init: stdout logs, no Sentry.
-var fallback = sync.OnceValue(func() *Obs {
-	o, _ := New(Config{})
-	return o
-})
+// fallback serves Default before Init: stdout logs, no reporting.
+var fallback = sync.OnceValue(func() *Obs { return New(Config{}) })
 
 // Init builds the process's Obs (see New) and installs it: as Default (used
-// by the package-level Wrap, WrapAuthorizer and Logger), as slog's default
-// logger, and as the client of Sentry's global hub. Call it once per Lambda
-// container and once in the local gateway. Like New, it returns a working Obs
-// even when it also returns an error.
-func Init(_ context.Context, cfg Config) (*Obs, error) {
-	o, err := New(cfg)
+// by Logger and RecordError outside an invocation, and by adapters given no
+// Obs), as slog's default logger, and, if the Reporter has an Install method
+// (Sentry's binds its global hub), calls it. Call it once per Lambda
+// container and once in the local gateway.
+func Init(_ context.Context, cfg Config) *Obs {
+	o := New(cfg)
 	defaultObs.Store(o)
 	slog.SetDefault(o.log)
-	if o.hub != nil {
-		sentry.CurrentHub().BindClient(o.hub.Client())
+	if in, ok := o.rep.(interface{ Install() }); ok {
+		in.Install()
 	}
-	return o, err
+	return o
 }
 
 // Default returns the Obs installed by Init, or a stdout-only one before Init.
@@ -164,26 +116,25 @@ func Default() *Obs {
 // Logger returns the process logger (JSON, with the configured function).
 func (o *Obs) Logger() *slog.Logger { return o.log }
 
-// SentryEnabled reports whether errors are sent to Sentry.
-func (o *Obs) SentryEnabled() bool { return o.hub != nil }
+// ReportingEnabled reports whether errors are reported (Config.Reporter).
+func (o *Obs) ReportingEnabled() bool { return o.rep != nil }
 
-// Flush waits up to timeout for queued Sentry events to be sent. It reports
-// false on timeout and true when Sentry is disabled.
+// Flush waits up to timeout for queued error reports to be sent. It reports
+// false on timeout and true when reporting is off.
 func (o *Obs) Flush(timeout time.Duration) bool {
-	if o.hub == nil {
+	if o.rep == nil {
 		return true
 	}
-	return o.hub.Flush(timeout)
+	return o.rep.Flush(timeout)
 }
 
-// Close flushes Sentry (up to timeout) and stops its background sender; for
-// the local gateway's shutdown. The Obs must not report afterwards.
+// Close flushes the Reporter (up to timeout) and stops it; for the local
+// gateway's shutdown and tests. The Obs must not report afterwards.
 func (o *Obs) Close(timeout time.Duration) {
-	if o.hub == nil {
+	if o.rep == nil {
 		return
 	}
-	o.hub.Flush(timeout)
-	o.hub.Client().Close()
+	o.rep.Close(timeout)
 }
 
 // ctxHandler adds the invocation's request_id, route, method and user_id to
@@ -195,12 +146,12 @@ func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 	if st := stateFrom(ctx); st != nil {
 		r = r.Clone()
 		r.AddAttrs(
-			slog.String("request_id", st.requestID),
-			slog.String("route", st.route),
-			slog.String("method", st.method),
+			slog.String("request_id", st.inv.RequestID),
+			slog.String("route", st.inv.Route),
+			slog.String("method", st.inv.Method),
 		)
 		st.mu.Lock()
-		user := st.userID
+		user := st.inv.UserID
 		st.mu.Unlock()
 		if user != "" {
 			r.AddAttrs(slog.String("user_id", user))

@@ -7,116 +7,140 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/getsentry/sentry-go"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
-// fakeSentry stands in for sentry.io: it records every envelope posted to
-// /api/1/envelope/ and decodes its event items.
-type fakeSentry struct {
-	t   *testing.T
-	srv *httptest.Server
-
-	mu     sync.Mutex
-	raw    [][]byte
-	events []map[string]any
-	hits   int
+// fakeReporter records what obs asks of a Reporter.
+type fakeReporter struct {
+	mu        sync.Mutex
+	begun     []Invocation
+	sent      []sentReport
+	errCalls  int // ReportScope.Error calls
+	flushes   int // ReportScope.Flush calls
+	installed bool
+	closed    bool
 }
 
-func newFakeSentry(t *testing.T) *fakeSentry {
-	t.Helper()
-	f := &fakeSentry{t: t}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Errorf("fake sentry: read body: %v", err)
-		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.hits++
-		if r.URL.Path != "/api/1/envelope/" {
-			t.Errorf("fake sentry: unexpected path %q", r.URL.Path)
-		}
-		f.raw = append(f.raw, body)
-		// An envelope is a header line, then item header / payload line pairs.
-		lines := bytes.Split(bytes.TrimRight(body, "\n"), []byte("\n"))
-		for i := 1; i+1 < len(lines); i += 2 {
-			var hdr struct {
-				Type string `json:"type"`
-			}
-			if err := json.Unmarshal(lines[i], &hdr); err != nil {
-				t.Errorf("fake sentry: item header %q: %v", lines[i], err)
-				continue
-			}
-			if hdr.Type != "event" {
-				continue
-			}
-			var ev map[string]any
-			if err := json.Unmarshal(lines[i+1], &ev); err != nil {
-				t.Errorf("fake sentry: event payload: %v", err)
-				continue
-			}
-			f.events = append(f.events, ev)
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
+// sentReport is a Report that was sent.
+type sentReport struct {
+	kind   string // "error", "panic" or "message"
+	err    error
+	value  any
+	msg    string
+	stack  string // of the goroutine that prepared it
+	status int
+	id     string
+	inv    Invocation
+	user   string // the scope's user when sent
 }
 
-// dsn is e.g. http://public@127.0.0.1:PORT/1.
-func (f *fakeSentry) dsn() string {
-	return strings.Replace(f.srv.URL, "http://", "http://public@", 1) + "/1"
+type fakeScope struct {
+	r   *fakeReporter
+	inv Invocation
+
+	mu   sync.Mutex
+	user string
 }
 
-// waitEvents waits until n events arrived (Wrap flushes before returning, so
-// this should not have to wait at all).
-func (f *fakeSentry) waitEvents(n int) []map[string]any {
-	f.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		f.mu.Lock()
-		got := append([]map[string]any(nil), f.events...)
-		f.mu.Unlock()
-		if len(got) >= n || time.Now().After(deadline) {
-			if len(got) != n {
-				f.t.Fatalf("sentry received %d events, want %d", len(got), n)
-			}
-			return got
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+type fakeReport struct {
+	s *fakeScope
+	sentReport
 }
 
-func (f *fakeSentry) allRaw() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return string(bytes.Join(f.raw, []byte("\n")))
+func (r *fakeReporter) Begin(ctx context.Context, inv Invocation) (context.Context, ReportScope) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.begun = append(r.begun, inv)
+	return ctx, &fakeScope{r: r, inv: inv, user: inv.UserID}
 }
 
-// newTestObs returns an Obs writing to a buffer, reporting to f if non-nil.
-func newTestObs(t *testing.T, f *fakeSentry) (*Obs, *bytes.Buffer) {
+func (r *fakeReporter) Flush(time.Duration) bool { return true }
+func (r *fakeReporter) Close(time.Duration)      { r.mu.Lock(); r.closed = true; r.mu.Unlock() }
+func (r *fakeReporter) Install()                 { r.mu.Lock(); r.installed = true; r.mu.Unlock() }
+
+func (r *fakeReporter) reports() []sentReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]sentReport(nil), r.sent...)
+}
+
+func (s *fakeScope) SetUser(id string) { s.mu.Lock(); s.user = id; s.mu.Unlock() }
+
+func (s *fakeScope) Error(err error) Report {
+	s.r.mu.Lock()
+	s.r.errCalls++
+	s.r.mu.Unlock()
+	return &fakeReport{s, sentReport{kind: "error", err: err, stack: string(debug.Stack())}}
+}
+
+func (s *fakeScope) Panic(v any) Report {
+	return &fakeReport{s, sentReport{kind: "panic", value: v, stack: string(debug.Stack())}}
+}
+
+func (s *fakeScope) Message(msg string) Report {
+	return &fakeReport{s, sentReport{kind: "message", msg: msg}}
+}
+
+func (s *fakeScope) Flush(time.Duration) bool {
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	s.r.flushes++
+	return true
+}
+
+func (r *fakeReport) Send(status int) string {
+	s := r.s
+	s.mu.Lock()
+	user := s.user
+	s.mu.Unlock()
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	sr := r.sentReport
+	sr.status, sr.inv, sr.user = status, s.inv, user
+	sr.id = fmt.Sprintf("ev%d", len(s.r.sent)+1)
+	s.r.sent = append(s.r.sent, sr)
+	return sr.id
+}
+
+// newTestObs returns an Obs writing to a buffer, reporting to rep if non-nil.
+func newTestObs(t *testing.T, rep *fakeReporter) (*Obs, *bytes.Buffer) {
 	t.Helper()
 	var buf bytes.Buffer
-	cfg := Config{Function: "wallets-test", Release: "test-release", Environment: "test", Output: &buf}
-	if f != nil {
-		cfg.SentryDSN = f.dsn()
+	cfg := Config{Function: "wallets-test", Output: &buf}
+	if rep != nil {
+		cfg.Reporter = rep
 	}
-	o, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	o := New(cfg)
 	t.Cleanup(func() { o.Close(time.Second) })
 	return o, &buf
+}
+
+// invoke runs h as an event source's adapter does: Begin, h under a deferred
+// recover that calls Recovered, Finish. A handler error means a 500.
+func invoke(o *Obs, inv Invocation, h func(ctx context.Context) (int, error)) (status int) {
+	ctx, span := o.Begin(context.Background(), inv)
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				span.Recovered(r)
+				status = 500
+			}
+		}()
+		status, err = h(ctx)
+	}()
+	if err != nil {
+		status = 500
+	}
+	span.Finish(ctx, status, err, "request")
+	return status
 }
 
 // lines splits the output into log lines and EMF documents.
@@ -138,7 +162,7 @@ func lines(t *testing.T, buf *bytes.Buffer) (logs, emf []map[string]any) {
 	return logs, emf
 }
 
-// requestLog returns the one "request" (or "authorize") log line.
+// requestLog returns the one log line with message msg.
 func requestLog(t *testing.T, logs []map[string]any, msg string) map[string]any {
 	t.Helper()
 	var found []map[string]any
@@ -216,96 +240,45 @@ func requestEMF(t *testing.T, emf []map[string]any) map[string]any {
 	return nil
 }
 
-// secretRequest carries everything that must never be reported.
-func secretRequest() events.APIGatewayProxyRequest {
-	return events.APIGatewayProxyRequest{
-		Resource:   "/api/v1/wallets/customers/wallets/{uuid}",
-		Path:       "/api/v1/wallets/customers/wallets/3f2a",
-		HTTPMethod: http.MethodPost,
-		Headers: map[string]string{
-			"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
-			"Cookie":        "jwt=cookie-jwt-value",
-		},
-		QueryStringParameters: map[string]string{"token": "query-token-value"},
-		Body:                  `{"password":"hunter2","amount":"10.00"}`,
-		RequestContext: events.APIGatewayProxyRequestContext{
-			RequestID:  "req-123",
-			HTTPMethod: http.MethodPost,
-			Authorizer: map[string]any{"user_id": float64(42), "user_type": float64(1)},
-		},
+func depositInvocation() Invocation {
+	return Invocation{
+		Function:  "wallets-deposit",
+		Route:     "/api/v1/wallets/customers/wallets/{uuid}",
+		Method:    "POST",
+		Path:      "/api/v1/wallets/customers/wallets/3f2a",
+		RequestID: "req-123",
+		UserID:    "42",
 	}
 }
 
-func assertNoSecrets(t *testing.T, where, s string) {
-	t.Helper()
-	for _, secret := range []string{"hunter2", "eyJhbGciOiJIUzI1NiJ9", "c2lnbmF0dXJl", "cookie-jwt-value", "query-token-value", "Bearer", "Authorization", "Cookie", "amount"} {
-		if strings.Contains(s, secret) {
-			t.Errorf("%s contains %q:\n%s", where, secret, s)
-		}
-	}
-}
-
-func assertServerError(t *testing.T, resp events.APIGatewayProxyResponse, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("wrapped handler returned error %v", err)
-	}
-	if resp.StatusCode != 500 || resp.Body != `{"detail":"A server error occurred."}` || resp.Headers["Content-Type"] != "application/json" {
-		t.Fatalf("response = %d %v %s, want the contract's 500", resp.StatusCode, resp.Headers, resp.Body)
-	}
-}
-
-func tags(ev map[string]any) map[string]any {
-	m, _ := ev["tags"].(map[string]any)
-	return m
-}
-
-func TestHandlerErrorIsReportedAs500(t *testing.T) {
-	f := newFakeSentry(t)
-	o, buf := newTestObs(t, f)
-	route := "/api/v1/wallets/customers/wallets/{uuid}"
+func TestFaultIsLoggedReportedAndCounted(t *testing.T) {
+	rep := &fakeReporter{}
+	o, buf := newTestObs(t, rep)
+	inv := depositInvocation()
 	cause := errors.New("connection refused")
-	h := o.Wrap("wallets-deposit", route, func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		return events.APIGatewayProxyResponse{StatusCode: 200}, fmt.Errorf("deposit: lock wallet (token=abc123): %w", cause)
-	})
-	resp, err := h(context.Background(), secretRequest())
-	assertServerError(t, resp, err)
-	// Wrap flushed before returning: the event is already there.
-	f.mu.Lock()
-	n := len(f.events)
-	f.mu.Unlock()
-	if n != 1 {
-		t.Fatalf("%d events delivered when the invocation returned, want 1", n)
-	}
+	fault := fmt.Errorf("deposit: lock wallet (token=abc123): %w", cause)
+	invoke(o, inv, func(ctx context.Context) (int, error) { return 200, fault })
 
-	evs := f.waitEvents(1)
-	ev := evs[0]
-	tg := tags(ev)
-	for k, want := range map[string]string{"function": "wallets-deposit", "request_id": "req-123", "route": route, "method": "POST", "status": "500"} {
-		if tg[k] != want {
-			t.Errorf("tag %s = %v, want %q", k, tg[k], want)
-		}
+	if len(rep.begun) != 1 || rep.begun[0] != inv {
+		t.Errorf("Reporter.Begin got %+v, want %+v", rep.begun, inv)
 	}
-	if u, _ := ev["user"].(map[string]any); u["id"] != "42" {
-		t.Errorf("user = %v, want id 42", ev["user"])
+	sent := rep.reports()
+	if len(sent) != 1 {
+		t.Fatalf("%d reports sent, want 1", len(sent))
 	}
-	if ev["release"] != "test-release" || ev["environment"] != "test" {
-		t.Errorf("release/environment = %v/%v", ev["release"], ev["environment"])
+	r := sent[0]
+	if r.kind != "error" || r.err != fault || r.status != 500 || r.user != "42" {
+		t.Errorf("report = %s %v %d user %q", r.kind, r.err, r.status, r.user)
 	}
-	exc, _ := json.Marshal(ev["exception"])
-	if !strings.Contains(string(exc), "connection refused") {
-		t.Errorf("exception lacks the cause chain: %s", exc)
+	// The report was flushed before Finish returned.
+	if rep.flushes != 1 {
+		t.Errorf("%d scope flushes, want 1", rep.flushes)
 	}
-	excs := ev["exception"].([]any)
-	if v := excs[len(excs)-1].(map[string]any)["value"]; v != "deposit: lock wallet (token=[Filtered]): connection refused" {
-		t.Errorf("exception value not scrubbed: %v", v)
-	}
-	assertNoSecrets(t, "sentry envelope", f.allRaw())
 
 	logs, emf := lines(t, buf)
 	l := requestLog(t, logs, "request")
-	for k, want := range map[string]any{"request_id": "req-123", "function": "wallets-deposit", "method": "POST", "route": route,
-		"path": "/api/v1/wallets/customers/wallets/3f2a", "status": float64(500), "user_id": "42", "level": "ERROR"} {
+	for k, want := range map[string]any{"request_id": "req-123", "function": "wallets-deposit", "method": "POST", "route": inv.Route,
+		"path": inv.Path, "status": float64(500), "user_id": "42", "level": "ERROR", "sentry_event_id": r.id} {
 		if l[k] != want {
 			t.Errorf("log %s = %v, want %v", k, l[k], want)
 		}
@@ -316,10 +289,9 @@ func TestHandlerErrorIsReportedAs500(t *testing.T) {
 	if e, _ := l["error"].(string); !strings.Contains(e, "deposit: lock wallet") || !strings.Contains(e, "connection refused") || strings.Contains(e, "abc123") {
 		t.Errorf("log error = %q", e)
 	}
-	if l["sentry_event_id"] != ev["event_id"] {
-		t.Errorf("log sentry_event_id = %v, event id %v", l["sentry_event_id"], ev["event_id"])
+	if strings.Contains(buf.String(), "abc123") {
+		t.Errorf("output contains the token:\n%s", buf)
 	}
-	assertNoSecrets(t, "output", buf.String())
 
 	doc := requestEMF(t, emf)
 	dims, metrics := checkEMF(t, doc)
@@ -335,124 +307,134 @@ func TestHandlerErrorIsReportedAs500(t *testing.T) {
 	if doc["5xx"] != float64(1) || doc["4xx"] != float64(0) || doc["Requests"] != float64(1) {
 		t.Errorf("request EMF values: %v", doc)
 	}
+	if doc["request_id"] != "req-123" || doc["route"] != inv.Route {
+		t.Errorf("request EMF properties: %v", doc)
+	}
 }
 
 func TestPanicIsRecoveredAndReported(t *testing.T) {
-	f := newFakeSentry(t)
-	o, buf := newTestObs(t, f)
-	h := o.Wrap("wallets-deposit", "/r", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	rep := &fakeReporter{}
+	o, buf := newTestObs(t, rep)
+	invoke(o, depositInvocation(), func(ctx context.Context) (int, error) {
 		var m map[string]int
-		m["boom"]++ // nil map: runtime panic
-		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+		//lint:ignore SA5000 the runtime panic is the point
+		m["boom"]++
+		return 200, nil
 	})
-	resp, err := h(context.Background(), secretRequest())
-	assertServerError(t, resp, err)
 
-	ev := f.waitEvents(1)[0]
-	if ev["level"] != "fatal" {
-		t.Errorf("level = %v", ev["level"])
+	sent := rep.reports()
+	if len(sent) != 1 {
+		t.Fatalf("%d reports, want 1", len(sent))
 	}
-	tg := tags(ev)
-	if tg["function"] != "wallets-deposit" || tg["request_id"] != "req-123" || tg["panic"] != "true" {
-		t.Errorf("tags = %v", tg)
+	r := sent[0]
+	if r.kind != "panic" || r.status != 500 {
+		t.Errorf("report = %s %d", r.kind, r.status)
 	}
-	excs, _ := ev["exception"].([]any)
-	if len(excs) == 0 {
-		t.Fatalf("no exception in %v", ev)
+	if err, ok := r.value.(error); !ok || !strings.Contains(err.Error(), "nil map") {
+		t.Errorf("panic value = %#v", r.value)
 	}
-	top := excs[len(excs)-1].(map[string]any)
-	if mech, _ := top["mechanism"].(map[string]any); mech["handled"] != false || mech["type"] != "panic" {
-		t.Errorf("mechanism = %v", top["mechanism"])
+	// Panic was called in the deferred function: the stack shows the panic.
+	if !strings.Contains(r.stack, "TestPanicIsRecoveredAndReported") {
+		t.Errorf("report stack does not show the panicking handler:\n%s", r.stack)
 	}
-	st, _ := json.Marshal(top["stacktrace"])
-	if !strings.Contains(string(st), "TestPanicIsRecoveredAndReported") {
-		t.Errorf("stack trace does not show the panicking handler: %s", st)
+	if rep.flushes != 1 {
+		t.Errorf("%d scope flushes, want 1", rep.flushes)
 	}
-	assertNoSecrets(t, "sentry envelope", f.allRaw())
 
 	logs, emf := lines(t, buf)
 	l := requestLog(t, logs, "request")
 	if l["status"] != float64(500) || l["panic"] != true || !strings.Contains(l["stack"].(string), "TestPanicIsRecoveredAndReported") {
 		t.Errorf("log = %v", l)
 	}
-	if e, _ := l["error"].(string); !strings.Contains(e, "nil map") {
+	if e, _ := l["error"].(string); !strings.Contains(e, "panic: ") || !strings.Contains(e, "nil map") {
 		t.Errorf("log error = %q", e)
+	}
+	if l["sentry_event_id"] != r.id {
+		t.Errorf("log sentry_event_id = %v, want %v", l["sentry_event_id"], r.id)
 	}
 	if doc := requestEMF(t, emf); doc["5xx"] != float64(1) {
 		t.Errorf("5xx = %v", doc["5xx"])
 	}
 
-	// A non-error panic value.
-	h2 := o.Wrap("wallets-deposit", "/r", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	// A non-error panic value; a status given to Finish after a panic does
+	// not count, nor does a fault.
+	buf.Reset()
+	ctx, span := o.Begin(context.Background(), Invocation{Route: "/r"})
+	func() {
+		defer func() { span.Recovered(recover()) }()
 		panic("invariant broken")
-	})
-	resp, err = h2(context.Background(), events.APIGatewayProxyRequest{})
-	assertServerError(t, resp, err)
-	ev = f.waitEvents(2)[1]
-	excs, _ = ev["exception"].([]any)
-	if top := excs[len(excs)-1].(map[string]any); top["type"] != "panic" || top["value"] != "invariant broken" {
-		t.Errorf("exception = %v", top)
+	}()
+	span.Finish(ctx, 200, errors.New("ignored"), "request")
+	sent = rep.reports()
+	if len(sent) != 2 || sent[1].kind != "panic" || sent[1].value != "invariant broken" {
+		t.Fatalf("reports = %+v", sent)
+	}
+	logs, _ = lines(t, buf)
+	l = requestLog(t, logs, "request")
+	if l["status"] != float64(500) || l["error"] != "panic: invariant broken" || l["level"] != "ERROR" {
+		t.Errorf("log = %v", l)
 	}
 }
 
 func TestRecordErrorAttachesCauseOf5xx(t *testing.T) {
-	f := newFakeSentry(t)
-	o, buf := newTestObs(t, f)
-	h := o.Wrap("wallets-charge", "/r", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		RecordError(ctx, fmt.Errorf("charge: insert ledger row: %w", errors.New("deadlock detected")))
-		return events.APIGatewayProxyResponse{StatusCode: 503, Body: `{"detail":"Service unavailable."}`}, nil
+	rep := &fakeReporter{}
+	o, buf := newTestObs(t, rep)
+	recorded := fmt.Errorf("charge: insert ledger row: %w", errors.New("deadlock detected"))
+	inv := Invocation{Function: "wallets-charge", Route: "/r", Method: "POST", RequestID: "r1"}
+	invoke(o, inv, func(ctx context.Context) (int, error) {
+		RecordError(ctx, recorded)
+		RecordError(ctx, errors.New("second"))
+		return 503, nil
 	})
-	resp, err := h(context.Background(), secretRequest())
-	if err != nil || resp.StatusCode != 503 {
-		t.Fatalf("response = %d, %v; want the handler's 503", resp.StatusCode, err)
+	sent := rep.reports()
+	if len(sent) != 1 {
+		t.Fatalf("%d reports, want 1", len(sent))
 	}
-	ev := f.waitEvents(1)[0]
-	if tags(ev)["status"] != "503" {
-		t.Errorf("status tag = %v", tags(ev)["status"])
+	r := sent[0]
+	if r.kind != "error" || r.err != recorded || r.status != 503 {
+		t.Errorf("report = %s %v %d", r.kind, r.err, r.status)
 	}
-	exc, _ := json.Marshal(ev["exception"])
-	if !strings.Contains(string(exc), "deadlock detected") || !strings.Contains(string(exc), "charge: insert ledger row") {
-		t.Errorf("exception = %s", exc)
+	// The report was prepared in RecordError: its stack shows the handler.
+	if !strings.Contains(r.stack, "TestRecordErrorAttachesCauseOf5xx") || !strings.Contains(r.stack, "obs.RecordError") {
+		t.Errorf("report stack does not show the RecordError call:\n%s", r.stack)
 	}
-	// The stack is the one of the RecordError call, in the handler.
-	if !strings.Contains(string(exc), "TestRecordErrorAttachesCauseOf5xx") {
-		t.Errorf("stack does not show the handler: %s", exc)
+	if rep.errCalls != 1 {
+		t.Errorf("%d reports prepared, want 1 (the first recorded error)", rep.errCalls)
 	}
 	logs, _ := lines(t, buf)
-	if l := requestLog(t, logs, "request"); !strings.Contains(l["error"].(string), "deadlock detected") {
+	if l := requestLog(t, logs, "request"); !strings.Contains(l["error"].(string), "deadlock detected") || !strings.Contains(l["error"].(string), "second") || l["status"] != float64(503) {
 		t.Errorf("log = %v", l)
 	}
 
 	// A bare 5xx without a recorded error is still reported, as a message.
-	h2 := o.Wrap("wallets-charge", "/r", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		return events.APIGatewayProxyResponse{StatusCode: 502}, nil
-	})
-	if resp, _ := h2(context.Background(), secretRequest()); resp.StatusCode != 502 {
-		t.Fatalf("status = %d", resp.StatusCode)
+	invoke(o, inv, func(ctx context.Context) (int, error) { return 502, nil })
+	if sent := rep.reports(); len(sent) != 2 || sent[1].kind != "message" || sent[1].msg != "POST /r answered 502" || sent[1].status != 502 {
+		t.Errorf("reports = %+v", sent)
 	}
-	if ev := f.waitEvents(2)[1]; !strings.Contains(fmt.Sprint(ev["message"]), "502") {
-		t.Errorf("message = %v", ev["message"])
+
+	// A recorded error behind a 4xx is logged, not reported.
+	buf.Reset()
+	invoke(o, inv, func(ctx context.Context) (int, error) {
+		RecordError(ctx, errors.New("odd but harmless"))
+		return 409, nil
+	})
+	if sent := rep.reports(); len(sent) != 2 {
+		t.Errorf("a 4xx was reported: %+v", sent[2:])
+	}
+	logs, _ = lines(t, buf)
+	if l := requestLog(t, logs, "request"); l["error"] != "odd but harmless" || l["level"] != "INFO" {
+		t.Errorf("log = %v", l)
 	}
 }
 
 func TestClientErrorsAndSuccessAreNotReported(t *testing.T) {
-	f := newFakeSentry(t)
-	o, buf := newTestObs(t, f)
-	h := o.Wrap("wallets-deposit", "/r", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		if req.Path == "/missing" {
-			return events.APIGatewayProxyResponse{StatusCode: 404, Body: `{"detail":"Not found."}`}, nil
-		}
-		return events.APIGatewayProxyResponse{StatusCode: 201}, nil
-	})
-	for _, path := range []string{"/missing", "/ok"} {
-		if _, err := h(context.Background(), events.APIGatewayProxyRequest{Path: path, HTTPMethod: "GET"}); err != nil {
-			t.Fatal(err)
-		}
+	rep := &fakeReporter{}
+	o, buf := newTestObs(t, rep)
+	for _, status := range []int{404, 201} {
+		invoke(o, Invocation{Route: "/r", Method: "GET"}, func(ctx context.Context) (int, error) { return status, nil })
 	}
-	o.Flush(time.Second)
-	time.Sleep(50 * time.Millisecond)
-	if got := f.waitEvents(0); len(got) != 0 {
-		t.Fatalf("events = %v", got)
+	if sent := rep.reports(); len(sent) != 0 || rep.flushes != 0 {
+		t.Fatalf("reports = %v, flushes %d", sent, rep.flushes)
 	}
 	logs, emf := lines(t, buf)
 	if len(logs) != 2 || len(emf) != 2 {
@@ -461,71 +443,72 @@ func TestClientErrorsAndSuccessAreNotReported(t *testing.T) {
 	if logs[0]["status"] != float64(404) || logs[0]["level"] != "INFO" || logs[1]["status"] != float64(201) {
 		t.Errorf("logs = %v", logs)
 	}
+	if _, ok := logs[0]["sentry_event_id"]; ok {
+		t.Errorf("event id without a report: %v", logs[0])
+	}
 	if emf[0]["4xx"] != float64(1) || emf[0]["5xx"] != float64(0) || emf[1]["4xx"] != float64(0) {
 		t.Errorf("emf = %v", emf)
 	}
-	// No request id from API Gateway: one is generated.
+	// No request id from the event source: one is generated, and the
+	// Reporter gets it.
 	id, _ := logs[0]["request_id"].(string)
 	if len(id) != 36 || id == logs[1]["request_id"] {
 		t.Errorf("generated request ids %v, %v", logs[0]["request_id"], logs[1]["request_id"])
+	}
+	if rep.begun[0].RequestID != id || rep.begun[0].Function != "wallets-test" {
+		t.Errorf("Reporter.Begin got %+v", rep.begun[0])
 	}
 	if _, ok := logs[0]["user_id"]; ok {
 		t.Errorf("anonymous request logged a user_id: %v", logs[0])
 	}
 }
 
-func TestNoDSNMeansNoSentryAndNoNetwork(t *testing.T) {
-	f := newFakeSentry(t)
-	t.Setenv("SENTRY_DSN", f.dsn()) // must be ignored
+func TestNoReporterMeansNoReports(t *testing.T) {
 	var buf bytes.Buffer
-	o, err := New(Config{Function: "wallets-test", Output: &buf})
-	if err != nil {
-		t.Fatalf("New without DSN: %v", err)
+	o := New(Config{Function: "wallets-test", Output: &buf})
+	if o.ReportingEnabled() {
+		t.Fatal("reporting enabled without a Reporter")
 	}
-	if o.SentryEnabled() {
-		t.Fatal("Sentry enabled without a DSN")
-	}
-	h := o.Wrap("", "/r", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	invoke(o, Invocation{Route: "/r"}, func(ctx context.Context) (int, error) {
 		RecordError(ctx, errors.New("recorded"))
 		panic("boom")
 	})
-	resp, err := h(context.Background(), events.APIGatewayProxyRequest{})
-	assertServerError(t, resp, err)
-	o.Flush(time.Second)
-	o.Close(time.Second)
-	time.Sleep(100 * time.Millisecond)
-	f.mu.Lock()
-	hits := f.hits
-	f.mu.Unlock()
-	if hits != 0 {
-		t.Fatalf("sentry endpoint hit %d times without a DSN", hits)
+	if !o.Flush(time.Second) {
+		t.Error("Flush without a Reporter timed out")
 	}
+	o.Close(time.Second)
 	logs, _ := lines(t, &buf)
 	l := requestLog(t, logs, "request")
-	if l["function"] != "wallets-test" || l["status"] != float64(500) {
+	if l["function"] != "wallets-test" || l["status"] != float64(500) || l["panic"] != true {
 		t.Errorf("log = %v", l)
 	}
+	if e, _ := l["error"].(string); !strings.Contains(e, "boom") || !strings.Contains(e, "recorded") {
+		t.Errorf("log error = %q", e)
+	}
 	if _, ok := l["sentry_event_id"]; ok {
-		t.Errorf("sentry_event_id logged without Sentry: %v", l)
+		t.Errorf("sentry_event_id logged without a Reporter: %v", l)
 	}
 
-	if _, err := New(Config{SentryDSN: "::not a dsn"}); err == nil {
-		t.Error("New accepted an invalid DSN")
+	rep := &fakeReporter{}
+	o = New(Config{Reporter: rep, Output: &buf})
+	if !o.ReportingEnabled() {
+		t.Error("reporting disabled with a Reporter")
+	}
+	o.Close(time.Second)
+	if !rep.closed {
+		t.Error("Close did not close the Reporter")
 	}
 }
 
 func TestBusinessMetrics(t *testing.T) {
 	o, buf := newTestObs(t, nil)
-	h := o.Wrap("wallets-deposit", "/r", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	invoke(o, Invocation{Function: "wallets-deposit", Route: "/r"}, func(ctx context.Context) (int, error) {
 		Count(ctx, MetricMoneyMovements, 1, "Operation", "deposit", "Outcome", "accepted")
 		Metric(ctx, MetricAmountMoved, UnitNone, 10.5, map[string]string{"Operation": "deposit"})
 		Metric(ctx, MetricAmountMoved, UnitNone, 2.25, map[string]string{"Operation": "deposit"})
 		Count(ctx, MetricIdempotentReplays, 1)
-		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+		return 200, nil
 	})
-	if _, err := h(context.Background(), events.APIGatewayProxyRequest{}); err != nil {
-		t.Fatal(err)
-	}
 	_, emf := lines(t, buf)
 	if len(emf) != 4 {
 		t.Fatalf("%d EMF docs, want 4 (request, Operation+Outcome, Operation, Function): %v", len(emf), emf)
@@ -553,28 +536,62 @@ func TestBusinessMetrics(t *testing.T) {
 		t.Errorf("IdempotentReplays doc = %v", replays)
 	}
 
-	// Outside Wrap: no-ops, no panic.
+	// Outside an invocation: no-ops, no panic.
 	ctx := context.Background()
 	Count(ctx, MetricLoginFailures, 1)
 	Metric(ctx, MetricAmountMoved, UnitNone, 1, nil)
 	SetUser(ctx, "1")
 	if Logger(ctx) == nil || RequestID(ctx) != "" {
-		t.Error("Logger/RequestID outside Wrap")
+		t.Error("Logger/RequestID outside an invocation")
+	}
+}
+
+func TestFinishEndsTheInvocation(t *testing.T) {
+	rep := &fakeReporter{}
+	o, buf := newTestObs(t, rep)
+	ctx, span := o.Begin(context.Background(), Invocation{Route: "/r", RequestID: "rid"})
+	if RequestID(ctx) != "rid" {
+		t.Errorf("RequestID = %q", RequestID(ctx))
+	}
+	span.Finish(ctx, 204, nil, "request")
+	// Too late: neither recorded nor emitted.
+	RecordError(ctx, errors.New("late"))
+	Count(ctx, MetricLoginFailures, 1)
+	span.Finish(ctx, 500, errors.New("again"), "request")
+	logs, emf := lines(t, buf)
+	if len(logs) != 1 || len(emf) != 1 || logs[0]["status"] != float64(204) {
+		t.Errorf("logs = %v, emf = %v", logs, emf)
+	}
+	if len(rep.reports()) != 0 || rep.errCalls != 0 {
+		t.Errorf("reports after Finish: %v", rep.reports())
+	}
+}
+
+func TestAWSRequestIDFromLambdaContext(t *testing.T) {
+	rep := &fakeReporter{}
+	o, buf := newTestObs(t, rep)
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "aws-1"})
+	ctx, span := o.Begin(ctx, Invocation{Route: "/r"})
+	span.Finish(ctx, 200, nil, "request", slog.String("effect", "Allow"))
+	if rep.begun[0].AWSRequestID != "aws-1" {
+		t.Errorf("Reporter.Begin got %+v", rep.begun[0])
+	}
+	logs, _ := lines(t, buf)
+	if logs[0]["aws_request_id"] != "aws-1" || logs[0]["effect"] != "Allow" {
+		t.Errorf("log = %v", logs[0])
 	}
 }
 
 func TestLoggerIsRequestScopedAndRedacts(t *testing.T) {
-	o, buf := newTestObs(t, nil)
-	h := o.Wrap("users-login", "/api/v1/users/login", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	rep := &fakeReporter{}
+	o, buf := newTestObs(t, rep)
+	inv := Invocation{Function: "users-login", Route: "/api/v1/users/login", Method: "POST", RequestID: "rid"}
+	invoke(o, inv, func(ctx context.Context) (int, error) {
 		Logger(ctx).Info("login attempt", "password", "hunter2", "jwt", "eyJx.eyJy.z", "username", "alice")
 		SetUser(ctx, "7")
 		Logger(ctx).Info("logged in")
-		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+		return 500, nil
 	})
-	req := events.APIGatewayProxyRequest{HTTPMethod: "POST", RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rid"}}
-	if _, err := h(context.Background(), req); err != nil {
-		t.Fatal(err)
-	}
 	logs, _ := lines(t, buf)
 	if len(logs) != 3 {
 		t.Fatalf("logs = %v", logs)
@@ -590,33 +607,51 @@ func TestLoggerIsRequestScopedAndRedacts(t *testing.T) {
 	if logs[1]["user_id"] != "7" || logs[2]["user_id"] != "7" {
 		t.Errorf("SetUser not applied: %v / %v", logs[1], logs[2])
 	}
+	if sent := rep.reports(); len(sent) != 1 || sent[0].user != "7" {
+		t.Errorf("SetUser did not reach the report scope: %+v", sent)
+	}
 	if strings.Contains(buf.String(), "hunter2") {
 		t.Error("password logged")
 	}
 }
 
-func TestConcurrentInvocationsShareOneObs(t *testing.T) {
-	f := newFakeSentry(t)
-	o, buf := newTestObs(t, f)
-	h := o.Wrap("wallets-deposit", "/r", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		SetUser(ctx, req.Path)
-		Count(ctx, MetricMoneyMovements, 1, "Operation", "deposit", "Outcome", "accepted")
-		Logger(ctx).Info("working")
-		if strings.HasSuffix(req.Path, "7") {
-			return events.APIGatewayProxyResponse{}, errors.New("fault " + req.Path)
+func TestRedactText(t *testing.T) {
+	for in, want := range map[string]string{
+		"login failed for password=hunter2 with Bearer abc.def": "login failed for password=[Filtered] with Bearer [Filtered]",
+		"token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2ln":     "token: [Filtered]",
+		`client_secret="s e c"; page=2`:                         `client_secret=[Filtered]; page=2`,
+		"nothing to hide":                                       "nothing to hide",
+	} {
+		if got := RedactText(in); got != want {
+			t.Errorf("RedactText(%q) = %q, want %q", in, got, want)
 		}
-		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
-	})
+	}
+	for key, want := range map[string]bool{"Authorization": true, "X-Api-Key": true, "session_token": true, "Accept": false, "user_id": false} {
+		if SensitiveKey(key) != want {
+			t.Errorf("SensitiveKey(%q) = %v", key, !want)
+		}
+	}
+}
+
+func TestConcurrentInvocationsShareOneObs(t *testing.T) {
+	rep := &fakeReporter{}
+	o, buf := newTestObs(t, rep)
 	const n = 40
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := events.APIGatewayProxyRequest{Path: fmt.Sprintf("u%d", i), RequestContext: events.APIGatewayProxyRequestContext{RequestID: fmt.Sprintf("r%d", i)}}
-			if _, err := h(context.Background(), req); err != nil {
-				t.Error(err)
-			}
+			user := fmt.Sprintf("u%d", i)
+			invoke(o, Invocation{Route: "/r", RequestID: fmt.Sprintf("r%d", i)}, func(ctx context.Context) (int, error) {
+				SetUser(ctx, user)
+				Count(ctx, MetricMoneyMovements, 1, "Operation", "deposit", "Outcome", "accepted")
+				Logger(ctx).Info("working")
+				if strings.HasSuffix(user, "7") {
+					return 0, errors.New("fault " + user)
+				}
+				return 200, nil
+			})
 		}()
 	}
 	wg.Wait()
@@ -626,83 +661,19 @@ func TestConcurrentInvocationsShareOneObs(t *testing.T) {
 	}
 	for _, l := range logs {
 		// Each invocation's lines carry its own ids.
-		if want := "u" + strings.TrimPrefix(l["request_id"].(string), "r"); l["msg"] == "request" && l["user_id"] != want {
+		if want := "u" + strings.TrimPrefix(l["request_id"].(string), "r"); l["user_id"] != want {
 			t.Errorf("mixed-up state: %v", l)
 		}
 	}
-	evs := f.waitEvents(4) // u7, u17, u27, u37
-	for _, ev := range evs {
-		tg := tags(ev)
-		u, _ := ev["user"].(map[string]any)
-		if "u"+strings.TrimPrefix(fmt.Sprint(tg["request_id"]), "r") != u["id"] {
-			t.Errorf("event scope mixed up: tags %v user %v", tg, u)
+	sent := rep.reports() // u7, u17, u27, u37
+	if len(sent) != 4 {
+		t.Fatalf("%d reports, want 4", len(sent))
+	}
+	for _, r := range sent {
+		if "u"+strings.TrimPrefix(r.inv.RequestID, "r") != r.user || r.err.Error() != "fault "+r.user {
+			t.Errorf("report scope mixed up: %+v", r)
 		}
 	}
-}
-
-func TestWrapAuthorizer(t *testing.T) {
-	f := newFakeSentry(t)
-	var buf bytes.Buffer
-	o, err := New(Config{Function: "wallets-authorizer", SentryDSN: f.dsn(), Output: &buf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { o.Close(time.Second) })
-	allow := func(id string) events.APIGatewayCustomAuthorizerResponse {
-		return events.APIGatewayCustomAuthorizerResponse{
-			PrincipalID:    id,
-			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{"*"}}}},
-			Context:        map[string]any{"user_id": id},
-		}
-	}
-	h := o.WrapAuthorizer(func(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-		switch req.Path {
-		case "/panic":
-			panic("authorizer bug")
-		case "/anon":
-			return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
-		}
-		return allow("42"), nil
-	})
-	req := func(path string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
-		return events.APIGatewayCustomAuthorizerRequestTypeRequest{
-			Path: path, Resource: "/api/v1/x", HTTPMethod: "GET",
-			Headers:        map[string]string{"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl"},
-			RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{RequestID: "a" + path},
-		}
-	}
-
-	resp, err := h(context.Background(), req("/ok"))
-	if err != nil || resp.PrincipalID != "42" {
-		t.Fatalf("allow: %v %v", resp, err)
-	}
-	if _, err := h(context.Background(), req("/anon")); err == nil || err.Error() != "Unauthorized" {
-		t.Fatalf("anon: %v", err)
-	}
-	if _, err := h(context.Background(), req("/panic")); err == nil || err.Error() == "Unauthorized" {
-		t.Fatalf("panic: %v, want a failure that is not a 401", err)
-	}
-	ev := f.waitEvents(1)[0] // only the panic
-	if tags(ev)["function"] != "authorizer" || tags(ev)["request_id"] != "a/panic" || ev["level"] != "fatal" {
-		t.Errorf("event = %v", ev)
-	}
-	assertNoSecrets(t, "sentry envelope", f.allRaw())
-
-	logs, emf := lines(t, &buf)
-	var got []string
-	for _, l := range logs {
-		if l["msg"] != "authorize" {
-			t.Errorf("unexpected line %v", l)
-		}
-		got = append(got, fmt.Sprint(l["status"], " ", l["effect"], " ", l["user_id"]))
-	}
-	if want := []string{"200 Allow 42", "401 unauthorized <nil>", "500 <nil> <nil>"}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("authorize lines = %v, want %v", got, want)
-	}
-	if len(emf) != 3 || emf[1]["4xx"] != float64(1) || emf[2]["5xx"] != float64(1) {
-		t.Errorf("emf = %v", emf)
-	}
-	assertNoSecrets(t, "output", buf.String())
 }
 
 func TestInitInstallsDefault(t *testing.T) {
@@ -711,21 +682,23 @@ func TestInitInstallsDefault(t *testing.T) {
 		slog.SetDefault(prev)
 		defaultObs.Store(nil)
 	})
-	var buf bytes.Buffer
-	o, err := Init(context.Background(), Config{Function: "wallets-balance", Output: &buf})
-	if err != nil {
-		t.Fatal(err)
+	if Default() == nil {
+		t.Fatal("no Default before Init")
 	}
+	var buf bytes.Buffer
+	rep := &fakeReporter{}
+	o := Init(context.Background(), Config{Function: "wallets-balance", Output: &buf, Reporter: rep})
 	if Default() != o {
 		t.Fatal("Default is not the Obs from Init")
 	}
-	h := Wrap("", "/r", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		slog.InfoContext(ctx, "via slog default")
-		return events.APIGatewayProxyResponse{StatusCode: 204}, nil
-	})
-	if _, err := h(context.Background(), events.APIGatewayProxyRequest{}); err != nil {
-		t.Fatal(err)
+	if !rep.installed {
+		t.Error("Init did not install the Reporter")
 	}
+	// A nil Obs begins with Default.
+	var none *Obs
+	ctx, span := none.Begin(context.Background(), Invocation{Route: "/r"})
+	slog.InfoContext(ctx, "via slog default")
+	span.Finish(ctx, 204, nil, "request")
 	logs, emf := lines(t, &buf)
 	if len(logs) != 2 || logs[0]["function"] != "wallets-balance" || logs[1]["function"] != "wallets-balance" || len(emf) != 1 {
 		t.Fatalf("logs = %v, emf = %v", logs, emf)
@@ -733,42 +706,15 @@ func TestInitInstallsDefault(t *testing.T) {
 	if logs[0]["request_id"] == nil || logs[0]["request_id"] != logs[1]["request_id"] || logs[0]["route"] != "/r" {
 		t.Errorf("slog default line lacks the request's attributes: %v", logs[0])
 	}
-}
-
-func TestZeroStatusIsAFault(t *testing.T) {
-	o, _ := newTestObs(t, nil)
-	h := o.Wrap("f", "/r", func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		return events.APIGatewayProxyResponse{}, nil
-	})
-	resp, err := h(context.Background(), events.APIGatewayProxyRequest{})
-	assertServerError(t, resp, err)
-}
-
-func TestScrubEvent(t *testing.T) {
-	ev := sentry.NewEvent()
-	ev.Request = &sentry.Request{
-		URL:         "https://user:pw@example.com/x?token=abc&page=2",
-		Data:        `{"password":"hunter2"}`,
-		Cookies:     "jwt=abc",
-		QueryString: "token=abc&page=2",
-		Headers:     map[string]string{"Authorization": "Bearer x", "Cookie": "jwt=abc", "Set-Cookie": "jwt=abc", "X-Api-Key": "k", "Accept": "application/json"},
-		Env:         map[string]string{"REMOTE_ADDR": "1.2.3.4"},
+	if len(rep.begun) != 1 {
+		t.Errorf("Default's Reporter not used: %v", rep.begun)
 	}
-	ev.Tags["session_token"] = "abc"
-	ev.Contexts["db"] = map[string]any{"user": "app", "password": "pw", "nested": map[string]any{"client_secret": "s"}}
-	ev.Message = "login failed for password=hunter2 with Bearer abc.def"
-	ev.Exception = []sentry.Exception{{Value: "token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2ln"}}
-	ev.User = sentry.User{ID: "1", Email: "a@b.c", IPAddress: "1.2.3.4"}
 
-	out := scrubEvent(ev, nil)
-	b, _ := json.Marshal(out)
-	s := string(b)
-	for _, bad := range []string{"hunter2", "Bearer x", "jwt=abc", "eyJhbGci", "a@b.c", "1.2.3.4", `"k"`, "token=abc", "user:pw", `"pw"`, `"s"`} {
-		if strings.Contains(s, bad) {
-			t.Errorf("scrubbed event contains %q: %s", bad, s)
-		}
-	}
-	if out.Request.Headers["Accept"] != "application/json" || !strings.Contains(out.Request.QueryString, "page=2") || out.User.ID != "1" {
-		t.Errorf("scrubbing removed harmless data: %s", s)
+	// Outside an invocation, RecordError logs with the default logger.
+	buf.Reset()
+	RecordError(context.Background(), errors.New("password=hunter2 lost"))
+	logs, _ = lines(t, &buf)
+	if len(logs) != 1 || logs[0]["msg"] != "error outside a request" || logs[0]["error"] != "password=[Filtered] lost" || logs[0]["function"] != "wallets-balance" {
+		t.Errorf("logs = %v", logs)
 	}
 }

@@ -35,7 +35,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"wallets/internal/localpg"
-	"wallets/internal/postgres"
+	"wallets/internal/postgres/migrate"
 )
 
 // env is the set-up Main builds; nil outside Main.
@@ -180,7 +180,7 @@ func setUp() (*env, error) {
 	if err != nil {
 		return e, err
 	}
-	if _, err := postgres.Migrate(ctx, templateURL); err != nil {
+	if _, err := migrate.Up(ctx, templateURL, ""); err != nil {
 		return e, fmt.Errorf("migrate the template database: %w", err)
 	}
 	// Nobody may connect to the template from now on: CREATE DATABASE

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"wallets/internal/pgtest"
-	"wallets/internal/postgres"
+	"wallets/internal/postgres/migrate"
 )
 
 func TestMain(m *testing.M) {
@@ -118,12 +118,12 @@ func TestURL(t *testing.T) {
 		t.Errorf("users = %d, want 0", n)
 	}
 	// Already migrated: nothing to apply.
-	applied, err := postgres.Migrate(t.Context(), url)
+	applied, err := migrate.Up(t.Context(), url, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(applied) != 0 {
-		t.Errorf("Migrate on a migrated database applied %v", applied)
+		t.Errorf("migrate.Up on a migrated database applied %v", applied)
 	}
 }
 
@@ -151,16 +151,16 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	applied, err := postgres.Migrate(t.Context(), url)
+	applied, err := migrate.Up(t.Context(), url, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"00001_schema.sql"}; !slices.Equal(applied, want) {
 		t.Errorf("applied %v, want %v", applied, want)
 	}
-	applied, err = postgres.Migrate(t.Context(), url)
+	applied, err = migrate.Up(t.Context(), url, "")
 	if err != nil || len(applied) != 0 {
-		t.Errorf("second Migrate = %v, %v; want nothing applied", applied, err)
+		t.Errorf("second migrate.Up = %v, %v; want nothing applied", applied, err)
 	}
 }
 

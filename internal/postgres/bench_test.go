@@ -6,11 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"wallets/internal/auth"
-	"wallets/internal/pgtest"
-	"wallets/internal/postgres"
 	"wallets/internal/wallet"
 )
 
@@ -20,26 +17,18 @@ import (
 // one row.
 func BenchmarkDeposit(b *testing.B) {
 	ctx := context.Background()
-	db := pgtest.DB(b)
-	owner := newUser(b, db, "bench", auth.CustomerType)
+	e := newEnv(b)
+	owner := e.newUser(b, "bench", auth.CustomerType)
 	wallets := make([]uuid.UUID, 64)
 	for i := range wallets {
-		w, err := postgres.CreateWallet(ctx, db, owner.ID, false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		wallets[i] = w.UUID
+		wallets[i] = e.newWallet(b, owner.ID).UUID
 	}
 	run := func(b *testing.B, pick func(i int64) uuid.UUID) {
 		var n atomic.Int64
 		b.SetParallelism(4)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				id := pick(n.Add(1))
-				if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-					_, err := postgres.Deposit(ctx, tx, owner.ID, id, 100, "bench")
-					return err
-				}); err != nil {
+				if _, err := e.wallets.Deposit(ctx, owner.ID, pick(n.Add(1)), 100, "bench"); err != nil {
 					b.Error(err)
 					return
 				}
@@ -55,29 +44,29 @@ func BenchmarkDeposit(b *testing.B) {
 // pages.
 func BenchmarkDeepPage(b *testing.B) {
 	ctx := context.Background()
-	db := pgtest.DB(b)
-	owner := newUser(b, db, "bench", auth.CustomerType)
-	w, _ := postgres.CreateWallet(ctx, db, owner.ID, false)
-	if _, err := db.Exec(ctx, `
+	e := newEnv(b)
+	owner := e.newUser(b, "bench", auth.CustomerType)
+	w := e.newWallet(b, owner.ID)
+	if _, err := e.db.Exec(ctx, `
 		INSERT INTO transactions (uuid, wallet_id, customer_id, amount, status, type, created_at)
 		SELECT gen_random_uuid(), $1, $2, 1, 2, 1, now() - (i || ' seconds')::interval
 		FROM generate_series(1, 10000) i`, w.UUID, owner.ID); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.Exec(ctx, `ANALYZE transactions`); err != nil {
+	if _, err := e.db.Exec(ctx, `ANALYZE transactions`); err != nil {
 		b.Fatal(err)
 	}
-	scope := postgres.TxScope{Wallet: &w.UUID}
+	scope := wallet.TransactionScope{Wallet: &w.UUID}
 	const depth, size = 200, 20
 	// The keyset position of page 200: the last item of page 199.
-	prev, err := postgres.ListTransactions(ctx, db, scope, wallet.TxFilter{}, wallet.Page{Limit: size, Offset: (depth - 1) * size})
+	prev, err := e.wallets.ListTransactions(ctx, scope, wallet.TransactionFilter{}, wallet.Page{Limit: size, Offset: (depth - 1) * size})
 	if err != nil || len(prev.Items) == 0 {
 		b.Fatal(err)
 	}
 	last := prev.Items[len(prev.Items)-1]
 	b.Run("offset", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := postgres.ListTransactions(ctx, db, scope, wallet.TxFilter{}, wallet.Page{Limit: size, Offset: depth * size}); err != nil {
+			if _, err := e.wallets.ListTransactions(ctx, scope, wallet.TransactionFilter{}, wallet.Page{Limit: size, Offset: depth * size}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -85,7 +74,7 @@ func BenchmarkDeepPage(b *testing.B) {
 	b.Run("cursor", func(b *testing.B) {
 		cur := &wallet.Cursor{Created: last.Created, UUID: last.UUID}
 		for b.Loop() {
-			if _, err := postgres.ListTransactions(ctx, db, scope, wallet.TxFilter{}, wallet.Page{Limit: size, Cursor: cur}); err != nil {
+			if _, err := e.wallets.ListTransactions(ctx, scope, wallet.TransactionFilter{}, wallet.Page{Limit: size, Cursor: cur}); err != nil {
 				b.Fatal(err)
 			}
 		}

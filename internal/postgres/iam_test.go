@@ -1,4 +1,4 @@
-package postgres
+package postgres_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"wallets/internal/postgres"
 )
 
 // TestIAMAuthToken checks each new connection gets an RDS IAM token for its
@@ -16,7 +18,7 @@ func TestIAMAuthToken(t *testing.T) {
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	hook, err := iamAuth(context.Background(), "eu-west-1")
+	hook, err := postgres.IAMAuth(context.Background(), "eu-west-1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,74 +6,284 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"wallets/internal/apperr"
+	"wallets/internal/idempotency"
+	"wallets/internal/user"
 )
 
-// Idempotency keys follow a claim-then-complete protocol:
+// Idempotency implements idempotency.Runner on the writer. Keys follow a
+// claim-then-complete protocol:
 //
-//  1. ClaimKey, in its own short transaction, records the key as pending
-//     under a fresh lock token (or reports the stored outcome).
-//  2. The work runs in one database transaction that first re-locks the
-//     claim (HoldKey) and ends by storing the response on it (CompleteKey),
-//     so the work and the key's completion commit together or not at all.
-//  3. When the work fails with a fault, ReleaseKey drops the claim so a retry
+//  1. claimKey, a statement of its own that commits at once, records the key
+//     as pending under a fresh lock token (or reports the stored outcome).
+//  2. The work runs in one database transaction (the unit's) that first
+//     re-locks the claim (holdKey) and ends by storing the answer on it
+//     (completeKey), so the work and the key's completion commit together or
+//     not at all.
+//  3. When the work fails with a fault, releaseKey drops the claim so a retry
 //     can run it; a claim whose holder died is taken over after
 //     staleClaimAfter.
-
-// ClaimState is what ClaimKey found.
-type ClaimState int
-
-const (
-	// Claimed: the caller holds the key and must do the work.
-	Claimed ClaimState = iota
-	// Done: the key has a stored response to replay.
-	Done
-	// InProgress: another request holds the key right now.
-	InProgress
-	// Mismatch: the key was used for a different request.
-	Mismatch
-)
-
-// Claim is ClaimKey's answer.
-type Claim struct {
-	State ClaimState
-	Token uuid.UUID // with Claimed
-	// Response is the stored response, with Done.
-	Response StoredResponse
+type Idempotency struct {
+	writer *pgxpool.Pool
 }
 
-// StoredResponse is a response kept on a key to replay.
-type StoredResponse struct {
-	Status  int
-	Headers map[string][]string // those worth replaying, e.g. Set-Cookie
-	Body    []byte
+// NewIdempotency returns the Runner over the writer pool.
+func NewIdempotency(writer *pgxpool.Pool) *Idempotency { return &Idempotency{writer: writer} }
+
+var _ idempotency.Runner = (*Idempotency)(nil)
+
+// releaseTimeout bounds releasing a claim after a fault, which runs even
+// when the request's context is done.
+const releaseTimeout = 2 * time.Second
+
+// Run implements idempotency.Runner. It claims req's key, then runs work
+// with a unit of work in its context: the first service method that writes
+// begins the unit's transaction on the writer and locks the claim in it;
+// later ones join it. After work:
+//
+//   - a fault (work's error) rolls the transaction back, releases the key
+//     and is returned as is (with apperr.ErrUnavailable in front when it
+//     means the database is unreachable), except that a claim lost to a
+//     takeover is apperr.ErrKeyInProgress;
+//   - an answer of status 500 or more rolls back and releases the key, and
+//     is returned unkept;
+//   - otherwise the answer is stored on the key: inside the transaction,
+//     which then commits, when no writing service method failed in the unit;
+//     else the transaction rolls back and the answer is stored on its own.
+//
+// Services sharing a unit must be called one at a time, as a database
+// transaction runs one statement at a time.
+func (s *Idempotency) Run(ctx context.Context, req idempotency.Request, work idempotency.Work) (answer idempotency.Answer, replayed bool, err error) {
+	defer classifyErr(&err)
+	c, err := claimKey(ctx, s.writer, req.User, req.Key, req.Hash)
+	if err != nil {
+		return idempotency.Answer{}, false, err
+	}
+	switch c.state {
+	case keyDone:
+		return c.answer, true, nil
+	case keyInProgress:
+		return idempotency.Answer{}, false, apperr.ErrKeyInProgress
+	case keyMismatch:
+		return idempotency.Answer{}, false, apperr.ErrKeyMismatch
+	}
+	u := &unit{pool: s.writer, user: req.User, key: req.Key, token: c.token}
+	defer func() {
+		// A panicking work leaves no transaction open and no key held.
+		if p := recover(); p != nil {
+			u.rollback(ctx)
+			u.release(ctx)
+			panic(p)
+		}
+	}()
+	answer, err = work(context.WithValue(ctx, unitKey{}, u))
+	return u.finish(ctx, answer, err)
+}
+
+// Purge deletes, at most limit of each, the idempotency keys that expired
+// and the login attempts older than user.LoginWindow (which no longer
+// count), and returns how many rows went.
+func (s *Idempotency) Purge(ctx context.Context, limit int) (n int64, err error) {
+	defer classifyErr(&err)
+	keys, err := s.writer.Exec(ctx, `
+		DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+			SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT $1))`, limit)
+	if err != nil {
+		return 0, fmt.Errorf("purge idempotency keys: %w", err)
+	}
+	logins, err := s.writer.Exec(ctx, `
+		DELETE FROM login_attempts WHERE id = ANY (ARRAY(
+			SELECT id FROM login_attempts WHERE attempted_at < now() - $1::interval LIMIT $2))`,
+		user.LoginWindow.String(), limit)
+	if err != nil {
+		return keys.RowsAffected(), fmt.Errorf("purge login attempts: %w", err)
+	}
+	return keys.RowsAffected() + logins.RowsAffected(), nil
+}
+
+// unitKey is the context key of the unit of work Run puts in its work's
+// context.
+type unitKey struct{}
+
+// unit is the unit of work of one claimed key: the claim, and the database
+// transaction that holds it, begun by the first service method that writes.
+type unit struct {
+	pool  *pgxpool.Pool
+	user  int64
+	key   string
+	token uuid.UUID
+	tx    pgx.Tx // nil until a service writes
+	// aborted is set when a service method failed in tx: the unit must not
+	// commit.
+	aborted bool
+}
+
+// inTx runs fn in a database transaction. With a unit of work in ctx, fn
+// runs in the unit's transaction (begun on first use, on the unit's pool,
+// and made to hold the key's claim at once); an error from fn marks the unit
+// aborted, and Run ends the transaction. Without one, fn runs in a
+// transaction of its own on pool that commits when fn returns nil and rolls
+// back otherwise.
+func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	if u, ok := ctx.Value(unitKey{}).(*unit); ok {
+		return u.do(ctx, fn)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// abort marks the unit of work in ctx, if any, aborted when err is not nil,
+// and returns err: a writing method that fails before it reaches inTx (a
+// rule broken, say) still keeps the unit from committing.
+func abort(ctx context.Context, err error) error {
+	if u, ok := ctx.Value(unitKey{}).(*unit); ok && err != nil {
+		u.aborted = true
+	}
+	return err
+}
+
+// do runs fn in the unit's transaction, beginning it and locking the claim
+// on first use.
+func (u *unit) do(ctx context.Context, fn func(pgx.Tx) error) error {
+	if u.tx == nil {
+		tx, err := u.pool.Begin(ctx)
+		if err != nil {
+			u.aborted = true
+			return fmt.Errorf("begin: %w", err)
+		}
+		if err := holdKey(ctx, tx, u.user, u.key, u.token); err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			u.aborted = true
+			return err
+		}
+		u.tx = tx
+	}
+	if err := fn(u.tx); err != nil {
+		u.aborted = true
+		return err
+	}
+	return nil
+}
+
+// finish ends the unit after work returned answer and err (see Run).
+func (u *unit) finish(ctx context.Context, answer idempotency.Answer, err error) (idempotency.Answer, bool, error) {
+	if err != nil {
+		u.rollback(ctx)
+		u.release(ctx)
+		if errors.Is(err, errClaimLost) {
+			return idempotency.Answer{}, false, apperr.ErrKeyInProgress
+		}
+		return idempotency.Answer{}, false, err
+	}
+	if answer.Status >= http.StatusInternalServerError {
+		u.rollback(ctx)
+		u.release(ctx)
+		return answer, false, nil
+	}
+	if u.tx != nil && !u.aborted {
+		if err := completeKey(ctx, u.tx, u.user, u.key, u.token, answer); err != nil {
+			u.rollback(ctx)
+			return u.completeFailed(ctx, err)
+		}
+		if err := u.tx.Commit(ctx); err != nil {
+			u.release(ctx)
+			return idempotency.Answer{}, false, fmt.Errorf("commit: %w", err)
+		}
+		return answer, false, nil
+	}
+	u.rollback(ctx)
+	if err := completeKey(ctx, u.pool, u.user, u.key, u.token, answer); err != nil {
+		return u.completeFailed(ctx, err)
+	}
+	return answer, false, nil
+}
+
+// completeFailed answers a failure to store the answer: a claim lost to a
+// takeover is the taker's to finish (ErrKeyInProgress); any other failure is
+// a fault, and the key is released.
+func (u *unit) completeFailed(ctx context.Context, err error) (idempotency.Answer, bool, error) {
+	if errors.Is(err, errClaimLost) {
+		return idempotency.Answer{}, false, apperr.ErrKeyInProgress
+	}
+	u.release(ctx)
+	return idempotency.Answer{}, false, fmt.Errorf("store idempotent answer: %w", err)
+}
+
+// rollback ends the unit's transaction, if any, without its changes.
+func (u *unit) rollback(ctx context.Context) {
+	if u.tx != nil {
+		_ = u.tx.Rollback(context.WithoutCancel(ctx))
+	}
+}
+
+// release drops the claim after a fault, best effort: a claim left behind is
+// taken over once stale.
+func (u *unit) release(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	_ = releaseKey(ctx, u.pool, u.user, u.key, u.token)
+}
+
+// claimState is what claimKey found.
+type claimState int
+
+const (
+	// keyClaimed: the caller holds the key and must do the work.
+	keyClaimed claimState = iota
+	// keyDone: the key has a stored answer to replay.
+	keyDone
+	// keyInProgress: another request holds the key right now.
+	keyInProgress
+	// keyMismatch: the key was used for a different request.
+	keyMismatch
+)
+
+// claim is claimKey's answer.
+type claim struct {
+	state  claimState
+	token  uuid.UUID          // with keyClaimed
+	answer idempotency.Answer // with keyDone
 }
 
 // staleClaimAfter is how long a pending claim whose holder has not begun
 // its work (the key row is not locked) may wait before another request with
 // the same key takes it over. Takeover is always safe: the work commits only
-// while its transaction holds the claim (HoldKey), so a holder that lost the
+// while its transaction holds the claim (holdKey), so a holder that lost the
 // claim rolls back. A short time keeps clients from waiting on a claim whose
 // holder died (a crash, or a release lost in a database outage).
 const staleClaimAfter = 5 * time.Second
 
-// KeyTTL is how long keys are kept.
-const KeyTTL = 24 * time.Hour
+// keyTTL is how long keys are kept.
+const keyTTL = 24 * time.Hour
 
 // lockNotAvailable is SQLSTATE 55P03, raised by NOWAIT.
 const lockNotAvailable = "55P03"
 
-// ClaimKey claims key for user and the request whose hash is hash.
-func ClaimKey(ctx context.Context, q Querier, user int64, key string, hash []byte) (Claim, error) {
+// claimKey claims key for user and the request whose hash is hash.
+func claimKey(ctx context.Context, q querier, user int64, key string, hash []byte) (claim, error) {
 	// Read first, without locking: a request whose key is held by work in
 	// progress must hear so at once (409) rather than wait for it.
 	c, state, err := lookupKey(ctx, q, user, key, hash)
 	if err != nil {
-		return Claim{}, err
+		return claim{}, err
 	}
 	switch state {
 	case keyLive:
@@ -83,7 +293,7 @@ func ClaimKey(ctx context.Context, q Querier, user int64, key string, hash []byt
 	}
 	token, err := uuid.NewRandom()
 	if err != nil {
-		return Claim{}, fmt.Errorf("claim token: %w", err)
+		return claim{}, fmt.Errorf("claim token: %w", err)
 	}
 	// Insert a fresh claim, or replace an expired key.
 	var got uuid.UUID
@@ -96,27 +306,27 @@ func ClaimKey(ctx context.Context, q Querier, user int64, key string, hash []byt
 		       created_at = now(), expires_at = EXCLUDED.expires_at
 		 WHERE k.expires_at < now()
 		RETURNING lock_token`,
-		user, key, hash, token, KeyTTL.String()).Scan(&got)
+		user, key, hash, token, keyTTL.String()).Scan(&got)
 	if err == nil {
-		return Claim{State: Claimed, Token: got}, nil
+		return claim{state: keyClaimed, token: got}, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return Claim{}, fmt.Errorf("claim idempotency key: %w", err)
+		return claim{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	// Another request claimed it between the read and the insert.
 	c, state, err = lookupKey(ctx, q, user, key, hash)
 	if err == nil && state != keyLive {
-		c = Claim{State: InProgress}
+		c = claim{state: keyInProgress}
 	}
 	return c, err
 }
 
 // takeOver claims a stale pending key, unless its holder's work is under
 // way right now (the row is locked), which is a 409.
-func takeOver(ctx context.Context, q Querier, user int64, key string, hash []byte) (Claim, error) {
+func takeOver(ctx context.Context, q querier, user int64, key string, hash []byte) (claim, error) {
 	token, err := uuid.NewRandom()
 	if err != nil {
-		return Claim{}, fmt.Errorf("claim token: %w", err)
+		return claim{}, fmt.Errorf("claim token: %w", err)
 	}
 	var got uuid.UUID
 	err = q.QueryRow(ctx, `
@@ -130,25 +340,26 @@ func takeOver(ctx context.Context, q Querier, user int64, key string, hash []byt
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil:
-		return Claim{State: Claimed, Token: got}, nil
+		return claim{state: keyClaimed, token: got}, nil
 	case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pgErr) && pgErr.Code == lockNotAvailable:
 		// Completed, re-claimed or being worked on meanwhile: look again
 		// next time; for now it is in progress.
-		return Claim{State: InProgress}, nil
+		return claim{state: keyInProgress}, nil
 	}
-	return Claim{}, fmt.Errorf("take over idempotency key: %w", err)
+	return claim{}, fmt.Errorf("take over idempotency key: %w", err)
 }
 
-type keyState int
+// keyLookup is what lookupKey found of a key.
+type keyLookup int
 
 const (
-	keyAbsent keyState = iota // no live key: claim it
-	keyLive                   // the Claim says what to answer
-	keyStale                  // pending past staleClaimAfter: take it over
+	keyAbsent keyLookup = iota // no live key: claim it
+	keyLive                    // the claim says what to answer
+	keyStale                   // pending past staleClaimAfter: take it over
 )
 
 // lookupKey reports the state of user's key.
-func lookupKey(ctx context.Context, q Querier, user int64, key string, hash []byte) (Claim, keyState, error) {
+func lookupKey(ctx context.Context, q querier, user int64, key string, hash []byte) (claim, keyLookup, error) {
 	var (
 		storedHash []byte
 		status     string
@@ -163,37 +374,37 @@ func lookupKey(ctx context.Context, q Querier, user int64, key string, hash []by
 		 WHERE user_id = $1 AND key = $2 AND expires_at >= now()`,
 		user, key, staleClaimAfter.String()).Scan(&storedHash, &status, &stale, &respStatus, &respBody, &respHeader)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Claim{}, keyAbsent, nil
+		return claim{}, keyAbsent, nil
 	}
 	if err != nil {
-		return Claim{}, keyAbsent, fmt.Errorf("read idempotency key: %w", err)
+		return claim{}, keyAbsent, fmt.Errorf("read idempotency key: %w", err)
 	}
 	switch {
 	case !bytes.Equal(storedHash, hash):
-		return Claim{State: Mismatch}, keyLive, nil
+		return claim{state: keyMismatch}, keyLive, nil
 	case status == "done" && respStatus != nil:
-		return Claim{State: Done, Response: StoredResponse{Status: *respStatus, Headers: respHeader, Body: respBody}}, keyLive, nil
+		return claim{state: keyDone, answer: idempotency.Answer{Status: *respStatus, Headers: respHeader, Body: respBody}}, keyLive, nil
 	case stale:
-		return Claim{}, keyStale, nil
+		return claim{}, keyStale, nil
 	default:
-		return Claim{State: InProgress}, keyLive, nil
+		return claim{state: keyInProgress}, keyLive, nil
 	}
 }
 
-// ErrClaimLost means the claim was taken over (it went stale) before the
+// errClaimLost means the claim was taken over (it went stale) before the
 // work could commit; the work must roll back.
-var ErrClaimLost = errors.New("idempotency claim lost")
+var errClaimLost = errors.New("idempotency claim lost")
 
-// HoldKey locks the caller's claim inside the work's transaction, so no
+// holdKey locks the caller's claim inside the work's transaction, so no
 // takeover can happen until it ends.
-func HoldKey(ctx context.Context, tx pgx.Tx, user int64, key string, token uuid.UUID) error {
+func holdKey(ctx context.Context, tx pgx.Tx, user int64, key string, token uuid.UUID) error {
 	var one int
 	err := tx.QueryRow(ctx, `
 		SELECT 1 FROM idempotency_keys
 		WHERE user_id = $1 AND key = $2 AND lock_token = $3 AND status = 'pending'
 		FOR UPDATE`, user, key, token).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ErrClaimLost
+		return errClaimLost
 	}
 	if err != nil {
 		return fmt.Errorf("hold idempotency key: %w", err)
@@ -201,11 +412,11 @@ func HoldKey(ctx context.Context, tx pgx.Tx, user int64, key string, token uuid.
 	return nil
 }
 
-// CompleteKey stores the response of the claimed request.
-func CompleteKey(ctx context.Context, q Querier, user int64, key string, token uuid.UUID, resp StoredResponse) error {
+// completeKey stores the answer of the claimed request.
+func completeKey(ctx context.Context, q querier, user int64, key string, token uuid.UUID, a idempotency.Answer) error {
 	var headers *string
-	if len(resp.Headers) > 0 {
-		b, err := json.Marshal(resp.Headers)
+	if len(a.Headers) > 0 {
+		b, err := json.Marshal(a.Headers)
 		if err != nil {
 			return fmt.Errorf("complete idempotency key: %w", err)
 		}
@@ -216,42 +427,22 @@ func CompleteKey(ctx context.Context, q Querier, user int64, key string, token u
 		UPDATE idempotency_keys
 		   SET status = 'done', response_status = $4, response_body = $5, response_headers = $6::jsonb, lock_token = NULL
 		 WHERE user_id = $1 AND key = $2 AND lock_token = $3 AND status = 'pending'`,
-		user, key, token, resp.Status, resp.Body, headers)
+		user, key, token, a.Status, a.Body, headers)
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
 	if tag.RowsAffected() != 1 {
-		return ErrClaimLost
+		return errClaimLost
 	}
 	return nil
 }
 
-// ReleaseKey drops the caller's pending claim, so a retry can do the work.
-func ReleaseKey(ctx context.Context, q Querier, user int64, key string, token uuid.UUID) error {
+// releaseKey drops the caller's pending claim, so a retry can do the work.
+func releaseKey(ctx context.Context, q querier, user int64, key string, token uuid.UUID) error {
 	if _, err := q.Exec(ctx, `
 		DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND lock_token = $3 AND status = 'pending'`,
 		user, key, token); err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}
 	return nil
-}
-
-// PurgeExpired deletes, at most limit of each, the idempotency keys that
-// expired and the login attempts older than loginWindow (which no longer
-// count), and returns how many rows went.
-func PurgeExpired(ctx context.Context, q Querier, loginWindow time.Duration, limit int) (int64, error) {
-	keys, err := q.Exec(ctx, `
-		DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
-			SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT $1))`, limit)
-	if err != nil {
-		return 0, fmt.Errorf("purge idempotency keys: %w", err)
-	}
-	logins, err := q.Exec(ctx, `
-		DELETE FROM login_attempts WHERE id = ANY (ARRAY(
-			SELECT id FROM login_attempts WHERE attempted_at < now() - $1::interval LIMIT $2))`,
-		loginWindow.String(), limit)
-	if err != nil {
-		return keys.RowsAffected(), fmt.Errorf("purge login attempts: %w", err)
-	}
-	return keys.RowsAffected() + logins.RowsAffected(), nil
 }

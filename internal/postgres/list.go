@@ -30,7 +30,7 @@ func (w *where) arg(a any) string {
 // listNewestFirst serves a page of table ordered by (created_at, uuid)
 // descending: by offset with a total count, or by keyset from a cursor. Each
 // list the API serves has an index in exactly this order.
-func listNewestFirst[T any](ctx context.Context, q Querier, table, columns string, w where, p wallet.Page, scan func(pgx.Row) (T, error)) (wallet.Listing[T], error) {
+func listNewestFirst[T any](ctx context.Context, q querier, table, columns string, w where, p wallet.Page, scan func(pgx.Row) (T, error)) (wallet.Listing[T], error) {
 	order := "created_at DESC, uuid DESC"
 	if p.Cursor == nil {
 		return listByOffset(ctx, q, table, columns, w, order, p, scan)
@@ -51,7 +51,7 @@ func listNewestFirst[T any](ctx context.Context, q Querier, table, columns strin
 }
 
 // listByID serves a page of table ordered by id ascending.
-func listByID[T any](ctx context.Context, q Querier, table, columns string, w where, p wallet.Page, scan func(pgx.Row) (T, error)) (wallet.Listing[T], error) {
+func listByID[T any](ctx context.Context, q querier, table, columns string, w where, p wallet.Page, scan func(pgx.Row) (T, error)) (wallet.Listing[T], error) {
 	order := "id ASC"
 	if p.Cursor == nil {
 		return listByOffset(ctx, q, table, columns, w, order, p, scan)
@@ -70,7 +70,7 @@ func listByID[T any](ctx context.Context, q Querier, table, columns string, w wh
 	return listByKeyset(ctx, q, table, columns, w, order, p, scan)
 }
 
-func listByOffset[T any](ctx context.Context, q Querier, table, columns string, w where, order string, p wallet.Page, scan func(pgx.Row) (T, error)) (wallet.Listing[T], error) {
+func listByOffset[T any](ctx context.Context, q querier, table, columns string, w where, order string, p wallet.Page, scan func(pgx.Row) (T, error)) (wallet.Listing[T], error) {
 	var l wallet.Listing[T]
 	if err := q.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE "+w.sql, w.args...).Scan(&l.Total); err != nil {
 		return l, fmt.Errorf("count: %w", err)
@@ -88,7 +88,7 @@ func listByOffset[T any](ctx context.Context, q Querier, table, columns string, 
 	return l, nil
 }
 
-func listByKeyset[T any](ctx context.Context, q Querier, table, columns string, w where, order string, p wallet.Page, scan func(pgx.Row) (T, error)) (wallet.Listing[T], error) {
+func listByKeyset[T any](ctx context.Context, q querier, table, columns string, w where, order string, p wallet.Page, scan func(pgx.Row) (T, error)) (wallet.Listing[T], error) {
 	l := wallet.Listing[T]{Total: -1}
 	limit := w.arg(p.Limit + 1)
 	items, err := query(ctx, q, "SELECT "+columns+" FROM "+table+" WHERE "+w.sql+" ORDER BY "+order+" LIMIT "+limit, w.args, scan)
@@ -105,7 +105,7 @@ func listByKeyset[T any](ctx context.Context, q Querier, table, columns string, 
 	return l, nil
 }
 
-func query[T any](ctx context.Context, q Querier, sql string, args []any, scan func(pgx.Row) (T, error)) ([]T, error) {
+func query[T any](ctx context.Context, q querier, sql string, args []any, scan func(pgx.Row) (T, error)) ([]T, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)

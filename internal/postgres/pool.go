@@ -1,5 +1,12 @@
-// Package postgres implements the domain in SQL on PostgreSQL (Aurora behind
-// RDS Proxy in AWS): the connection pool, migrations, and every query.
+// Package postgres implements the domain services in SQL on PostgreSQL
+// (Aurora behind RDS Proxy in AWS): Wallets is wallet.Service, Users is
+// user.Service, Idempotency is idempotency.Runner, Health pings the
+// database, and Open makes the connection pools they share. Migrations are
+// in package migrate, so that only the migrate function links goose.
+//
+// Every error a service returns is either an *apperr.Error the domain names
+// or a fault; a fault that means the database could not be reached carries
+// apperr.ErrUnavailable in its chain, with the driver's error after it.
 package postgres
 
 import (
@@ -62,7 +69,7 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt((4 * opts.StatementTimeout).Milliseconds(), 10)
 	if opts.IAMRegion != "" {
-		if cfg.BeforeConnect, err = iamAuth(ctx, opts.IAMRegion); err != nil {
+		if cfg.BeforeConnect, err = IAMAuth(ctx, opts.IAMRegion); err != nil {
 			return nil, err
 		}
 	}
@@ -73,10 +80,11 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 	return pool, nil
 }
 
-// iamAuth returns a hook that gives each new connection a fresh RDS IAM
+// IAMAuth returns a hook that gives each new connection a fresh RDS IAM
 // authentication token (valid 15 minutes) for its user, as RDS Proxy with
-// IAM authentication requires.
-func iamAuth(ctx context.Context, region string) (func(context.Context, *pgx.ConnConfig) error, error) {
+// IAM authentication requires. It loads the AWS configuration for region
+// once; the hook signs locally, without a network call.
+func IAMAuth(ctx context.Context, region string) (func(context.Context, *pgx.ConnConfig) error, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
 	if err != nil {
 		return nil, fmt.Errorf("aws config for iam auth: %w", err)
@@ -92,20 +100,11 @@ func iamAuth(ctx context.Context, region string) (func(context.Context, *pgx.Con
 	}, nil
 }
 
-// Querier is what queries run on: a pool, a connection or a transaction.
-type Querier interface {
+// querier is what queries run on: a pool, a connection or a transaction.
+type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// Ping checks the database answers within ctx.
-func Ping(ctx context.Context, q Querier) error {
-	var one int
-	if err := q.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("ping database: %w", err)
-	}
-	return nil
 }
 
 // uniqueViolation returns the constraint name when err is a unique violation.

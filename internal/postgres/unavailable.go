@@ -3,16 +3,19 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"wallets/internal/apperr"
 )
 
-// Unavailable reports whether err means the database could not be reached
+// unavailable reports whether err means the database could not be reached
 // or went away (a dial failure, a dropped connection, a shutdown, a timeout),
 // as opposed to a bug: the request may succeed if retried later.
-func Unavailable(err error) bool {
+func unavailable(err error) bool {
 	if err == nil {
 		return false
 	}
@@ -33,3 +36,21 @@ func Unavailable(err error) bool {
 	return errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "conn closed") ||
 		strings.Contains(err.Error(), "unexpected EOF")
 }
+
+// classify returns err with apperr.ErrUnavailable in front when it is a
+// fault meaning the database is unreachable (unavailable), keeping err in the
+// chain for the logs; any other error, an *apperr.Error included, comes back
+// unchanged.
+func classify(err error) error {
+	if !unavailable(err) {
+		return err
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	return fmt.Errorf("%w: %w", apperr.ErrUnavailable, err)
+}
+
+// classifyErr applies classify to *err: every service method defers it, so
+// that its errors are classified in one place.
+func classifyErr(err *error) { *err = classify(*err) }

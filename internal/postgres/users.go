@@ -7,11 +7,228 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"wallets/internal/apperr"
+	"wallets/internal/auth"
 	"wallets/internal/user"
-	"wallets/internal/wallet"
 )
+
+// Users implements user.Service on the writer, hashing passwords with its
+// Hasher.
+type Users struct {
+	writer *pgxpool.Pool
+	hasher user.Hasher
+}
+
+// NewUsers returns the account service over the writer pool. h may be nil
+// where no password is handled: SignUp, LogIn and ChangePassword then fail
+// with a fault.
+func NewUsers(writer *pgxpool.Pool, h user.Hasher) *Users {
+	return &Users{writer: writer, hasher: h}
+}
+
+var _ user.Service = (*Users)(nil)
+
+// errNoHasher is the fault of a password operation on Users without a
+// Hasher: a wiring mistake.
+var errNoHasher = errors.New("postgres: the users service has no password hasher")
+
+// forgetTimeout bounds forgetting a login attempt after a fault, which runs
+// even when the request's context is done.
+const forgetTimeout = 2 * time.Second
+
+// SignUp implements user.Service. A type left zero is a customer.
+func (s *Users) SignUp(ctx context.Context, a user.NewAccount) (u user.User, err error) {
+	defer classifyErr(&err)
+	if s.hasher == nil {
+		return user.User{}, abort(ctx, fmt.Errorf("sign up: %w", errNoHasher))
+	}
+	errs := apperr.Fields{}
+	a.Check(errs)
+	if err := errs.Err(); err != nil {
+		return user.User{}, abort(ctx, err)
+	}
+	hash, err := s.hasher.Hash(a.Password)
+	if err != nil {
+		return user.User{}, abort(ctx, fmt.Errorf("sign up: %w", err))
+	}
+	typ := a.Type
+	if typ == 0 {
+		typ = auth.CustomerType
+	}
+	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+		u, err = scanUser(tx.QueryRow(ctx, `
+			INSERT INTO users (username, email, first_name, last_name, type, password_hash)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING `+userColumns,
+			a.Username, a.Email, a.FirstName, a.LastName, typ, hash))
+		if err != nil {
+			return fmt.Errorf("create user: %w", userConflict(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return user.User{}, err
+	}
+	return u, nil
+}
+
+// LogIn implements user.Service. The throttle's statements run on the
+// writer, never in a unit of work: each must commit on its own (see
+// startLoginAttempt).
+func (s *Users) LogIn(ctx context.Context, username, password string) (u user.User, err error) {
+	defer classifyErr(&err)
+	if s.hasher == nil {
+		return user.User{}, fmt.Errorf("log in: %w", errNoHasher)
+	}
+	now := time.Now()
+	attempt, attempts, oldest, err := startLoginAttempt(ctx, s.writer, username, now.Add(-user.LoginWindow))
+	if err != nil {
+		return user.User{}, err
+	}
+	if user.Throttled(attempts) {
+		// A refused attempt is no failure: it must not extend the window.
+		if err := forgetLoginAttempt(ctx, s.writer, attempt); err != nil {
+			return user.User{}, err
+		}
+		return user.User{}, user.ErrThrottled(oldest, now)
+	}
+	u, err = userByUsername(ctx, s.writer, username)
+	valid := false
+	switch {
+	case errors.Is(err, user.ErrNotFound):
+		s.hasher.VerifyDummy(password)
+	case err != nil:
+		return user.User{}, s.forgetAfterFault(ctx, attempt, err)
+	default:
+		if valid, err = s.hasher.Verify(password, u.PasswordHash); err != nil {
+			return user.User{}, s.forgetAfterFault(ctx, attempt, fmt.Errorf("log in as user %d: %w", u.ID, err))
+		}
+	}
+	if !valid || !u.IsActive {
+		// The recorded attempt stays, as a failure.
+		return user.User{}, user.ErrLoginFailed
+	}
+	// A success is no failure: its attempt goes, the failures before it
+	// stay and keep counting until the window passes, so a guesser cannot
+	// reset the count by logging in to an account of their own under the
+	// same name.
+	if err := forgetLoginAttempt(ctx, s.writer, attempt); err != nil {
+		return user.User{}, err
+	}
+	return u, nil
+}
+
+// forgetAfterFault drops login attempt id, which ended in fault (not the
+// caller's failure), best effort, and returns fault, joined with the error of
+// forgetting if that failed too.
+func (s *Users) forgetAfterFault(ctx context.Context, id int64, fault error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), forgetTimeout)
+	defer cancel()
+	if err := forgetLoginAttempt(ctx, s.writer, id); err != nil {
+		return errors.Join(fault, err)
+	}
+	return fault
+}
+
+// User implements user.Service, on the writer.
+func (s *Users) User(ctx context.Context, id int64) (u user.User, err error) {
+	defer classifyErr(&err)
+	return userByID(ctx, s.writer, id, false)
+}
+
+// UpdateProfile implements user.Service. The user's row is locked while the
+// change applies.
+func (s *Users) UpdateProfile(ctx context.Context, id int64, c user.ProfileChange) (u user.User, err error) {
+	defer classifyErr(&err)
+	errs := apperr.Fields{}
+	c.Check(errs)
+	if err := errs.Err(); err != nil {
+		return user.User{}, abort(ctx, err)
+	}
+	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+		current, err := userByID(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		next := c.Apply(current)
+		u, err = scanUser(tx.QueryRow(ctx, `
+			UPDATE users SET username = $2, first_name = $3, last_name = $4, updated_at = now()
+			WHERE id = $1
+			RETURNING `+userColumns, id, next.Username, next.FirstName, next.LastName))
+		if err != nil {
+			return fmt.Errorf("update user %d: %w", id, userConflict(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return user.User{}, err
+	}
+	return u, nil
+}
+
+// ChangePassword implements user.Service. The user's row is locked while the
+// old password is verified and the new one hashed and stored; a stored hash
+// the Hasher cannot read is a fault.
+func (s *Users) ChangePassword(ctx context.Context, id int64, c user.PasswordChange) (err error) {
+	defer classifyErr(&err)
+	if s.hasher == nil {
+		return abort(ctx, fmt.Errorf("change password: %w", errNoHasher))
+	}
+	return inTx(ctx, s.writer, func(tx pgx.Tx) error {
+		u, err := userByID(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		oldRight, err := s.hasher.Verify(c.Old, u.PasswordHash)
+		if err != nil {
+			return fmt.Errorf("change password of user %d: %w", id, err)
+		}
+		errs := apperr.Fields{}
+		c.Check(u, oldRight, errs)
+		if err := errs.Err(); err != nil {
+			return err
+		}
+		hash, err := s.hasher.Hash(c.New)
+		if err != nil {
+			return fmt.Errorf("change password of user %d: %w", id, err)
+		}
+		// Bumping the token version revokes every token issued before,
+		// the caller's included.
+		if _, err := tx.Exec(ctx, `
+			UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now()
+			WHERE id = $1`, id, hash); err != nil {
+			return fmt.Errorf("set password of user %d: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// RevokeTokens implements user.Service, on the writer, outside any unit of
+// work.
+func (s *Users) RevokeTokens(ctx context.Context, id int64, version int) (err error) {
+	defer classifyErr(&err)
+	if _, err := s.writer.Exec(ctx, `
+		UPDATE users SET token_version = token_version + 1, updated_at = now()
+		WHERE id = $1 AND token_version = $2`, id, version); err != nil {
+		return fmt.Errorf("revoke tokens of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// Deactivate implements user.Service.
+func (s *Users) Deactivate(ctx context.Context, id int64) (err error) {
+	defer classifyErr(&err)
+	return inTx(ctx, s.writer, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			UPDATE users SET is_active = false, token_version = token_version + 1, updated_at = now()
+			WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("deactivate user %d: %w", id, err)
+		}
+		return nil
+	})
+}
 
 const userColumns = `id, username, email, first_name, last_name, type, is_active, token_version, password_hash`
 
@@ -33,27 +250,12 @@ func userConflict(err error) error {
 	return err
 }
 
-// CreateUser inserts u (its password already hashed) and returns it with its
-// id. A taken username or email is a 400 on that field.
-func CreateUser(ctx context.Context, q Querier, u user.User) (user.User, error) {
-	row := q.QueryRow(ctx, `
-		INSERT INTO users (username, email, first_name, last_name, type, password_hash)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		RETURNING `+userColumns,
-		u.Username, u.Email, u.FirstName, u.LastName, u.Type, u.PasswordHash)
-	created, err := scanUser(row)
-	if err != nil {
-		return user.User{}, fmt.Errorf("create user: %w", userConflict(err))
-	}
-	return created, nil
-}
-
-// UserByUsername returns the user named username, active or not, or
-// wallet.ErrNotFound.
-func UserByUsername(ctx context.Context, q Querier, username string) (user.User, error) {
+// userByUsername returns the user named username, active or not, or
+// user.ErrNotFound.
+func userByUsername(ctx context.Context, q querier, username string) (user.User, error) {
 	u, err := scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return user.User{}, wallet.ErrNotFound
+		return user.User{}, user.ErrNotFound
 	}
 	if err != nil {
 		return user.User{}, fmt.Errorf("user %q: %w", username, err)
@@ -61,16 +263,16 @@ func UserByUsername(ctx context.Context, q Querier, username string) (user.User,
 	return u, nil
 }
 
-// UserByID returns user id, active or not, or wallet.ErrNotFound. With lock,
+// userByID returns user id, active or not, or user.ErrNotFound. With lock,
 // the row stays locked until the transaction ends.
-func UserByID(ctx context.Context, q Querier, id int64, lock bool) (user.User, error) {
+func userByID(ctx context.Context, q querier, id int64, lock bool) (user.User, error) {
 	sql := `SELECT ` + userColumns + ` FROM users WHERE id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
 	u, err := scanUser(q.QueryRow(ctx, sql, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return user.User{}, wallet.ErrNotFound
+		return user.User{}, user.ErrNotFound
 	}
 	if err != nil {
 		return user.User{}, fmt.Errorf("user %d: %w", id, err)
@@ -78,65 +280,19 @@ func UserByID(ctx context.Context, q Querier, id int64, lock bool) (user.User, e
 	return u, nil
 }
 
-// UpdateProfile stores u's username and names.
-func UpdateProfile(ctx context.Context, q Querier, u user.User) (user.User, error) {
-	updated, err := scanUser(q.QueryRow(ctx, `
-		UPDATE users SET username = $2, first_name = $3, last_name = $4, updated_at = now()
-		WHERE id = $1
-		RETURNING `+userColumns, u.ID, u.Username, u.FirstName, u.LastName))
-	if err != nil {
-		return user.User{}, fmt.Errorf("update user %d: %w", u.ID, userConflict(err))
-	}
-	return updated, nil
-}
-
-// SetPassword stores a new password hash and bumps the token version, so
-// every token issued before stops working. It returns the updated user.
-func SetPassword(ctx context.Context, q Querier, id int64, hash string) (user.User, error) {
-	u, err := scanUser(q.QueryRow(ctx, `
-		UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now()
-		WHERE id = $1
-		RETURNING `+userColumns, id, hash))
-	if err != nil {
-		return user.User{}, fmt.Errorf("set password of user %d: %w", id, err)
-	}
-	return u, nil
-}
-
-// RevokeTokens bumps the token version of user id if it still is version, so
-// the tokens carrying it stop working. A token already revoked is left as is.
-func RevokeTokens(ctx context.Context, q Querier, id int64, version int) error {
-	if _, err := q.Exec(ctx, `
-		UPDATE users SET token_version = token_version + 1, updated_at = now()
-		WHERE id = $1 AND token_version = $2`, id, version); err != nil {
-		return fmt.Errorf("revoke tokens of user %d: %w", id, err)
-	}
-	return nil
-}
-
-// Deactivate marks user id inactive and revokes its tokens.
-func Deactivate(ctx context.Context, q Querier, id int64) error {
-	if _, err := q.Exec(ctx, `
-		UPDATE users SET is_active = false, token_version = token_version + 1, updated_at = now()
-		WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("deactivate user %d: %w", id, err)
-	}
-	return nil
-}
-
-// StartLoginAttempt records an attempt to log in as username before its
+// startLoginAttempt records an attempt to log in as username before its
 // password is checked, forgetting attempts older than since, and returns the
 // attempt's id, the number of attempts since since (this one included) and
 // the time of the oldest of them. An attempt that fails stays recorded as a
-// failure; one that is refused is forgotten (ForgetLoginAttempt); a success
-// clears them all (ClearLoginFailures).
+// failure; one that is refused, or ends in a fault, or succeeds is forgotten
+// (forgetLoginAttempt).
 //
 // Recording first and counting after, in a statement of its own, is what
 // makes the throttle hold against concurrent guesses: each attempt counts
 // after its own row is committed, so the k-th attempt to count sees at least
 // k rows, and no more than the limit are ever checked. q must therefore not
 // be a transaction: each statement commits on its own.
-func StartLoginAttempt(ctx context.Context, q Querier, username string, since time.Time) (int64, int, time.Time, error) {
+func startLoginAttempt(ctx context.Context, q querier, username string, since time.Time) (int64, int, time.Time, error) {
 	var id int64
 	if err := q.QueryRow(ctx, `
 		WITH old AS (DELETE FROM login_attempts WHERE username = $1 AND attempted_at <= $2)
@@ -157,27 +313,11 @@ func StartLoginAttempt(ctx context.Context, q Querier, username string, since ti
 	return id, n, *oldest, nil
 }
 
-// ForgetLoginAttempt removes attempt id: one that was refused without its
-// password being checked is no failure.
-func ForgetLoginAttempt(ctx context.Context, q Querier, id int64) error {
+// forgetLoginAttempt removes attempt id: one that was refused without its
+// password being checked, or that succeeded, is no failure.
+func forgetLoginAttempt(ctx context.Context, q querier, id int64) error {
 	if _, err := q.Exec(ctx, `DELETE FROM login_attempts WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("forget login attempt: %w", err)
 	}
 	return nil
-}
-
-// ActiveBusiness returns business id when it is an active business, else
-// wallet.ErrNotFound.
-func ActiveBusiness(ctx context.Context, q Querier, id int64) (wallet.Business, error) {
-	var b wallet.Business
-	err := q.QueryRow(ctx, `
-		SELECT id, COALESCE(NULLIF(first_name, ''), username) FROM users
-		WHERE id = $1 AND type = 2 AND is_active`, id).Scan(&b.ID, &b.Name)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return wallet.Business{}, wallet.ErrNotFound
-	}
-	if err != nil {
-		return wallet.Business{}, fmt.Errorf("business %d: %w", id, err)
-	}
-	return b, nil
 }

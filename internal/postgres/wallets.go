@@ -7,10 +7,107 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"wallets/internal/money"
 	"wallets/internal/wallet"
 )
+
+// Wallets implements wallet.Service: writes and the reads that must see
+// them on the writer, lists on the reader (a read replica).
+type Wallets struct {
+	writer, reader *pgxpool.Pool
+}
+
+// NewWallets returns the wallet service over the writer pool and the reader
+// pool that serves lists; a nil reader means the writer.
+func NewWallets(writer, reader *pgxpool.Pool) *Wallets {
+	if reader == nil {
+		reader = writer
+	}
+	return &Wallets{writer: writer, reader: reader}
+}
+
+var _ wallet.Service = (*Wallets)(nil)
+
+// ListWallets implements wallet.Service, on the reader.
+func (s *Wallets) ListWallets(ctx context.Context, owner int64, p wallet.Page) (l wallet.Listing[wallet.Wallet], err error) {
+	defer classifyErr(&err)
+	l, err = listNewestFirst(ctx, s.reader, "wallets", walletColumns,
+		where{sql: "user_id = $1 AND NOT is_business", args: []any{owner}}, p, scanWallet)
+	if err != nil {
+		return l, fmt.Errorf("list wallets of user %d: %w", owner, err)
+	}
+	return l, nil
+}
+
+// OpenWallet implements wallet.Service.
+func (s *Wallets) OpenWallet(ctx context.Context, owner int64) (w wallet.Wallet, err error) {
+	defer classifyErr(&err)
+	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+		w, err = createWallet(ctx, tx, owner, false)
+		return err
+	})
+	if err != nil {
+		return wallet.Wallet{}, err
+	}
+	return w, nil
+}
+
+// Wallet implements wallet.Service, on the writer.
+func (s *Wallets) Wallet(ctx context.Context, owner int64, id uuid.UUID) (w wallet.Wallet, err error) {
+	defer classifyErr(&err)
+	return customerWallet(ctx, s.writer, owner, id, false)
+}
+
+// OpenBusinessWallet implements wallet.Service.
+func (s *Wallets) OpenBusinessWallet(ctx context.Context, owner int64) (w wallet.Wallet, err error) {
+	defer classifyErr(&err)
+	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+		w, err = createWallet(ctx, tx, owner, true)
+		return err
+	})
+	if err != nil {
+		return wallet.Wallet{}, err
+	}
+	return w, nil
+}
+
+// BusinessWallet implements wallet.Service, on the writer.
+func (s *Wallets) BusinessWallet(ctx context.Context, owner int64) (w wallet.Wallet, err error) {
+	defer classifyErr(&err)
+	return businessWallet(ctx, s.writer, owner)
+}
+
+// ActiveBusiness implements wallet.Service, on the writer.
+func (s *Wallets) ActiveBusiness(ctx context.Context, id int64) (b wallet.Business, err error) {
+	defer classifyErr(&err)
+	err = s.writer.QueryRow(ctx, `
+		SELECT id, COALESCE(NULLIF(first_name, ''), username) FROM users
+		WHERE id = $1 AND type = 2 AND is_active`, id).Scan(&b.ID, &b.Name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return wallet.Business{}, wallet.ErrNotFound
+	}
+	if err != nil {
+		return wallet.Business{}, fmt.Errorf("business %d: %w", id, err)
+	}
+	return b, nil
+}
+
+// ListBusinesses implements wallet.Service, on the reader.
+func (s *Wallets) ListBusinesses(ctx context.Context, p wallet.Page) (l wallet.Listing[wallet.Business], err error) {
+	defer classifyErr(&err)
+	l, err = listByID(ctx, s.reader, "users", "id, COALESCE(NULLIF(first_name, ''), username)",
+		where{sql: "type = 2 AND is_active"}, p, func(row pgx.Row) (wallet.Business, error) {
+			var b wallet.Business
+			err := row.Scan(&b.ID, &b.Name)
+			return b, err
+		})
+	if err != nil {
+		return l, fmt.Errorf("list businesses: %w", err)
+	}
+	return l, nil
+}
 
 const walletColumns = `uuid, user_id, is_business, balance, created_at`
 
@@ -20,9 +117,9 @@ func scanWallet(row pgx.Row) (wallet.Wallet, error) {
 	return w, err
 }
 
-// CreateWallet opens an empty wallet for owner. A business has at most one:
+// createWallet opens an empty wallet for owner. A business has at most one:
 // a second is wallet.ErrBusinessWalletExists.
-func CreateWallet(ctx context.Context, q Querier, owner int64, business bool) (wallet.Wallet, error) {
+func createWallet(ctx context.Context, q querier, owner int64, business bool) (wallet.Wallet, error) {
 	id, err := uuid.NewRandom()
 	if err != nil {
 		return wallet.Wallet{}, fmt.Errorf("new wallet id: %w", err)
@@ -39,10 +136,10 @@ func CreateWallet(ctx context.Context, q Querier, owner int64, business bool) (w
 	return w, nil
 }
 
-// CustomerWallet returns owner's customer wallet id, or wallet.ErrNotFound
+// customerWallet returns owner's customer wallet id, or wallet.ErrNotFound
 // when it does not exist or belongs to someone else. With lock, the row is
 // locked for a balance update until the transaction ends.
-func CustomerWallet(ctx context.Context, q Querier, owner int64, id uuid.UUID, lock bool) (wallet.Wallet, error) {
+func customerWallet(ctx context.Context, q querier, owner int64, id uuid.UUID, lock bool) (wallet.Wallet, error) {
 	sql := `SELECT ` + walletColumns + ` FROM wallets WHERE uuid = $1 AND user_id = $2 AND NOT is_business`
 	if lock {
 		// NO KEY UPDATE: balance is not a key, so inserts of transactions
@@ -59,9 +156,9 @@ func CustomerWallet(ctx context.Context, q Querier, owner int64, id uuid.UUID, l
 	return w, nil
 }
 
-// BusinessWallet returns business owner's wallet, or
+// businessWallet returns business owner's wallet, or
 // wallet.ErrBusinessWalletAbsent.
-func BusinessWallet(ctx context.Context, q Querier, owner int64) (wallet.Wallet, error) {
+func businessWallet(ctx context.Context, q querier, owner int64) (wallet.Wallet, error) {
 	w, err := scanWallet(q.QueryRow(ctx, `SELECT `+walletColumns+` FROM wallets WHERE user_id = $1 AND is_business`, owner))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return wallet.Wallet{}, wallet.ErrBusinessWalletAbsent
@@ -72,18 +169,8 @@ func BusinessWallet(ctx context.Context, q Querier, owner int64) (wallet.Wallet,
 	return w, nil
 }
 
-// ListWallets returns a page of owner's customer wallets, newest first.
-func ListWallets(ctx context.Context, q Querier, owner int64, p wallet.Page) (wallet.Listing[wallet.Wallet], error) {
-	l, err := listNewestFirst(ctx, q, "wallets", walletColumns,
-		where{sql: "user_id = $1 AND NOT is_business", args: []any{owner}}, p, scanWallet)
-	if err != nil {
-		return l, fmt.Errorf("list wallets of user %d: %w", owner, err)
-	}
-	return l, nil
-}
-
 // setBalance stores a wallet's new balance.
-func setBalance(ctx context.Context, q Querier, id uuid.UUID, balance money.Amount) error {
+func setBalance(ctx context.Context, q querier, id uuid.UUID, balance money.Amount) error {
 	if _, err := q.Exec(ctx, `UPDATE wallets SET balance = $2, updated_at = now() WHERE uuid = $1`, id, balance); err != nil {
 		return fmt.Errorf("set balance of wallet %s: %w", id, err)
 	}

@@ -1,7 +1,7 @@
 // Package wallet is the money domain: wallets, the transactions that move
-// money in and out of them, and the rules those movements follow. It knows
-// nothing of HTTP or SQL; internal/postgres implements the movements and
-// internal/api serves them.
+// money in and out of them, the rules those movements follow, and the
+// Service that performs them. It knows nothing of HTTP or SQL:
+// internal/postgres implements Service and internal/api serves it.
 package wallet
 
 import (
@@ -25,7 +25,9 @@ type Wallet struct {
 // Status is a transaction's state.
 type Status int
 
-// Transaction states.
+// Transaction states. A charge is Pending until collected (Accepted) or
+// refused for want of funds (Rejected); a rejected charge may still be
+// collected later. Deposits and withdrawals are Accepted when recorded.
 const (
 	Pending  Status = 1
 	Accepted Status = 2
@@ -35,11 +37,11 @@ const (
 // Type is a transaction's kind.
 type Type int
 
-// Transaction kinds. Deposits are positive; withdrawals are negative Debits
-// without a business; charges are positive Debits at a business.
+// Transaction kinds. Deposits are positive; withdrawals are negative debits
+// without a business; charges are positive debits at a business.
 const (
-	Deposit Type = 1
-	Debit   Type = 2
+	DepositType Type = 1
+	DebitType   Type = 2
 )
 
 // Transaction records one movement of money, or one charge awaiting
@@ -64,23 +66,86 @@ type Business struct {
 // MaxDescription is the longest description a transaction takes.
 const MaxDescription = 250
 
-// The domain's refusals, worded as the contract words them.
-var (
-	ErrNotFound             = apperr.NotFoundf()
-	ErrNegativeBalance      = apperr.New(apperr.Conflict, "Balance can't be negative")
-	ErrAlreadyProcessed     = apperr.New(apperr.Conflict, "Transaction already processed")
-	ErrNoBusinessWallet     = apperr.New(apperr.Conflict, "Business wallet does not exist")
-	ErrBusinessWalletExists = apperr.New(apperr.Conflict, "Business wallet already exists")
-	ErrBusinessWalletAbsent = apperr.New(apperr.NotFound, "Business wallet does not exist")
-	ErrBalanceOverflow      = apperr.Field("amount", "Ensure the balance stays below 1000000000.00.")
+// Messages of the amount rules, as the contract words them.
+const (
+	MsgAmountPositive = "Amount must be positive"
+	MsgAmountNegative = "Amount must be negative"
 )
 
-// TxFilter narrows a list of transactions; zero fields do not filter.
-type TxFilter struct {
+// The domain's refusals, worded as the contract words them.
+var (
+	ErrNotFound                = apperr.ErrNotFound
+	ErrAmountNotPositive       = apperr.Field("amount", MsgAmountPositive)
+	ErrAmountNotNegative       = apperr.Field("amount", MsgAmountNegative)
+	ErrNegativeBalance         = apperr.New(apperr.Conflict, "Balance can't be negative")
+	ErrAlreadyProcessed        = apperr.New(apperr.Conflict, "Transaction already processed")
+	ErrNoBusinessWallet        = apperr.New(apperr.Conflict, "Business wallet does not exist")
+	ErrBusinessWalletExists    = apperr.New(apperr.Conflict, "Business wallet already exists")
+	ErrBusinessWalletAbsent    = apperr.New(apperr.NotFound, "Business wallet does not exist")
+	ErrBalanceOverflow         = apperr.Field("amount", "Ensure the balance stays below 1000000000.00.")
+	ErrBusinessBalanceOverflow = apperr.New(apperr.Conflict, "Business wallet balance would exceed its limit")
+)
+
+// CheckDeposit returns ErrAmountNotPositive unless amount may be deposited
+// (or charged): it must be positive.
+func CheckDeposit(amount money.Amount) error {
+	if amount <= 0 {
+		return ErrAmountNotPositive
+	}
+	return nil
+}
+
+// CheckWithdrawal returns ErrAmountNotNegative unless amount may be
+// withdrawn: a withdrawal is written as a negative amount.
+func CheckWithdrawal(amount money.Amount) error {
+	if amount >= 0 {
+		return ErrAmountNotNegative
+	}
+	return nil
+}
+
+// Credit returns balance plus amount (> 0), or overflow when the sum would
+// pass money.Max.
+func Credit(balance, amount money.Amount, overflow error) (money.Amount, error) {
+	if balance > money.Max-amount {
+		return balance, overflow
+	}
+	return balance + amount, nil
+}
+
+// Take returns balance less amount (> 0), or ErrNegativeBalance when the
+// balance is too low: a balance never goes below zero.
+func Take(balance, amount money.Amount) (money.Amount, error) {
+	if balance < amount {
+		return balance, ErrNegativeBalance
+	}
+	return balance - amount, nil
+}
+
+// CheckCollectable returns ErrAlreadyProcessed when charge t was already
+// collected; a pending or rejected charge may be collected.
+func CheckCollectable(t Transaction) error {
+	if t.Status == Accepted {
+		return ErrAlreadyProcessed
+	}
+	return nil
+}
+
+// TransactionFilter narrows a list of transactions; zero fields do not
+// filter.
+type TransactionFilter struct {
 	Status        Status
 	Type          Type
 	CreatedAfter  *time.Time // inclusive
 	CreatedBefore *time.Time // inclusive
+}
+
+// TransactionScope says whose transactions a list shows: exactly one of
+// Wallet and Business is set; Customer narrows Business to one customer.
+type TransactionScope struct {
+	Wallet   *uuid.UUID // one wallet's transactions
+	Business *int64     // charges at one business
+	Customer *int64     // with Business: one customer's charges there
 }
 
 // Page selects one page of a list: by offset (page numbers) or, when Cursor

@@ -1,4 +1,4 @@
-package api_test
+package contract_test
 
 import (
 	"net/http"
@@ -38,7 +38,7 @@ func TestContractNumbersAndEncoding(t *testing.T) {
 	if d, _ := r.JSON(t)["detail"].(string); !strings.HasPrefix(d, "JSON parse error - ") {
 		t.Errorf("invalid UTF-8: %s", r.Body)
 	}
-	r = s.Do(t, "PUT", deposit, nil, apitest.Token(token),
+	s.Do(t, "PUT", deposit, nil, apitest.Token(token),
 		apitest.RawBody([]byte("amount=1.00&description=%ff%fe"), "application/x-www-form-urlencoded")).Check(t, http.StatusBadRequest)
 	if got := s.Do(t, "GET", "/wallets/customers/wallets/"+w, nil, apitest.Token(token)).JSON(t)["balance"]; got != "1.00" {
 		t.Errorf("balance %v", got)

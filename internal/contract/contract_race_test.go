@@ -1,4 +1,4 @@
-package api_test
+package contract_test
 
 // Concurrent money movements over HTTP (API.md, "Money": "money is never
 // created or lost by ... two requests racing"). Run with -race.

@@ -1,4 +1,10 @@
-package api
+// Package route is the API's route table as data: every endpoint's function,
+// methods, path, audience, size and documentation, the way API Gateway
+// matches paths, and the answers API Gateway gives itself. It has no runtime
+// dependencies: the CDK app, the local gateway, the OpenAPI document and the
+// handlers all read it, and handlers are bound to it at the HTTP edge
+// (internal/api).
+package route
 
 import "net/http"
 
@@ -46,8 +52,6 @@ type Route struct {
 	// MemoryMB and TimeoutSeconds size the Lambda function.
 	MemoryMB       int
 	TimeoutSeconds int
-
-	handle handlerFunc
 }
 
 // Prefix is the base path of every route.
@@ -73,55 +77,55 @@ func Routes() []Route {
 	return []Route{
 		// Users.
 		{Function: "users-sign-up", Methods: []string{post}, Path: Prefix + "/users/sign-up", Access: Public,
-			Summary: "Create a customer or business account.", MemoryMB: hashMemory, handle: (*Server).signUp},
+			Summary: "Create a customer or business account.", MemoryMB: hashMemory},
 		{Function: "users-login", Methods: []string{post}, Path: Prefix + "/users/login", Access: Public,
-			Summary: "Exchange a username and password for a JWT.", MemoryMB: hashMemory, handle: (*Server).login},
+			Summary: "Exchange a username and password for a JWT.", MemoryMB: hashMemory},
 		{Function: "users-logout", Methods: []string{post}, Path: Prefix + "/users/logout", Access: Optional,
-			Summary: "Clear the jwt cookie and revoke the presented token.", handle: (*Server).logout},
+			Summary: "Clear the jwt cookie and revoke the presented token."},
 		{Function: "users-me-get", Methods: []string{get}, Path: Prefix + "/users/me", Access: User,
-			Summary: "The caller's profile.", handle: (*Server).getMe},
+			Summary: "The caller's profile."},
 		{Function: "users-me-update", Methods: []string{put, patch}, Path: Prefix + "/users/me", Access: User,
-			Summary: "Update the caller's username and names.", handle: (*Server).updateMe},
+			Summary: "Update the caller's username and names."},
 		{Function: "users-change-password", Methods: []string{put, patch}, Path: Prefix + "/users/change-password", Access: User,
-			Summary: "Change the caller's password; older tokens stop working.", MemoryMB: hashMemory, handle: (*Server).changePassword},
+			Summary: "Change the caller's password; older tokens stop working.", MemoryMB: hashMemory},
 		{Function: "users-delete-account", Methods: []string{post}, Path: Prefix + "/users/delete-account", Access: User,
-			Summary: "Deactivate the caller's account and revoke its tokens.", handle: (*Server).deleteAccount},
+			Summary: "Deactivate the caller's account and revoke its tokens."},
 
 		// Customers' wallets.
 		{Function: "wallets-list", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets", Access: Customer,
-			Summary: "Page of the caller's wallets.", Replica: true, handle: (*Server).listWallets},
+			Summary: "Page of the caller's wallets.", Replica: true},
 		{Function: "wallets-create", Methods: []string{post}, Path: Prefix + "/wallets/customers/wallets", Access: Customer,
-			Summary: "Open a new empty wallet.", handle: (*Server).createWallet},
+			Summary: "Open a new empty wallet."},
 		{Function: "wallets-get", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets/{uuid}", Access: Customer,
-			Summary: "One of the caller's wallets.", handle: (*Server).getWallet},
+			Summary: "One of the caller's wallets."},
 		{Function: "wallets-deposit", Methods: []string{put, patch}, Path: Prefix + "/wallets/customers/wallets/{uuid}/deposit", Access: Customer,
-			Summary: "Deposit money into one of the caller's wallets.", handle: (*Server).deposit},
+			Summary: "Deposit money into one of the caller's wallets."},
 		{Function: "wallets-retire", Methods: []string{put, patch}, Path: Prefix + "/wallets/customers/wallets/{uuid}/retire", Access: Customer,
-			Summary: "Withdraw money (a negative amount) from one of the caller's wallets.", handle: (*Server).retire},
+			Summary: "Withdraw money (a negative amount) from one of the caller's wallets."},
 		{Function: "wallets-transactions", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets/{uuid}/transactions", Access: Customer,
-			Summary: "Page of one of the caller's wallets' transactions.", Replica: true, handle: (*Server).walletTransactions},
+			Summary: "Page of one of the caller's wallets' transactions.", Replica: true},
 		{Function: "charges-create", Methods: []string{post}, Path: Prefix + "/wallets/business/{business_id}/customers/transactions", Access: Customer,
-			Summary: "Open a pending charge at a business against one of the caller's wallets.", handle: (*Server).createCharge},
+			Summary: "Open a pending charge at a business against one of the caller's wallets."},
 		{Function: "charges-list", Methods: []string{get}, Path: Prefix + "/wallets/business/{business_id}/customers/transactions", Access: Customer,
-			Summary: "Page of the caller's charges at a business.", Replica: true, handle: (*Server).listCharges},
+			Summary: "Page of the caller's charges at a business.", Replica: true},
 
 		// Businesses and the directory.
 		{Function: "business-list", Methods: []string{get}, Path: Prefix + "/wallets/business", Access: User,
-			Summary: "Page of active businesses.", Replica: true, handle: (*Server).listBusinesses},
+			Summary: "Page of active businesses.", Replica: true},
 		{Function: "business-wallet-create", Methods: []string{post}, Path: Prefix + "/wallets/business/wallet", Access: Business,
-			Summary: "Open the business's wallet.", handle: (*Server).createBusinessWallet},
+			Summary: "Open the business's wallet."},
 		{Function: "business-wallet-get", Methods: []string{get}, Path: Prefix + "/wallets/business/wallet", Access: Business,
-			Summary: "The business's wallet.", handle: (*Server).getBusinessWallet},
+			Summary: "The business's wallet."},
 		{Function: "business-transactions", Methods: []string{get}, Path: Prefix + "/wallets/business/transactions", Access: Business,
-			Summary: "Page of the charges made at this business.", Replica: true, handle: (*Server).businessTransactions},
+			Summary: "Page of the charges made at this business.", Replica: true},
 		{Function: "business-debit", Methods: []string{put, patch}, Path: Prefix + "/wallets/business/transactions/{uuid}/debit", Access: Business,
-			Summary: "Collect a pending or rejected charge.", handle: (*Server).debit},
+			Summary: "Collect a pending or rejected charge."},
 
 		// Service.
 		{Function: "health", Methods: []string{get}, Path: Prefix + "/health", Access: Public,
-			Summary: "Liveness and database reachability.", handle: (*Server).health},
+			Summary: "Liveness and database reachability."},
 		{Function: "openapi", Methods: []string{get}, Path: Prefix + "/openapi.json", Access: Public,
-			Summary: "The OpenAPI 3.1 document of this API.", handle: (*Server).openAPI},
+			Summary: "The OpenAPI 3.1 document of this API."},
 	}
 }
 
@@ -152,8 +156,8 @@ func (r Route) Mutates() bool {
 	return false
 }
 
-// RouteByFunction finds a route by its function name.
-func RouteByFunction(name string) (Route, bool) {
+// ByFunction finds a route by its function name.
+func ByFunction(name string) (Route, bool) {
 	for _, r := range Routes() {
 		if r.Function == name {
 			return r, true

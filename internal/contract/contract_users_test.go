@@ -1,4 +1,4 @@
-package api_test
+package contract_test
 
 // HTTP-level contract tests of the users endpoints (API.md, "Users"), run
 // through the local API Gateway against a real database.

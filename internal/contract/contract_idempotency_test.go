@@ -1,4 +1,4 @@
-package api_test
+package contract_test
 
 // Contract tests of the Idempotency-Key protocol (API.md, "Idempotency") on
 // every operation that moves money or creates something.

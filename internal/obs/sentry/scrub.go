@@ -1,65 +1,17 @@
-package obs
+package sentryreport
 
 import (
-	"log/slog"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/getsentry/sentry-go"
+
+	"wallets/internal/obs"
 )
-
-const filtered = "[Filtered]"
-
-// sensitiveWords mark a field, header, tag or parameter name whose value must
-// never leave the process.
-var sensitiveWords = []string{
-	"password", "passwd", "token", "secret", "jwt",
-	"authorization", "cookie", "api_key", "api-key", "apikey", "credential",
-}
-
-// sensitiveKey reports whether a field named key may hold a secret.
-func sensitiveKey(key string) bool {
-	k := strings.ToLower(key)
-	for _, w := range sensitiveWords {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// secretPatterns catch secrets inside free text such as error messages.
-var secretPatterns = []struct {
-	re   *regexp.Regexp
-	repl string
-}{
-	// A JWT: three base64url segments, the first two JSON objects ("eyJ").
-	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`), filtered},
-	{regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`), "$1 " + filtered},
-	{regexp.MustCompile(`(?i)\b([a-z_]*(?:password|passwd|secret|token|jwt)[a-z_]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\[[^\]]*\]|[^\s,;&"'()\[\]{}]+)`), "$1$2" + filtered},
-}
-
-// redactText replaces secrets found in free text.
-func redactText(s string) string {
-	for _, p := range secretPatterns {
-		s = p.re.ReplaceAllString(s, p.repl)
-	}
-	return s
-}
-
-// redactAttr is the slog ReplaceAttr hook: attributes named like secrets are
-// replaced, whatever their value.
-func redactAttr(_ []string, a slog.Attr) slog.Attr {
-	if a.Value.Kind() != slog.KindGroup && sensitiveKey(a.Key) {
-		return slog.String(a.Key, filtered)
-	}
-	return a
-}
 
 // scrubEvent is Sentry's BeforeSend: it removes request bodies, cookies,
 // credentials and any field named like a secret from every event, whatever
-// put them there (this package never does, but sentry-go integrations or a
+// put them there (obs and this package never do, but sentry-go integrations or a
 // stray scope.SetRequest could).
 func scrubEvent(event *sentry.Event, _ *sentry.EventHint) *sentry.Event {
 	if event == nil {
@@ -70,7 +22,7 @@ func scrubEvent(event *sentry.Event, _ *sentry.EventHint) *sentry.Event {
 		r.Cookies = ""
 		r.Env = nil
 		for k := range r.Headers {
-			if sensitiveKey(k) || strings.EqualFold(k, "Set-Cookie") {
+			if obs.SensitiveKey(k) || strings.EqualFold(k, "Set-Cookie") {
 				delete(r.Headers, k)
 			}
 		}
@@ -78,8 +30,8 @@ func scrubEvent(event *sentry.Event, _ *sentry.EventHint) *sentry.Event {
 		r.URL = scrubURL(r.URL)
 	}
 	for k := range event.Tags {
-		if sensitiveKey(k) {
-			event.Tags[k] = filtered
+		if obs.SensitiveKey(k) {
+			event.Tags[k] = obs.Filtered
 		}
 	}
 	for name, c := range event.Contexts {
@@ -89,19 +41,19 @@ func scrubEvent(event *sentry.Event, _ *sentry.EventHint) *sentry.Event {
 		if b == nil {
 			continue
 		}
-		b.Message = redactText(b.Message)
+		b.Message = obs.RedactText(b.Message)
 		b.Data = scrubMap(b.Data)
 	}
 	event.User.IPAddress = ""
 	event.User.Email = ""
 	for k := range event.User.Data {
-		if sensitiveKey(k) {
-			event.User.Data[k] = filtered
+		if obs.SensitiveKey(k) {
+			event.User.Data[k] = obs.Filtered
 		}
 	}
-	event.Message = redactText(event.Message)
+	event.Message = obs.RedactText(event.Message)
 	for i := range event.Exception {
-		event.Exception[i].Value = redactText(event.Exception[i].Value)
+		event.Exception[i].Value = obs.RedactText(event.Exception[i].Value)
 	}
 	// Local variables are never collected by sentry-go, but frame vars may be
 	// set by hand; drop them all.
@@ -119,8 +71,8 @@ func scrubEvent(event *sentry.Event, _ *sentry.EventHint) *sentry.Event {
 // into nested maps and slices.
 func scrubMap(m map[string]any) map[string]any {
 	for k, v := range m {
-		if sensitiveKey(k) {
-			m[k] = filtered
+		if obs.SensitiveKey(k) {
+			m[k] = obs.Filtered
 			continue
 		}
 		m[k] = scrubValue(v)
@@ -138,7 +90,7 @@ func scrubValue(v any) any {
 		}
 		return v
 	case string:
-		return redactText(v)
+		return obs.RedactText(v)
 	default:
 		return v
 	}
@@ -151,11 +103,11 @@ func scrubQuery(q string) string {
 	}
 	vals, err := url.ParseQuery(q)
 	if err != nil {
-		return filtered
+		return obs.Filtered
 	}
 	for k := range vals {
-		if sensitiveKey(k) {
-			vals[k] = []string{filtered}
+		if obs.SensitiveKey(k) {
+			vals[k] = []string{obs.Filtered}
 		}
 	}
 	return vals.Encode()
@@ -168,7 +120,7 @@ func scrubURL(raw string) string {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return redactText(raw)
+		return obs.RedactText(raw)
 	}
 	u.User = nil
 	if u.RawQuery != "" {

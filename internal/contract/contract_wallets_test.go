@@ -1,4 +1,4 @@
-package api_test
+package contract_test
 
 // Contract tests of the customers' wallets (API.md, "Wallets — Customers"):
 // listing, opening and reading wallets, deposits and withdrawals, and the

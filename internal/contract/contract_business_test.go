@@ -1,4 +1,4 @@
-package api_test
+package contract_test
 
 // Contract tests of charges, the business directory, businesses' wallets
 // and debits (API.md, "Wallets").

@@ -1,4 +1,4 @@
-package api_test
+package contract_test
 
 // Contract tests of the lists (API.md, "Pagination"): page numbers with
 // absolute links, page sizes, ordering, filters and cursor paging.

@@ -1,4 +1,4 @@
-package api_test
+package contract_test
 
 // HTTP-level contract tests of the generic errors (API.md, "Errors" and
 // "Authentication"), and of the route table against the local gateway, so
@@ -12,14 +12,14 @@ import (
 	"strings"
 	"testing"
 
-	"wallets/internal/api"
 	"wallets/internal/apitest"
+	"wallets/internal/route"
 )
 
 // errPath turns a route's path into one that can be requested: the prefix
 // dropped (Do adds it) and each {param} replaced by a well-formed value.
-func errPath(r api.Route) string {
-	p := strings.TrimPrefix(r.Path, api.Prefix)
+func errPath(r route.Route) string {
+	p := strings.TrimPrefix(r.Path, route.Prefix)
 	p = strings.ReplaceAll(p, "{uuid}", "e58bc9dc-6f0b-4f1a-8f0e-0d0e0f101112")
 	p = strings.ReplaceAll(p, "{business_id}", "1")
 	if strings.Contains(p, "{") {
@@ -31,7 +31,7 @@ func errPath(r api.Route) string {
 // errAllowed is every method served on each path of the table.
 func errAllowed() map[string][]string {
 	out := map[string][]string{}
-	for _, r := range api.Routes() {
+	for _, r := range route.Routes() {
 		out[r.Path] = append(out[r.Path], r.Methods...)
 	}
 	return out
@@ -46,19 +46,19 @@ var errMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 func TestRoutesNeedToken(t *testing.T) {
 	t.Parallel()
 	s := apitest.New(t)
-	for _, r := range api.Routes() {
+	for _, r := range route.Routes() {
 		for _, m := range r.Methods {
 			for _, slash := range []string{"", "/"} {
 				path := errPath(r) + slash
 				t.Run(m+" "+path, func(t *testing.T) {
 					res := s.Do(t, m, path, nil)
 					switch r.Access {
-					case api.Public, api.Optional:
+					case route.Public, route.Optional:
 						usrJSONShape(t, res)
 						if res.Status == http.StatusUnauthorized || res.Status == http.StatusNotFound || res.Status == http.StatusMethodNotAllowed {
 							t.Fatalf("%s route %s answered %s without a token", r.Access, r.Function, res)
 						}
-						if r.Access == api.Optional {
+						if r.Access == route.Optional {
 							usrCheck(t, res, http.StatusNoContent)
 							usrCheck(t, s.Do(t, m, path, nil, apitest.Token("garbage")), http.StatusNoContent)
 						}
@@ -81,7 +81,7 @@ func TestRoutesWrongMethod(t *testing.T) {
 	token, _ := s.SignUp(t, "pablo", apitest.Customer)
 	done := map[string]bool{}
 	allowed := errAllowed()
-	for _, r := range api.Routes() {
+	for _, r := range route.Routes() {
 		if done[r.Path] {
 			continue
 		}

@@ -1,4 +1,4 @@
-package api
+package route
 
 import "strings"
 
@@ -21,7 +21,7 @@ func Match(routes []Route, method, path string) (route Route, params map[string]
 		if best >= 0 && !betterScore(score, bestScore) {
 			if sameScore(score, bestScore) {
 				// Same resource, another method set.
-				if hasMethod(r, method) {
+				if HasMethod(r, method) {
 					best, bestParams = i, p
 				}
 				allowed = append(allowed, r.Methods...)
@@ -34,13 +34,14 @@ func Match(routes []Route, method, path string) (route Route, params map[string]
 	if best < 0 {
 		return Route{}, nil, nil, false
 	}
-	if !hasMethod(routes[best], method) {
+	if !HasMethod(routes[best], method) {
 		return Route{}, nil, allowed, false
 	}
 	return routes[best], bestParams, allowed, true
 }
 
-func hasMethod(r Route, method string) bool {
+// HasMethod reports whether r serves method.
+func HasMethod(r Route, method string) bool {
 	for _, m := range r.Methods {
 		if m == method {
 			return true

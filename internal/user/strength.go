@@ -1,4 +1,4 @@
-package auth
+package user
 
 import (
 	"bufio"
@@ -10,43 +10,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
-
-	"github.com/alexedwards/argon2id"
 )
-
-// HashParams are the argon2id parameters: OWASP's recommended minimum
-// (19 MiB, 2 passes, 1 lane).
-var HashParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-
-// Hash returns the salted argon2id hash of password in PHC string form.
-func Hash(password string) (string, error) {
-	h, err := argon2id.CreateHash(password, HashParams)
-	if err != nil {
-		return "", fmt.Errorf("hash password: %w", err)
-	}
-	return h, nil
-}
-
-// Verify reports whether password matches hash. A malformed hash is an error.
-func Verify(password, hash string) (bool, error) {
-	ok, err := argon2id.ComparePasswordAndHash(password, hash)
-	if err != nil {
-		return false, fmt.Errorf("verify password: %w", err)
-	}
-	return ok, nil
-}
-
-var (
-	dummyOnce sync.Once
-	dummyHash string
-)
-
-// VerifyDummy spends the time of one Verify so that a login for an unknown
-// user answers in about the time of one with a wrong password.
-func VerifyDummy(password string) {
-	dummyOnce.Do(func() { dummyHash, _ = Hash("not a real password, only a timing stand-in") })
-	_, _ = Verify(password, dummyHash)
-}
 
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 8
@@ -74,7 +38,7 @@ func commonPasswords() map[string]struct{} {
 		common = make(map[string]struct{}, 20000)
 		zr, err := gzip.NewReader(bytes.NewReader(commonGz))
 		if err != nil {
-			panic(fmt.Sprintf("auth: embedded password list: %v", err))
+			panic(fmt.Sprintf("user: embedded password list: %v", err))
 		}
 		sc := bufio.NewScanner(zr)
 		for sc.Scan() {
@@ -83,7 +47,7 @@ func commonPasswords() map[string]struct{} {
 			}
 		}
 		if err := sc.Err(); err != nil {
-			panic(fmt.Sprintf("auth: embedded password list: %v", err))
+			panic(fmt.Sprintf("user: embedded password list: %v", err))
 		}
 	})
 	return common

@@ -1,4 +1,7 @@
-package postgres
+// Package migrate applies the schema migrations of wallets/migrations with
+// goose. It is its own package so that only the binaries that migrate (the
+// migrate function, the local server, tests) link goose.
+package migrate
 
 import (
 	"context"
@@ -10,26 +13,23 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"wallets/internal/postgres"
 	"wallets/migrations"
 )
 
-// Migrate applies every pending migration in wallets/migrations to the
-// database at databaseURL (a postgres:// URL or a keyword/value DSN) and
-// returns the file names of those it applied, in order; none when the schema
-// is up to date. goose records the applied versions in goose_db_version.
+// Up applies every pending migration in wallets/migrations to the database
+// at databaseURL (a postgres:// URL or a keyword/value DSN) and returns the
+// file names of those it applied, in order; none when the schema is up to
+// date. goose records the applied versions in goose_db_version. With
+// iamRegion set, each connection authenticates with an RDS IAM token for
+// that region (postgres.IAMAuth), as the migrate function does through RDS
+// Proxy; empty, the URL's own credentials are used.
 //
 // A session-level advisory lock, held for the whole run, makes concurrent
 // runs against the same database (two deploys, say) take turns. No named
 // prepared statements are used, so it is safe through RDS Proxy. On error the
 // returned names are those applied before the failing migration.
-func Migrate(ctx context.Context, databaseURL string) ([]string, error) {
-	return MigrateIAM(ctx, databaseURL, "")
-}
-
-// MigrateIAM is Migrate authenticating each connection with an RDS IAM token
-// for iamRegion (none when empty), as the migrate function does through RDS
-// Proxy.
-func MigrateIAM(ctx context.Context, databaseURL, iamRegion string) ([]string, error) {
+func Up(ctx context.Context, databaseURL, iamRegion string) ([]string, error) {
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: parse database URL: %w", err)
@@ -37,7 +37,7 @@ func MigrateIAM(ctx context.Context, databaseURL, iamRegion string) ([]string, e
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	var opts []stdlib.OptionOpenDB
 	if iamRegion != "" {
-		hook, err := iamAuth(ctx, iamRegion)
+		hook, err := postgres.IAMAuth(ctx, iamRegion)
 		if err != nil {
 			return nil, fmt.Errorf("migrate: %w", err)
 		}

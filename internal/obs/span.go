@@ -1,0 +1,308 @@
+package obs
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Invocation describes one invocation (one request) to Begin.
+type Invocation struct {
+	// Function names the Lambda function; empty means the Config's.
+	Function string
+	// Route is the route template (API Gateway's resource, e.g.
+	// "/api/v1/wallets/{uuid}"), Method the HTTP method and Path the
+	// request's path. They are logged and tag error reports; never put
+	// query strings, headers or bodies in them.
+	Route, Method, Path string
+	// RequestID is the event source's request id; empty means a random
+	// UUID.
+	RequestID string
+	// UserID is the authenticated user, if already known (see SetUser).
+	UserID string
+	// AWSRequestID is the Lambda invocation's id; empty means the one of
+	// the lambdacontext in Begin's context, if any.
+	AWSRequestID string
+}
+
+// Span is one invocation's observability state, from Begin to Finish. The
+// context returned by Begin carries it to Logger, RecordError, SetUser, Count
+// and Metric.
+type Span struct {
+	o     *Obs
+	inv   Invocation // Function, RequestID and AWSRequestID filled in
+	start time.Time
+	scope ReportScope // nil when reporting is off
+
+	panicErr     error  // set by Recovered
+	panicStack   []byte //
+	panicEventID string //
+
+	mu       sync.Mutex
+	logger   *slog.Logger
+	errs     []error
+	report   Report // prepared by the first RecordError, with its stack
+	metrics  []point
+	done     bool // Finish has begun: record nothing more
+	finished bool
+}
+
+type ctxKey struct{}
+
+func stateFrom(ctx context.Context) *Span {
+	if ctx == nil {
+		return nil
+	}
+	st, _ := ctx.Value(ctxKey{}).(*Span)
+	return st
+}
+
+// Begin starts an invocation: it returns the context to run the handler with
+// (carrying the request-scoped logger, the metrics buffer and the Reporter's
+// scope) and the Span to end it with. The adapter of an event source calls
+// it, then runs the handler with a deferred recover that calls
+// (*Span).Recovered, then calls (*Span).Finish exactly once. A nil o means
+// Default().
+func (o *Obs) Begin(ctx context.Context, inv Invocation) (context.Context, *Span) {
+	if o == nil {
+		o = Default()
+	}
+	start := time.Now()
+	if inv.Function == "" {
+		inv.Function = o.function
+	}
+	if inv.RequestID == "" {
+		inv.RequestID = newID()
+	}
+	if inv.AWSRequestID == "" {
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			inv.AWSRequestID = lc.AwsRequestID
+		}
+	}
+	st := &Span{o: o, inv: inv, start: start}
+	st.logger = st.newLogger()
+	if o.rep != nil {
+		ctx, st.scope = o.rep.Begin(ctx, inv)
+	}
+	return context.WithValue(ctx, ctxKey{}, st), st
+}
+
+// newLogger must be called with st.mu held or before st is shared.
+func (st *Span) newLogger() *slog.Logger {
+	attrs := []any{
+		slog.String("request_id", st.inv.RequestID),
+		slog.String("function", st.inv.Function),
+		slog.String("route", st.inv.Route),
+		slog.String("method", st.inv.Method),
+	}
+	if st.inv.UserID != "" {
+		attrs = append(attrs, slog.String("user_id", st.inv.UserID))
+	}
+	return st.o.root.With(attrs...)
+}
+
+// Recovered records a panic of the handler, whose value r is not nil, and
+// reports it at once. Call it from the deferred function that called
+// recover, so that the stack still shows where the panic happened. The
+// invocation then counts as a 500 whatever Finish is given (the adapter must
+// answer with a server error).
+func (st *Span) Recovered(r any) {
+	st.panicStack = debug.Stack()
+	if e, ok := r.(error); ok {
+		st.panicErr = fmt.Errorf("panic: %w", e)
+	} else {
+		st.panicErr = fmt.Errorf("panic: %v", r)
+	}
+	if st.scope != nil {
+		st.panicEventID = st.scope.Panic(r).Send(500)
+	}
+}
+
+// Finish ends the invocation, whose answer has the HTTP-like status (an
+// event source without one maps its outcome to 200, 4xx or 5xx). fault is
+// the server fault behind a 5xx if the adapter has one (e.g. the handler's
+// error); it is ignored after a panic. Finish reports a panic (already sent
+// by Recovered) or a 5xx (with the error recorded by RecordError, else
+// fault, else a "METHOD route answered N" message) and flushes the report;
+// writes one log line with message msg (Error level for a 5xx), the request
+// attributes, path, status, duration_ms, aws_request_id, extra, error,
+// panic and stack, and sentry_event_id; and writes the EMF documents
+// (Requests, Latency, 4xx, 5xx by Function, and what Count and Metric
+// recorded). Later calls do nothing.
+func (st *Span) Finish(ctx context.Context, status int, fault error, msg string, extra ...slog.Attr) {
+	elapsed := time.Since(st.start)
+
+	st.mu.Lock()
+	if st.finished {
+		st.mu.Unlock()
+		return
+	}
+	st.finished, st.done = true, true
+	logger, recorded, recReport, business := st.logger, st.errs, st.report, st.metrics
+	st.mu.Unlock()
+
+	panicked := st.panicErr != nil
+	if panicked {
+		status = 500
+	}
+
+	// The error chain to log: the panic, or the fault, then whatever the
+	// handler recorded.
+	var chain []error
+	if panicked {
+		chain = append(chain, st.panicErr)
+	} else if fault != nil {
+		chain = append(chain, fault)
+	}
+	chain = append(chain, recorded...)
+	logErr := errors.Join(chain...)
+
+	eventID := ""
+	if panicked {
+		eventID = st.panicEventID
+	} else if status >= 500 && st.scope != nil {
+		var r Report
+		switch {
+		case recReport != nil:
+			r = recReport
+		case fault != nil:
+			r = st.scope.Error(fault)
+		default:
+			r = st.scope.Message(fmt.Sprintf("%s %s answered %d", st.inv.Method, st.inv.Route, status))
+		}
+		eventID = r.Send(status)
+	}
+	if eventID != "" {
+		st.scope.Flush(flushTimeout)
+	}
+
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("path", st.inv.Path),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", ms(elapsed)),
+	}
+	if st.inv.AWSRequestID != "" {
+		attrs = append(attrs, slog.String("aws_request_id", st.inv.AWSRequestID))
+	}
+	attrs = append(attrs, extra...)
+	if logErr != nil {
+		attrs = append(attrs, slog.String("error", RedactText(logErr.Error())))
+	}
+	if panicked {
+		attrs = append(attrs, slog.Bool("panic", true), slog.String("stack", string(st.panicStack)))
+	}
+	if eventID != "" {
+		attrs = append(attrs, slog.String("sentry_event_id", eventID))
+	}
+	logger.LogAttrs(ctx, level, msg, attrs...)
+
+	is4xx, is5xx := 0.0, 0.0
+	if status >= 400 && status < 500 {
+		is4xx = 1
+	}
+	if status >= 500 {
+		is5xx = 1
+	}
+	request := []point{
+		{name: MetricRequests, unit: UnitCount, value: 1},
+		{name: MetricLatency, unit: UnitMilliseconds, value: ms(elapsed)},
+		{name: Metric4xx, unit: UnitCount, value: is4xx},
+		{name: Metric5xx, unit: UnitCount, value: is5xx},
+	}
+	props := map[string]any{"request_id": st.inv.RequestID, "route": st.inv.Route}
+	st.o.writeEMF(time.Now(), st.inv.Function, request, business, props)
+}
+
+// ms converts d to fractional milliseconds (microsecond precision).
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Logger returns the invocation's logger (with request_id, function, route,
+// method and user_id), or the default Obs's logger outside an invocation.
+func Logger(ctx context.Context) *slog.Logger {
+	if st := stateFrom(ctx); st != nil {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.logger
+	}
+	return Default().log
+}
+
+// RequestID returns the invocation's request id, or "" outside one.
+func RequestID(ctx context.Context) string {
+	if st := stateFrom(ctx); st != nil {
+		return st.inv.RequestID
+	}
+	return ""
+}
+
+// SetUser sets the invocation's user id (for the log line, later Logger
+// calls and error reports) when the event did not carry it.
+func SetUser(ctx context.Context, id string) {
+	st := stateFrom(ctx)
+	if st == nil || id == "" {
+		return
+	}
+	st.mu.Lock()
+	st.inv.UserID = id
+	st.logger = st.newLogger()
+	st.mu.Unlock()
+	if st.scope != nil {
+		st.scope.SetUser(id)
+	}
+}
+
+// RecordError attaches err as the cause of the 5xx the handler is about to
+// answer: it appears in the request's log line and, if the answer is a 5xx,
+// in the error report, with the stack of this call. Call it where the fault
+// is turned into a response. Outside an invocation it logs err with the
+// default logger.
+func RecordError(ctx context.Context, err error) {
+	if err == nil {
+		return
+	}
+	st := stateFrom(ctx)
+	if st == nil {
+		Default().log.ErrorContext(ctx, "error outside a request", slog.String("error", RedactText(err.Error())))
+		return
+	}
+	var r Report
+	if st.scope != nil {
+		st.mu.Lock()
+		first := st.report == nil && !st.done
+		st.mu.Unlock()
+		if first {
+			// Prepared here so that the stack shows the caller.
+			r = st.scope.Error(err)
+		}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.done {
+		return
+	}
+	st.errs = append(st.errs, err)
+	if r != nil && st.report == nil {
+		st.report = r
+	}
+}
+
+// newID returns a random UUID (version 4) for invocations without a request
+// id (direct invocations, tests).
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,86 @@
+package route
+
+import "wallets/internal/apperr"
+
+// Keys of the context the authorizer passes to API Gateway; the handlers
+// read them from requestContext.authorizer.
+const (
+	CtxUserID       = "user_id"
+	CtxUserType     = "user_type"
+	CtxTokenVersion = "token_version"
+	// CtxDetail carries the 401 message of a refusal into the ACCESS_DENIED
+	// gateway response.
+	CtxDetail = "detail"
+)
+
+// WWWAuthenticate is sent with every 401.
+const WWWAuthenticate = `JWT realm="api"`
+
+// GatewayResponse is an answer API Gateway gives itself, before or instead
+// of a handler: refusals of the authorizer, unknown routes, throttling. The
+// CDK app configures each as a gateway response and the local gateway
+// imitates them, so both answer in the contract's shape.
+type GatewayResponse struct {
+	// Type is API Gateway's response type (ACCESS_DENIED, ...).
+	Type string
+	// Status is the answer's status; 0 keeps the one API Gateway chose.
+	Status int
+	// Template is the body as an API Gateway mapping template; Detail is the
+	// same message without template variables, for the local gateway.
+	Template string
+	Detail   string
+	Headers  map[string]string
+}
+
+// gatewayAnswer is the gateway response of type typ answering status with
+// e's message.
+func gatewayAnswer(typ string, status int, e *apperr.Error, headers map[string]string) GatewayResponse {
+	return GatewayResponse{Type: typ, Status: status, Detail: e.Detail, Headers: headers}
+}
+
+// GatewayResponses lists the gateway responses the API configures.
+func GatewayResponses() []GatewayResponse {
+	wwwAuth := map[string]string{"WWW-Authenticate": WWWAuthenticate}
+	return []GatewayResponse{
+		// The authorizer denied: the context carries the 401 detail.
+		{Type: "ACCESS_DENIED", Status: 401, Template: `{"detail": "$context.authorizer.` + CtxDetail + `"}`, Headers: wwwAuth},
+		// The authorizer was not invoked because the identity source was
+		// missing (only with a result cache): no credentials.
+		gatewayAnswer("UNAUTHORIZED", 401, apperr.ErrNoCredentials, wwwAuth),
+		// The authorizer failed (the database unreachable).
+		gatewayAnswer("AUTHORIZER_FAILURE", 503, apperr.ErrUnavailable, nil),
+		gatewayAnswer("AUTHORIZER_CONFIGURATION_ERROR", 503, apperr.ErrUnavailable, nil),
+		// REST APIs answer an unknown path this way.
+		gatewayAnswer("MISSING_AUTHENTICATION_TOKEN", 404, apperr.ErrNotFound, nil),
+		gatewayAnswer("RESOURCE_NOT_FOUND", 404, apperr.ErrNotFound, nil),
+		gatewayAnswer("REQUEST_TOO_LARGE", 413, apperr.ErrTooLarge, nil),
+		gatewayAnswer("UNSUPPORTED_MEDIA_TYPE", 415, apperr.ErrUnsupportedMediaGateway, nil),
+		gatewayAnswer("THROTTLED", 429, apperr.ErrThrottledGateway, nil),
+		gatewayAnswer("QUOTA_EXCEEDED", 429, apperr.ErrThrottledGateway, nil),
+		gatewayAnswer("INTEGRATION_TIMEOUT", 504, apperr.ErrGatewayTimeout, nil),
+		gatewayAnswer("INTEGRATION_FAILURE", 502, apperr.ErrBadGateway, nil),
+		gatewayAnswer("DEFAULT_5XX", 502, apperr.ErrBadGateway, nil),
+		// Any other refusal of the gateway keeps its status and message,
+		// in the contract's shape.
+		{Type: "DEFAULT_4XX", Template: `{"detail": $context.error.messageString}`},
+	}
+}
+
+// Body returns the response body API Gateway sends: the template with its
+// variables, or the fixed detail.
+func (g GatewayResponse) Body() string {
+	if g.Template != "" {
+		return g.Template
+	}
+	return `{"detail": "` + g.Detail + `"}`
+}
+
+// GatewayResponseOf returns the gateway response of type typ.
+func GatewayResponseOf(typ string) GatewayResponse {
+	for _, g := range GatewayResponses() {
+		if g.Type == typ {
+			return g
+		}
+	}
+	return gatewayAnswer(typ, 500, apperr.ErrFault, nil)
+}

@@ -1,0 +1,134 @@
+package user
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"wallets/internal/apperr"
+)
+
+func TestNewAccountCheck(t *testing.T) {
+	good := NewAccount{Username: "pablo", Email: "pablo@mail.com", Password: "Xk9#mQ2!vL", Password2: "Xk9#mQ2!vL"}
+	tests := []struct {
+		name   string
+		change func(*NewAccount)
+		before apperr.Fields // errors the caller found reading the fields
+		want   map[string][]string
+	}{
+		{"valid", func(*NewAccount) {}, nil, map[string][]string{}},
+		{"bad username", func(a *NewAccount) { a.Username = "pa blo" }, nil, map[string][]string{"username": {MsgUsernameInvalid}}},
+		{"bad email", func(a *NewAccount) { a.Email = "pablo@" }, nil, map[string][]string{"email": {MsgEmailInvalid}}},
+		{"mismatch", func(a *NewAccount) { a.Password2 = "other" }, nil, map[string][]string{"password": {MsgPasswordMismatch}}},
+		{"weak", func(a *NewAccount) { a.Password, a.Password2 = "12345678", "12345678" }, nil,
+			map[string][]string{"password": {"This password is too common.", "This password is entirely numeric."}}},
+		{"similar to the username", func(a *NewAccount) { a.Password, a.Password2 = "pablo123x", "pablo123x" }, nil,
+			map[string][]string{"password": {"The password is too similar to the username."}}},
+		{"unread fields are not checked again", func(a *NewAccount) { a.Username, a.Password = "", "" },
+			apperr.Fields{"username": {"This field is required."}, "password": {"This field is required."}},
+			map[string][]string{"username": {"This field is required."}, "password": {"This field is required."}}},
+		{"unread confirmation: strength still checked", func(a *NewAccount) { a.Password, a.Password2 = "short", "" },
+			apperr.Fields{"password2": {"This field is required."}},
+			map[string][]string{"password2": {"This field is required."}, "password": {"This password is too short. It must contain at least 8 characters."}}},
+	}
+	for _, tt := range tests {
+		a := good
+		tt.change(&a)
+		errs := apperr.Fields{}
+		for k, v := range tt.before {
+			errs[k] = append([]string(nil), v...)
+		}
+		a.Check(errs)
+		if !reflect.DeepEqual(map[string][]string(errs), tt.want) {
+			t.Errorf("%s: errors %v, want %v", tt.name, errs, tt.want)
+		}
+	}
+}
+
+func TestProfileChange(t *testing.T) {
+	str := func(s string) *string { return &s }
+	u := User{Username: "pablo", FirstName: "Pablo", LastName: "Moreno"}
+	for _, tt := range []struct {
+		change ProfileChange
+		errs   map[string][]string
+		after  User
+	}{
+		{ProfileChange{}, map[string][]string{}, u},
+		{ProfileChange{FirstName: str("Pau")}, map[string][]string{}, User{Username: "pablo", FirstName: "Pau", LastName: "Moreno"}},
+		{ProfileChange{Username: str("")}, map[string][]string{"username": {MsgBlank}}, User{FirstName: "Pablo", LastName: "Moreno"}},
+		{ProfileChange{Username: str("a b")}, map[string][]string{"username": {MsgUsernameInvalid}}, User{Username: "a b", FirstName: "Pablo", LastName: "Moreno"}},
+	} {
+		errs := apperr.Fields{}
+		tt.change.Check(errs)
+		if !reflect.DeepEqual(map[string][]string(errs), tt.errs) {
+			t.Errorf("%+v: errors %v, want %v", tt.change, errs, tt.errs)
+		}
+		if got := tt.change.Apply(u); got != tt.after {
+			t.Errorf("%+v: applied %+v, want %+v", tt.change, got, tt.after)
+		}
+	}
+}
+
+func TestPasswordChangeCheck(t *testing.T) {
+	u := User{Username: "pablo", Email: "pablo@mail.com"}
+	for _, tt := range []struct {
+		name     string
+		c        PasswordChange
+		oldRight bool
+		want     map[string][]string
+	}{
+		{"valid", PasswordChange{Old: "Old-Pass-123", New: "Xk9#mQ2!vL", New2: "Xk9#mQ2!vL"}, true, map[string][]string{}},
+		{"wrong old", PasswordChange{Old: "nope", New: "Xk9#mQ2!vL", New2: "Xk9#mQ2!vL"}, false, map[string][]string{"old_password": {MsgWrongPassword}}},
+		{"mismatch", PasswordChange{Old: "Old-Pass-123", New: "Xk9#mQ2!vL", New2: "x"}, true, map[string][]string{"new_password": {MsgPasswordMismatch}}},
+		{"same", PasswordChange{Old: "Xk9#mQ2!vL", New: "Xk9#mQ2!vL", New2: "Xk9#mQ2!vL"}, true, map[string][]string{"new_password": {MsgSamePassword}}},
+		{"weak", PasswordChange{Old: "Old-Pass-123", New: "password", New2: "password"}, true, map[string][]string{"new_password": {"This password is too common."}}},
+	} {
+		errs := apperr.Fields{}
+		tt.c.Check(u, tt.oldRight, errs)
+		if !reflect.DeepEqual(map[string][]string(errs), tt.want) {
+			t.Errorf("%s: errors %v, want %v", tt.name, errs, tt.want)
+		}
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	if Throttled(MaxFailedLogins) || !Throttled(MaxFailedLogins+1) {
+		t.Errorf("Throttled: %d attempts must pass, %d must not", MaxFailedLogins, MaxFailedLogins+1)
+	}
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		oldest time.Time
+		secs   string
+	}{
+		{now.Add(-LoginWindow + 90*time.Second), "90"},
+		{now.Add(-LoginWindow), "1"},     // the window has just passed: retry now
+		{now.Add(-2 * LoginWindow), "1"}, // never less than a second
+		{now.Add(-1400 * time.Millisecond), "899"},
+	} {
+		err := ErrThrottled(tt.oldest, now)
+		e, ok := apperr.As(err)
+		if !ok || e.Code != apperr.Throttled || !strings.Contains(e.Detail, "Expected available in "+tt.secs+" seconds.") {
+			t.Errorf("ErrThrottled(oldest %v) = %v, want a wait of %s s", now.Sub(tt.oldest), err, tt.secs)
+		}
+	}
+}
+
+func TestCheckEmail(t *testing.T) {
+	for _, tt := range []struct {
+		email string
+		ok    bool
+	}{
+		{"pablo@mail.com", true},
+		{"p.moreno+x@mail.co.uk", true},
+		{"pablo@mail", false},
+		{"pablo@.com", false},
+		{"Pablo <pablo@mail.com>", false},
+		{"@mail.com", false},
+		{"pablo mail@mail.com", false},
+	} {
+		if got := CheckEmail(tt.email) == ""; got != tt.ok {
+			t.Errorf("CheckEmail(%q) ok = %v, want %v", tt.email, got, tt.ok)
+		}
+	}
+}
