@@ -97,17 +97,13 @@ func tokenFrom(req events.APIGatewayCustomAuthorizerRequestTypeRequest) string {
 			return strings.TrimSpace(token)
 		}
 	}
+	// net/http's cookie reading skips the pairs it cannot read (another
+	// application's cookie on the same domain, a stray ";") rather than
+	// the whole header, as browsers do.
 	lines, _ := headerValues(ev, "Cookie")
-	for _, line := range lines {
-		cookies, err := http.ParseCookie(line)
-		if err != nil {
-			continue
-		}
-		for _, c := range cookies {
-			if c.Name == CookieName {
-				return c.Value
-			}
-		}
+	r := http.Request{Header: http.Header{"Cookie": lines}}
+	if c, err := r.Cookie(CookieName); err == nil {
+		return c.Value
 	}
 	return ""
 }

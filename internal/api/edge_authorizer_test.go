@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,4 +177,36 @@ func TestEdgeAuthorizerToHandler(t *testing.T) {
 	resp := e.do(req{fn: "users-me-get", caller: pol.Context})
 	checkStatus(t, resp, 200)
 	checkBody(t, resp, pabloJSON)
+}
+
+// TestEdgeCookieHeaderWithOtherCookies: the jwt cookie authenticates even
+// when the Cookie header also carries pairs Go's strict parser refuses — a
+// valueless cookie, another application's JSON value, an empty pair, a
+// trailing ";" — on protected routes and on logout (which must revoke it).
+func TestEdgeCookieHeaderWithOtherCookies(t *testing.T) {
+	e := newEdge(t)
+	token, err := e.tokens.Issue(auth.Principal{UserID: customerID, Type: auth.CustomerType, TokenVersion: tokenVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.users.UserFn = func(context.Context, int64) (user.User, error) { return pablo(), nil }
+	for _, fn := range []string{"wallets-list", "users-logout"} {
+		for _, line := range []string{
+			"flag; jwt=" + token,
+			`theme={"dark":true}; jwt=` + token,
+			"jwt=" + token + ";",
+			"a=1;; jwt=" + token,
+		} {
+			name := strings.ReplaceAll(line, token, "<token>")
+			t.Run(fn+" "+name, func(t *testing.T) {
+				got, err := e.srv.Authorize(context.Background(), authRequest(t, fn, map[string]string{"Cookie": line}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Context[route.CtxUserID] != "7" {
+					t.Errorf("Cookie %q: principal %q, context %v; want user 7", name, got.PrincipalID, got.Context)
+				}
+			})
+		}
+	}
 }
