@@ -372,6 +372,16 @@ func TestEdgeErrorMapping(t *testing.T) {
 	now := time.Now()
 
 	runEdgeCases(t, []edgeCase{{
+		name:   "an internal application error answers the generic 500, not its own words",
+		setup:  depositFails(apperr.New(apperr.Internal, "secret internals")),
+		req:    deposit,
+		status: 500, body: bodyFault, leaks: []string{"secret internals"},
+	}, {
+		name:   "an application error of an unknown code answers the generic 500",
+		setup:  depositFails(apperr.New(apperr.Code("made-up"), "secret internals")),
+		req:    deposit,
+		status: 500, body: bodyFault, leaks: []string{"secret internals"},
+	}, {
 		name: "wallet.ErrNotFound is 404",
 		setup: func(t *testing.T, e *edge) {
 			e.wallets.WalletFn = func(context.Context, int64, uuid.UUID) (wallet.Wallet, error) {

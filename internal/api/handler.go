@@ -90,11 +90,11 @@ func isFault(err error) bool {
 // contract's shape, or a fault, recorded for the logs and the error tracker
 // and answered without internals (503 when the database is out of reach).
 func (s *Server) failure(ctx context.Context, err error) Response {
-	e, refusal := apperr.As(err)
+	e, _ := apperr.As(err)
 	if isFault(err) {
 		obs.RecordError(ctx, err)
-		if !refusal {
-			e = apperr.ErrFault
+		if e == nil || e.Code != apperr.Unavailable {
+			e = apperr.ErrFault // a fault's own words never reach the client
 		}
 	}
 	return refusalResponse(err, e)

@@ -57,7 +57,7 @@ var StatusOf = map[apperr.Code]int{
 func errorResponse(e *apperr.Error) Response {
 	status, known := StatusOf[e.Code]
 	if !known {
-		status = http.StatusInternalServerError
+		status, e = http.StatusInternalServerError, apperr.ErrFault
 	}
 	resp := Response{Status: status, Headers: map[string]string{}}
 	if len(e.Fields) > 0 {
