@@ -796,3 +796,26 @@ func TestEdgeDeadlineMargin(t *testing.T) {
 	}
 	checkStatus(t, e.doCtx(ctx, req{fn: "wallets-get", params: walletParams, caller: customer(customerID)}), http.StatusOK)
 }
+
+// TestEdgeUsernameWithSpace: a username is any text that is not blank, as
+// the old service accepted (its own tests sign up "Media Market").
+func TestEdgeUsernameWithSpace(t *testing.T) {
+	t.Run("sign-up", func(t *testing.T) {
+		e := newEdge(t)
+		e.users.SignUpFn = func(ctx context.Context, a user.NewAccount) (user.User, error) {
+			return user.User{ID: businessID, Username: a.Username, Email: a.Email, Type: a.Type, IsActive: true, TokenVersion: 1}, nil
+		}
+		resp := e.do(req{fn: "users-sign-up", body: `{"username":"Media Market","email":"shop@mail.com",` +
+			`"password":"Tr0mbone-Galaxy-42","password2":"Tr0mbone-Galaxy-42","type":2}`})
+		checkStatus(t, resp, http.StatusCreated)
+		checkBody(t, resp, `{"id":9,"username":"Media Market","email":"shop@mail.com","first_name":"","last_name":"","profile":{"type":2}}`)
+	})
+	t.Run("profile update", func(t *testing.T) {
+		e := newEdge(t)
+		e.users.UpdateProfileFn = func(ctx context.Context, id int64, c user.ProfileChange) (user.User, error) {
+			return c.Apply(pablo()), nil
+		}
+		resp := e.do(req{fn: "users-me-update", method: http.MethodPatch, caller: customer(customerID), body: `{"username":"Pablo Moreno"}`})
+		checkStatus(t, resp, http.StatusOK)
+	})
+}

@@ -704,8 +704,8 @@ func requestBodyComponents() obj {
 
 // inputSchemas are the schemas of the request bodies.
 func inputSchemas() obj {
-	username := str(obj{"maxLength": user.MaxUsername, "pattern": `^[\p{L}\p{N}@.+\-_]+$`,
-		"description": "Letters, digits and @/./+/-/_ only."})
+	username := str(obj{"maxLength": user.MaxUsername, "minLength": 1,
+		"description": "Any text that is not blank (surrounding spaces are trimmed)."})
 	name := str(obj{"maxLength": user.MaxName})
 	password := str(obj{"minLength": 1, "maxLength": 4096})
 	description := str(obj{"maxLength": wallet.MaxDescription})

@@ -6,7 +6,6 @@ package user
 
 import (
 	"net/mail"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -40,12 +39,9 @@ const (
 	MaxEmail    = 254
 )
 
-var usernameRE = regexp.MustCompile(`^[\p{L}\p{N}@.+\-_]+$`)
-
 // Messages of the account rules.
 const (
 	MsgBlank            = "This field may not be blank."
-	MsgUsernameInvalid  = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
 	MsgUsernameTaken    = "A user with that username already exists."
 	MsgEmailInvalid     = "Enter a valid email address."
 	MsgEmailTaken       = "A user with that email already exists."
@@ -58,13 +54,13 @@ const (
 // ErrNotFound is the answer for a user that does not exist.
 var ErrNotFound = apperr.ErrNotFound
 
-// CheckUsername returns why name is not a valid username, or "".
+// CheckUsername returns why name is not a valid username, or "". A username
+// is any text of 1 to MaxUsername characters that is not blank, as the old
+// service accepted ("Media Market"): accounts imported from it keep their
+// names. (The caller trims it and bounds its length.)
 func CheckUsername(name string) string {
-	if name == "" {
+	if strings.TrimSpace(name) == "" {
 		return MsgBlank
-	}
-	if !usernameRE.MatchString(name) {
-		return MsgUsernameInvalid
 	}
 	return ""
 }

@@ -18,7 +18,8 @@ func TestNewAccountCheck(t *testing.T) {
 		want   map[string][]string
 	}{
 		{"valid", func(*NewAccount) {}, nil, map[string][]string{}},
-		{"bad username", func(a *NewAccount) { a.Username = "pa blo" }, nil, map[string][]string{"username": {MsgUsernameInvalid}}},
+		{"a username with a space", func(a *NewAccount) { a.Username = "Media Market" }, nil, map[string][]string{}},
+		{"a blank username", func(a *NewAccount) { a.Username = " " }, nil, map[string][]string{"username": {MsgBlank}}},
 		{"bad email", func(a *NewAccount) { a.Email = "pablo@" }, nil, map[string][]string{"email": {MsgEmailInvalid}}},
 		{"mismatch", func(a *NewAccount) { a.Password2 = "other" }, nil, map[string][]string{"password": {MsgPasswordMismatch}}},
 		{"weak", func(a *NewAccount) { a.Password, a.Password2 = "12345678", "12345678" }, nil,
@@ -57,7 +58,7 @@ func TestProfileChange(t *testing.T) {
 		{ProfileChange{}, map[string][]string{}, u},
 		{ProfileChange{FirstName: str("Pau")}, map[string][]string{}, User{Username: "pablo", FirstName: "Pau", LastName: "Moreno"}},
 		{ProfileChange{Username: str("")}, map[string][]string{"username": {MsgBlank}}, User{FirstName: "Pablo", LastName: "Moreno"}},
-		{ProfileChange{Username: str("a b")}, map[string][]string{"username": {MsgUsernameInvalid}}, User{Username: "a b", FirstName: "Pablo", LastName: "Moreno"}},
+		{ProfileChange{Username: str("Pablo Moreno")}, map[string][]string{}, User{Username: "Pablo Moreno", FirstName: "Pablo", LastName: "Moreno"}},
 	} {
 		errs := apperr.Fields{}
 		tt.change.Check(errs)
