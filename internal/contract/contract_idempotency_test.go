@@ -5,6 +5,7 @@ package contract_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -318,4 +319,26 @@ func TestContractIdempotentRetryAfterFailure(t *testing.T) {
 		t.Fatalf("%d transactions", n)
 	}
 	ctLedger(t, s, w)
+}
+
+// TestIdempotencyLongAnonymousKey: an anonymous caller's key of up to 255
+// characters works like any other (it answered 500 from 191 characters up,
+// when the scoped key overflowed its column).
+func TestIdempotencyLongAnonymousKey(t *testing.T) {
+	t.Parallel()
+	s := apitest.New(t)
+	for _, n := range []int{190, 191, 255} {
+		key := strings.Repeat("k", n)
+		name := fmt.Sprintf("long%d", n)
+		body := map[string]any{"username": name, "email": name + "@example.com",
+			"password": apitest.Password, "password2": apitest.Password}
+		first := s.Do(t, "POST", "/users/sign-up", body, apitest.IdempotencyKey(key)).Check(t, http.StatusCreated)
+		again := s.Do(t, "POST", "/users/sign-up", body, apitest.IdempotencyKey(key)).Check(t, http.StatusCreated)
+		if again.Header.Get("Idempotent-Replayed") != "true" || string(again.Body) != string(first.Body) {
+			t.Errorf("key of %d: the repeat was not the first answer replayed: %s", n, again)
+		}
+		login := map[string]any{"username": name, "password": apitest.Password}
+		s.Do(t, "POST", "/users/login", login, apitest.IdempotencyKey(key)).Check(t, http.StatusOK)
+		s.Do(t, "POST", "/users/logout", nil, apitest.IdempotencyKey(key)).Check(t, http.StatusNoContent)
+	}
 }

@@ -6,6 +6,7 @@ package idempotency
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 
 	"wallets/internal/apperr"
@@ -31,16 +32,24 @@ type Request struct {
 //
 // Anonymous callers (sign-up, login) share no user to scope keys by, so
 // their key is scoped by the request too: one client's key never answers,
-// or refuses, another client's request.
+// or refuses, another client's request. The scoped key is a digest of the
+// two, of a fixed length that fits wherever a key of MaxKey does.
 func NewRequest(user int64, key string, hash []byte) (Request, error) {
 	if !validKey(key) {
 		return Request{}, apperr.ErrKeyInvalid
 	}
 	if user == 0 {
-		key = key + "#" + hex.EncodeToString(hash)
+		d := sha256.New()
+		d.Write([]byte(key))
+		d.Write([]byte{0})
+		d.Write(hash)
+		key = anonymousPrefix + hex.EncodeToString(d.Sum(nil))
 	}
 	return Request{User: user, Key: key, Hash: hash}, nil
 }
+
+// anonymousPrefix marks the scoped keys of anonymous callers.
+const anonymousPrefix = "anonymous:"
 
 // validKey reports whether key is 1–MaxKey printable ASCII characters.
 func validKey(key string) bool {
