@@ -89,5 +89,12 @@ deploy: build node_modules
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./internal/postgres/
 
+## import: carry the old Django service's users, wallets and transactions into $$DATABASE_URL (migrated first): make import FROM=postgres://…
+## (IMPORT_ARGS="-iam-region eu-west-1 -batch 5000" passes flags to cmd/wallets-import)
+.PHONY: import
+import:
+	@test -n "$(FROM)" -a -n "$$DATABASE_URL" || { echo 'usage: DATABASE_URL=<new database URL> make import FROM=<old database URL>'; exit 2; }
+	@FROM='$(FROM)' $(GO) run ./cmd/wallets-import $(IMPORT_ARGS)
+
 clean:
 	rm -rf build cdk.out

@@ -1,9 +1,20 @@
-// Package passhash hashes and verifies passwords with argon2id. Only the
+// Package passhash hashes and verifies passwords with argon2id, and verifies
+// the hashes the old Django service stored (pbkdf2_sha256, pbkdf2_sha1 and
+// Django's argon2 form) so that its users keep their passwords. Only the
 // functions that handle passwords (sign-up, login, change-password) link it.
 package passhash
 
 import (
+	"crypto/pbkdf2"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"hash"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/alexedwards/argon2id"
@@ -13,8 +24,26 @@ import (
 // 2 passes, 1 lane).
 var Params = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
+// ErrUnreadable is the error of Verify for a stored value it cannot read:
+// no hash of a format it knows, or one whose fields are malformed.
+var ErrUnreadable = errors.New("passhash: unreadable password hash")
+
+// maxPBKDF2Iterations bounds the work a stored pbkdf2 hash may ask for
+// (Django 3.2 uses 260,000; Django 5 about 1,000,000).
+const maxPBKDF2Iterations = 5_000_000
+
 // Argon2id hashes passwords with Params; its zero value is ready to use. It
 // implements user.Hasher.
+//
+// Verify also reads the old service's hashes, as Django encodes them:
+//
+//   - pbkdf2_sha256$<iterations>$<salt>$<base64 hash>, and pbkdf2_sha1;
+//   - argon2$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>;
+//   - a value starting with "!", Django's unusable password: it matches no
+//     password.
+//
+// NeedsRehash reports every hash but an argon2id one with Params, so the
+// caller replaces old hashes after a successful Verify.
 type Argon2id struct{}
 
 // Hash returns the salted argon2id hash of password in PHC string form.
@@ -26,13 +55,109 @@ func (Argon2id) Hash(password string) (string, error) {
 	return h, nil
 }
 
-// Verify reports whether password matches hash. A malformed hash is an error.
-func (Argon2id) Verify(password, hash string) (bool, error) {
-	ok, err := argon2id.ComparePasswordAndHash(password, hash)
+// Verify reports whether password matches hash, in constant time for a given
+// hash. An unusable password (Django's "!…") matches nothing; a value Verify
+// cannot read is an error wrapping ErrUnreadable. Every call takes about the
+// time of VerifyDummy (see there), so that a caller answering these like a
+// wrong password does not tell any of them apart by timing.
+func (a Argon2id) Verify(password, hash string) (bool, error) {
+	switch algorithm, rest, _ := strings.Cut(hash, "$"); {
+	case strings.HasPrefix(hash, "$argon2id$"):
+		return a.verifyArgon2id(password, hash)
+	case algorithm == "argon2" && strings.HasPrefix(rest, "argon2id$"):
+		// Django's Argon2PasswordHasher: its PHC string behind "argon2".
+		return a.verifyArgon2id(password, "$"+rest)
+	case algorithm == "pbkdf2_sha256":
+		return a.verifyPBKDF2(password, rest, sha256.New)
+	case algorithm == "pbkdf2_sha1":
+		return a.verifyPBKDF2(password, rest, sha1.New)
+	case strings.HasPrefix(hash, "!"):
+		a.VerifyDummy(password)
+		return false, nil
+	default:
+		a.VerifyDummy(password)
+		return false, fmt.Errorf("verify password: %w: unknown format", ErrUnreadable)
+	}
+}
+
+// Bounds on the argon2id parameters a stored hash may ask for: the library
+// panics outside some, and the others bound the work and memory of a login
+// (Django's default is 100 MiB, 2 passes, 8 lanes).
+const (
+	maxArgon2Memory = 256 * 1024 // KiB
+	maxArgon2Passes = 16
+	maxArgon2Lanes  = 16
+)
+
+// verifyArgon2id checks password against a PHC argon2id string whose
+// parameters are in bounds.
+func (a Argon2id) verifyArgon2id(password, phc string) (bool, error) {
+	p, salt, key, err := argon2id.DecodeHash(phc)
+	if err == nil && (len(salt) == 0 || len(key) < 4 || p.Parallelism < 1 || p.Parallelism > maxArgon2Lanes ||
+		p.Iterations < 1 || p.Iterations > maxArgon2Passes || p.Memory < 8*uint32(p.Parallelism) || p.Memory > maxArgon2Memory) {
+		err = errors.New("argon2id: parameters out of range")
+	}
 	if err != nil {
-		return false, fmt.Errorf("verify password: %w", err)
+		a.VerifyDummy(password)
+		return false, fmt.Errorf("verify password: %w: %w", ErrUnreadable, err)
+	}
+	ok, err := argon2id.ComparePasswordAndHash(password, phc)
+	legacyDummy(password)
+	if err != nil {
+		return false, fmt.Errorf("verify password: %w: %w", ErrUnreadable, err)
 	}
 	return ok, nil
+}
+
+// verifyPBKDF2 checks password against Django's PBKDF2 fields
+// <iterations>$<salt>$<base64 hash>, with h as the HMAC's hash.
+func (a Argon2id) verifyPBKDF2(password, fields string, h func() hash.Hash) (bool, error) {
+	iterations, salt, want, err := parsePBKDF2(fields)
+	if err != nil {
+		a.VerifyDummy(password)
+		return false, fmt.Errorf("verify password: %w: %w", ErrUnreadable, err)
+	}
+	got, err := pbkdf2.Key(h, password, []byte(salt), iterations, len(want))
+	a.argon2idDummy(password)
+	if err != nil {
+		return false, fmt.Errorf("verify password: %w: %w", ErrUnreadable, err)
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// parsePBKDF2 splits Django's <iterations>$<salt>$<base64 hash>.
+func parsePBKDF2(fields string) (iterations int, salt string, key []byte, err error) {
+	parts := strings.Split(fields, "$")
+	if len(parts) != 3 {
+		return 0, "", nil, errors.New("pbkdf2: want iterations$salt$hash")
+	}
+	iterations, err = strconv.Atoi(parts[0])
+	if err != nil || iterations < 1 || iterations > maxPBKDF2Iterations {
+		return 0, "", nil, fmt.Errorf("pbkdf2: iterations %q out of range", parts[0])
+	}
+	if parts[1] == "" {
+		return 0, "", nil, errors.New("pbkdf2: empty salt")
+	}
+	key, err = base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(key) == 0 {
+		return 0, "", nil, errors.New("pbkdf2: hash is not base64")
+	}
+	return iterations, parts[1], key, nil
+}
+
+// NeedsRehash reports whether hash, which a password was just verified
+// against, should be replaced by a fresh Hash of that password: true for
+// every hash but an argon2id one made with Params.
+func (Argon2id) NeedsRehash(hash string) bool {
+	if !strings.HasPrefix(hash, "$argon2id$") {
+		return true
+	}
+	p, _, key, err := argon2id.DecodeHash(hash)
+	if err != nil {
+		return true
+	}
+	return p.Memory != Params.Memory || p.Iterations != Params.Iterations ||
+		p.Parallelism != Params.Parallelism || uint32(len(key)) != Params.KeyLength
 }
 
 var (
@@ -40,9 +165,30 @@ var (
 	dummyHash string
 )
 
-// VerifyDummy spends the time of one Verify so that a login for an unknown
-// user answers in about the time of one with a wrong password.
+// legacyDummyIterations is the work of the old service's pbkdf2_sha256
+// hashes (Django 3.2's default, which its accounts carry).
+const legacyDummyIterations = 260_000
+
+// VerifyDummy spends the time of one Verify, for a login of an unknown user.
+//
+// Every check does the work of both schemes — a real argon2id check plus a
+// stand-in pbkdf2, a real pbkdf2 check plus a stand-in argon2id, or both
+// stand-ins here — so that neither an unknown username nor an imported
+// account still holding its old hash answers in a time of its own. (It costs
+// a login about 50 ms more CPU than argon2id alone, until the stand-in is
+// dropped once every account has been rehashed.)
 func (a Argon2id) VerifyDummy(password string) {
+	a.argon2idDummy(password)
+	legacyDummy(password)
+}
+
+// argon2idDummy spends the time of one argon2id check with Params.
+func (a Argon2id) argon2idDummy(password string) {
 	dummyOnce.Do(func() { dummyHash, _ = a.Hash("not a real password, only a timing stand-in") })
-	_, _ = a.Verify(password, dummyHash)
+	_, _ = argon2id.ComparePasswordAndHash(password, dummyHash)
+}
+
+// legacyDummy spends the time of one check of an old service's hash.
+func legacyDummy(password string) {
+	_, _ = pbkdf2.Key(sha256.New, password, []byte("timing stand-in"), legacyDummyIterations, sha256.Size)
 }

@@ -44,6 +44,9 @@ func (fakeHasher) Verify(password, hash string) (bool, error) {
 
 func (fakeHasher) VerifyDummy(string) {}
 
+// NeedsRehash asks for a fresh hash of every hash but its own.
+func (fakeHasher) NeedsRehash(hash string) bool { return !strings.HasPrefix(hash, fakePrefix) }
+
 // password is strong enough for every test user.
 const password = "plover-quartz-917"
 

@@ -102,13 +102,20 @@ func (s *Users) LogIn(ctx context.Context, username, password string) (u user.Us
 	case err != nil:
 		return user.User{}, s.forgetAfterFault(ctx, attempt, err)
 	default:
-		if valid, err = s.hasher.Verify(password, u.PasswordHash); err != nil {
-			return user.User{}, s.forgetAfterFault(ctx, attempt, fmt.Errorf("log in as user %d: %w", u.ID, err))
-		}
+		// A stored value the Hasher cannot read (a format it does not
+		// know, a corrupt row) fails like a wrong password, never as a
+		// fault: Verify took the time of a real check. An unusable
+		// password (an imported Django "!…") matches nothing.
+		valid, _ = s.hasher.Verify(password, u.PasswordHash)
 	}
 	if !valid || !u.IsActive {
 		// The recorded attempt stays, as a failure.
 		return user.User{}, user.ErrLoginFailed
+	}
+	if s.hasher.NeedsRehash(u.PasswordHash) {
+		if u, err = s.rehash(ctx, u, password); err != nil {
+			return user.User{}, s.forgetAfterFault(ctx, attempt, err)
+		}
 	}
 	// A success is no failure: its attempt goes, the failures before it
 	// stay and keep counting until the window passes, so a guesser cannot
@@ -116,6 +123,28 @@ func (s *Users) LogIn(ctx context.Context, username, password string) (u user.Us
 	// same name.
 	if err := forgetLoginAttempt(ctx, s.writer, attempt); err != nil {
 		return user.User{}, err
+	}
+	return u, nil
+}
+
+// rehash replaces u's stored hash, which password was just verified against
+// and which the Hasher wants replaced (an imported Django hash), by a fresh
+// one, so the old hash is gone from the database after the first successful
+// login. The update is conditional on the old hash: a password changed
+// meanwhile stays as it is.
+func (s *Users) rehash(ctx context.Context, u user.User, password string) (user.User, error) {
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		return user.User{}, fmt.Errorf("rehash password of user %d: %w", u.ID, err)
+	}
+	tag, err := s.writer.Exec(ctx, `
+		UPDATE users SET password_hash = $3, updated_at = now()
+		WHERE id = $1 AND password_hash = $2`, u.ID, u.PasswordHash, hash)
+	if err != nil {
+		return user.User{}, fmt.Errorf("rehash password of user %d: %w", u.ID, err)
+	}
+	if tag.RowsAffected() == 1 {
+		u.PasswordHash = hash
 	}
 	return u, nil
 }

@@ -21,8 +21,11 @@ type Service interface {
 	// LoginWindow it fails with ErrThrottled, without checking the password
 	// and without extending the window. It fails with ErrLoginFailed for an
 	// unknown username, a wrong password or an inactive account, taking
-	// about the same time for each. A success does not count as a failure
-	// but leaves the failures before it counting.
+	// about the same time for each; a stored hash the Hasher cannot read or
+	// an unusable one (an imported "!…") fails the same way. A success does
+	// not count as a failure but leaves the failures before it counting; it
+	// replaces a stored hash the Hasher wants renewed (NeedsRehash, e.g. an
+	// imported Django hash) unless the password changed meanwhile.
 	LogIn(ctx context.Context, username, password string) (User, error)
 
 	// User returns user id, active or not, or ErrNotFound.
@@ -52,8 +55,11 @@ type Hasher interface {
 	// Hash returns a salted hash of password.
 	Hash(password string) (string, error)
 	// Verify reports whether password matches hash; a hash it cannot read
-	// is an error.
+	// is an error, returned after about the time of a real check.
 	Verify(password, hash string) (bool, error)
 	// VerifyDummy takes the time of one Verify, for unknown users.
 	VerifyDummy(password string)
+	// NeedsRehash reports whether hash, just verified, should be replaced
+	// by a fresh Hash of its password (an old format or old parameters).
+	NeedsRehash(hash string) bool
 }

@@ -1,0 +1,377 @@
+package djangoimport
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"wallets/internal/money"
+)
+
+// maxListed bounds each list of refused cases read from the old database.
+const maxListed = 1000
+
+// oldUser is a row of auth_user with its profile's type (0: no profile).
+type oldUser struct {
+	id                       int64
+	password, username       string
+	first, last, email       string
+	superuser, staff, active bool
+	joined                   time.Time
+	profile                  int16
+}
+
+// owner is who holds a wallet in the old tables.
+type owner struct {
+	user     int64
+	business bool
+}
+
+// oldWallet is a row of wallets_wallet, with its owners and the balance its
+// transaction rows add up to.
+type oldWallet struct {
+	id                uuid.UUID
+	balance, ledger   money.Amount
+	created, modified time.Time
+	owners            []owner
+	rows              int64 // transaction rows on the wallet
+}
+
+// source is what the importer reads of the old database before writing.
+type source struct {
+	users   []oldUser
+	wallets []oldWallet
+	// cases found by SQL over the transactions.
+	cases []Case
+	// businesses referenced by charges, and those with collected charges
+	// but no wallet.
+	chargedBusinesses []int64
+	collectedNoWallet []int64
+}
+
+// load reads the old database: every user and wallet, and the checks over
+// its transactions that SQL answers best.
+func load(ctx context.Context, db *pgxpool.Pool) (*source, error) {
+	s := &source{}
+	var err error
+	s.users, err = collect(ctx, db, `
+		SELECT u.id, u.password, u.username, u.first_name, u.last_name, u.email,
+		       u.is_superuser, u.is_staff, u.is_active, u.date_joined, coalesce(p.type, 0)::smallint
+		FROM auth_user u LEFT JOIN users_userprofile p ON p.user_id = u.id
+		ORDER BY u.id`, func(r pgx.CollectableRow) (oldUser, error) {
+		var u oldUser
+		err := r.Scan(&u.id, &u.password, &u.username, &u.first, &u.last, &u.email,
+			&u.superuser, &u.staff, &u.active, &u.joined, &u.profile)
+		return u, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+
+	// A customer wallet's rows: movements that applied (all but status 3)
+	// and its collected charges; a business wallet's: the charges collected
+	// at its business.
+	s.wallets, err = collect(ctx, db, `
+		WITH mv AS (
+		    SELECT wallet_id, count(*) AS n,
+		           sum(CASE WHEN business_id IS NULL AND status <> 3 THEN amount
+		                    WHEN business_id IS NOT NULL AND status = 2 THEN -amount
+		                    ELSE 0 END) AS s
+		    FROM wallets_transaction WHERE wallet_id IS NOT NULL GROUP BY wallet_id),
+		col AS (
+		    SELECT b.wallet_id, sum(t.amount) AS s
+		    FROM wallets_transaction t JOIN wallets_businesswallet b ON b.user_id = t.business_id
+		    WHERE t.status = 2 AND b.wallet_id IS NOT NULL GROUP BY b.wallet_id)
+		SELECT w.uuid, w.balance, coalesce(mv.s, 0) + coalesce(col.s, 0), w.created_date, w.modified_date, coalesce(mv.n, 0)
+		FROM wallets_wallet w LEFT JOIN mv ON mv.wallet_id = w.uuid LEFT JOIN col ON col.wallet_id = w.uuid
+		ORDER BY w.created_date, w.uuid`, func(r pgx.CollectableRow) (oldWallet, error) {
+		var w oldWallet
+		err := r.Scan(&w.id, &w.balance, &w.ledger, &w.created, &w.modified, &w.rows)
+		return w, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read wallets: %w", err)
+	}
+	byID := make(map[uuid.UUID]int, len(s.wallets))
+	for i, w := range s.wallets {
+		byID[w.id] = i
+	}
+	type ownership struct {
+		wallet uuid.UUID
+		owner
+	}
+	owners, err := collect(ctx, db, `
+		SELECT m.wallet_id, c.user_id, false
+		FROM wallets_customerwallets_wallets m JOIN wallets_customerwallets c ON c.id = m.customerwallets_id
+		UNION ALL
+		SELECT wallet_id, user_id, true FROM wallets_businesswallet WHERE wallet_id IS NOT NULL
+		ORDER BY 2`, func(r pgx.CollectableRow) (ownership, error) {
+		var o ownership
+		err := r.Scan(&o.wallet, &o.user, &o.business)
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read wallet owners: %w", err)
+	}
+	for _, o := range owners {
+		if i, ok := byID[o.wallet]; ok {
+			s.wallets[i].owners = append(s.wallets[i].owners, o.owner)
+		}
+	}
+
+	orphans, err := collect(ctx, db, `
+		SELECT t.uuid::text, coalesce(t.wallet_id::text, 'no wallet')
+		FROM wallets_transaction t
+		WHERE t.wallet_id IS NULL
+		   OR (NOT EXISTS (SELECT 1 FROM wallets_customerwallets_wallets m WHERE m.wallet_id = t.wallet_id)
+		       AND NOT EXISTS (SELECT 1 FROM wallets_businesswallet b WHERE b.wallet_id = t.wallet_id))
+		ORDER BY t.uuid LIMIT `+strconv.Itoa(maxListed), func(r pgx.CollectableRow) (Case, error) {
+		var tx, w string
+		err := r.Scan(&tx, &w)
+		return Case{Kind: "transaction on a wallet no one owns", ID: tx, Detail: "wallet " + w}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find transactions without an owner: %w", err)
+	}
+	s.cases = append(s.cases, orphans...)
+	// Rows the new ledger cannot hold with their meaning.
+	odd, err := collect(ctx, db, `
+		SELECT uuid::text, coalesce(type, 0), coalesce(status, 0), coalesce(amount::text, 'null'), business_id IS NOT NULL
+		FROM wallets_transaction
+		WHERE NOT coalesce(status IN (1, 2, 3) AND (
+		        (type = 1 AND amount > 0 AND business_id IS NULL)
+		     OR (type = 2 AND amount < 0 AND business_id IS NULL)
+		     OR (type = 2 AND amount > 0 AND business_id IS NOT NULL)), false)
+		ORDER BY uuid LIMIT `+strconv.Itoa(maxListed), func(r pgx.CollectableRow) (Case, error) {
+		var (
+			tx, amount   string
+			typ, status  int
+			withBusiness bool
+		)
+		err := r.Scan(&tx, &typ, &status, &amount, &withBusiness)
+		return Case{Kind: "transaction of no known kind", ID: tx,
+			Detail: fmt.Sprintf("type %d, status %d, amount %s, business set: %v", typ, status, amount, withBusiness)}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check transaction kinds: %w", err)
+	}
+	s.cases = append(s.cases, odd...)
+	scanID := func(r pgx.CollectableRow) (int64, error) {
+		var id int64
+		err := r.Scan(&id)
+		return id, err
+	}
+	if s.chargedBusinesses, err = collect(ctx, db, `
+		SELECT DISTINCT business_id FROM wallets_transaction WHERE business_id IS NOT NULL ORDER BY 1`, scanID); err != nil {
+		return nil, fmt.Errorf("read charged businesses: %w", err)
+	}
+	if s.collectedNoWallet, err = collect(ctx, db, `
+		SELECT DISTINCT t.business_id FROM wallets_transaction t
+		LEFT JOIN wallets_businesswallet b ON b.user_id = t.business_id
+		WHERE t.business_id IS NOT NULL AND t.status = 2 AND b.wallet_id IS NULL ORDER BY 1`, scanID); err != nil {
+		return nil, fmt.Errorf("read businesses without a wallet: %w", err)
+	}
+	return s, nil
+}
+
+// collect runs sql and scans every row with scan.
+func collect[T any](ctx context.Context, db *pgxpool.Pool, sql string, scan pgx.RowToFunc[T]) ([]T, error) {
+	rows, err := db.Query(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scan)
+}
+
+// newUser is a users row to write.
+type newUser struct {
+	id                                     int64
+	username, email, first, last, password string
+	typ                                    int16
+	active                                 bool
+	joined                                 time.Time
+}
+
+// newWallet is a wallets row to write.
+type newWallet struct {
+	id                uuid.UUID
+	user              int64
+	business          bool
+	balance           money.Amount
+	created, modified time.Time
+}
+
+// plan is what a run writes once the old data passed every check.
+type plan struct {
+	users       []newUser
+	wallets     []newWallet
+	owners      map[uuid.UUID]int64 // wallet → its owner
+	adjustments []Adjustment
+	report      *Report
+}
+
+// placeholderEmail is the address given to an account whose old email is
+// empty or taken by another account (whatever its case): the reserved
+// .invalid domain never delivers.
+func placeholderEmail(id int64) string {
+	return fmt.Sprintf("user-%d@imported.invalid", id)
+}
+
+// plan maps the old rows to the new ones and lists the cases that need a
+// human decision; with any case, the plan must not be written.
+func (s *source) plan() (*plan, []Case) {
+	rep := newReport()
+	p := &plan{owners: make(map[uuid.UUID]int64, len(s.wallets)), report: rep}
+	cases := slices.Clone(s.cases)
+
+	imported := make(map[int64]int16, len(s.users)) // id → type
+	usernames := make(map[string]int64, len(s.users))
+	emails := make(map[string]int64, len(s.users))
+	for _, u := range s.users {
+		admin := u.superuser || u.staff
+		typ := u.profile
+		switch {
+		case typ == 0 && admin:
+			rep.Skipped = append(rep.Skipped, SkippedUser{ID: u.id, Username: u.username,
+				Reason: "staff or superuser without a profile: an admin account"})
+			continue
+		case typ == 0:
+			typ = 1
+			rep.NoProfile = append(rep.NoProfile, u.id)
+		case typ != 1 && typ != 2:
+			cases = append(cases, Case{Kind: "profile of no known type", ID: strconv.FormatInt(u.id, 10),
+				Detail: fmt.Sprintf("user %q has profile type %d", u.username, typ)})
+			continue
+		}
+		if admin {
+			rep.AdminFlagsDropped = append(rep.AdminFlagsDropped, u.id)
+		}
+		name := strings.TrimSpace(u.username)
+		if name != u.username {
+			rep.Renamed = append(rep.Renamed, Renamed{ID: u.id, Old: u.username, New: name,
+				Reason: "surrounding spaces, which login trims"})
+		}
+		if name == "" || strings.ContainsRune(name, 0) {
+			cases = append(cases, Case{Kind: "unusable username", ID: strconv.FormatInt(u.id, 10),
+				Detail: fmt.Sprintf("username %q", u.username)})
+			continue
+		}
+		if other, taken := usernames[name]; taken {
+			cases = append(cases, Case{Kind: "username taken once trimmed", ID: strconv.FormatInt(u.id, 10),
+				Detail: fmt.Sprintf("username %q is also user %d's", u.username, other)})
+			continue
+		}
+		usernames[name] = u.id
+		email := strings.TrimSpace(u.email)
+		switch key := strings.ToLower(email); {
+		case email == "":
+			email = placeholderEmail(u.id)
+			rep.Emails = append(rep.Emails, EmailChange{ID: u.id, Username: name, Old: u.email, New: email, Reason: "empty"})
+		case emails[key] != 0:
+			email = placeholderEmail(u.id)
+			rep.Emails = append(rep.Emails, EmailChange{ID: u.id, Username: name, Old: u.email, New: email,
+				Reason: fmt.Sprintf("also user %d's (whatever the case), who keeps it", emails[key])})
+		default:
+			emails[key] = u.id
+		}
+		rep.Passwords[passwordFormat(u.password)]++
+		imported[u.id] = typ
+		if typ == 2 {
+			rep.Businesses++
+		} else {
+			rep.Customers++
+		}
+		p.users = append(p.users, newUser{id: u.id, username: name, email: email, first: u.first, last: u.last,
+			password: u.password, typ: typ, active: u.active, joined: u.joined})
+	}
+
+	for _, w := range s.wallets {
+		id := w.id.String()
+		switch {
+		case len(w.owners) > 1:
+			var who []string
+			for _, o := range w.owners {
+				who = append(who, ownerName(o))
+			}
+			cases = append(cases, Case{Kind: "wallet with two owners", ID: id, Detail: "listed under " + strings.Join(who, " and ")})
+			continue
+		case len(w.owners) == 0 && (w.balance != 0 || w.rows > 0):
+			cases = append(cases, Case{Kind: "wallet no one owns", ID: id,
+				Detail: fmt.Sprintf("balance %s, %d transaction rows", w.balance, w.rows)})
+			continue
+		case len(w.owners) == 0:
+			rep.UnownedWallets = append(rep.UnownedWallets, w.id)
+			continue
+		}
+		o := w.owners[0]
+		typ, ok := imported[o.user]
+		switch {
+		case !ok:
+			cases = append(cases, Case{Kind: "wallet of an account not imported", ID: id, Detail: ownerName(o)})
+			continue
+		case o.business && typ != 2:
+			cases = append(cases, Case{Kind: "business wallet of a customer", ID: id, Detail: ownerName(o)})
+			continue
+		case !o.business && typ != 1:
+			// Customer routes would never show it to its owner.
+			cases = append(cases, Case{Kind: "customer wallet of a business", ID: id, Detail: fmt.Sprintf("user %d", o.user)})
+			continue
+		case w.balance < 0:
+			cases = append(cases, Case{Kind: "negative balance", ID: id, Detail: fmt.Sprintf("balance %s", w.balance)})
+			continue
+		}
+		p.owners[w.id] = o.user
+		p.wallets = append(p.wallets, newWallet{id: w.id, user: o.user, business: o.business, balance: w.balance,
+			created: w.created, modified: w.modified})
+		if o.business {
+			rep.BusinessWallets++
+		} else {
+			rep.CustomerWallets++
+		}
+		rep.Balances += w.balance
+		if d := w.balance - w.ledger; d != 0 {
+			p.adjustments = append(p.adjustments, Adjustment{Wallet: w.id, Owner: o.user, Stored: w.balance,
+				Ledger: w.ledger, Difference: d, Transaction: adjustmentID(w.id), at: w.modified})
+		}
+	}
+	for _, b := range s.chargedBusinesses {
+		if typ, ok := imported[b]; !ok || typ != 2 {
+			cases = append(cases, Case{Kind: "charge at an account that is no imported business", ID: strconv.FormatInt(b, 10),
+				Detail: "transactions name it as their business"})
+		}
+	}
+	for _, b := range s.collectedNoWallet {
+		cases = append(cases, Case{Kind: "collected charges at a business without a wallet", ID: strconv.FormatInt(b, 10),
+			Detail: "the money they moved has no wallet to be in"})
+	}
+	rep.Adjustments = p.adjustments
+	return p, cases
+}
+
+func ownerName(o owner) string {
+	if o.business {
+		return fmt.Sprintf("business %d", o.user)
+	}
+	return fmt.Sprintf("customer %d", o.user)
+}
+
+// passwordFormat names the format of a stored Django password, for the
+// report.
+func passwordFormat(h string) string {
+	switch {
+	case strings.HasPrefix(h, "!"):
+		return "unusable"
+	case strings.HasPrefix(h, "pbkdf2_sha256$"), strings.HasPrefix(h, "pbkdf2_sha1$"), strings.HasPrefix(h, "argon2$argon2id$"):
+		algorithm, _, _ := strings.Cut(h, "$")
+		return algorithm
+	default:
+		return "unreadable (cannot log in until reset)"
+	}
+}
