@@ -150,6 +150,16 @@ func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error 
 	return nil
 }
 
+// inStatement runs fn, which makes one statement, on a querier: with a unit
+// of work in ctx, the unit's transaction (as inTx does); without one, the
+// pool itself, so that the statement commits on its own in one round trip.
+func inStatement(ctx context.Context, pool *pgxpool.Pool, fn func(querier) error) error {
+	if u, ok := ctx.Value(unitKey{}).(*unit); ok {
+		return u.do(ctx, func(tx pgx.Tx) error { return fn(tx) })
+	}
+	return fn(pool)
+}
+
 // abort marks the unit of work in ctx, if any, aborted when err is not nil,
 // and returns err: a writing method that fails before it reaches inTx (a
 // rule broken, say) still keeps the unit from committing.

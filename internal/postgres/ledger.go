@@ -4,19 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"wallets/internal/money"
 	"wallets/internal/wallet"
 )
 
-// The money movements. Each runs in one database transaction (its own, or
-// the unit of work's) and locks the rows it changes in one fixed order (the
-// charge, then wallets by uuid), so concurrent movements serialise without
-// deadlocks; the balance change and the transaction that records it commit
-// together.
+// The money movements. Each is one statement — in the unit of work's
+// transaction when there is one, else committing on its own — so the rows it
+// changes stay locked for one round trip. They lock in one fixed order (a
+// charge, then the customer's wallet, then the business's), so concurrent
+// movements serialise without deadlocks; the balance change and the
+// transaction that records it commit together. The statements check the
+// balance rules (wallet.Credit, wallet.Take) themselves, with the same
+// bounds; on a refusal the Go rules name the reason.
 
 // Deposit implements wallet.Service.
 func (s *Wallets) Deposit(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (w wallet.Wallet, err error) {
@@ -47,37 +52,65 @@ func (s *Wallets) refuseAmount(ctx context.Context, owner int64, id uuid.UUID, r
 }
 
 // move adds amount (negative for a withdrawal) to owner's wallet id and
-// records an accepted transaction of type typ for it.
+// records an accepted transaction of type typ for it, in one statement: the
+// wallet's row stays locked for one round trip (and, outside a unit of work,
+// the statement commits on its own). The statement changes nothing when the
+// wallet is not owner's or the new balance would break a rule; only then a
+// second read tells which.
 func (s *Wallets) move(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string, typ wallet.Type) (wallet.Wallet, error) {
-	var w wallet.Wallet
-	err := inTx(ctx, s.writer, func(tx pgx.Tx) error {
-		var err error
-		if w, err = customerWallet(ctx, tx, owner, id, true); err != nil {
-			return err
-		}
-		if amount > 0 {
-			w.Balance, err = wallet.Credit(w.Balance, amount, wallet.ErrBalanceOverflow)
-		} else {
-			w.Balance, err = wallet.Take(w.Balance, -amount)
-		}
-		if err != nil {
-			return err
-		}
-		if err := setBalance(ctx, tx, w.UUID, w.Balance); err != nil {
-			return err
-		}
-		if _, err := insertTransaction(ctx, tx, wallet.Transaction{
-			WalletID: w.UUID, Amount: amount, Description: description, Status: wallet.Accepted, Type: typ,
-		}, owner); err != nil {
-			return fmt.Errorf("move %s on wallet %s: %w", amount, id, err)
-		}
-		return nil
-	})
+	txID, err := uuid.NewRandom()
 	if err != nil {
-		return wallet.Wallet{}, err
+		return wallet.Wallet{}, abort(ctx, fmt.Errorf("new transaction id: %w", err))
 	}
-	return w, nil
+	var w wallet.Wallet
+	for attempt := 0; ; attempt++ {
+		err = inStatement(ctx, s.writer, func(q querier) error {
+			var err error
+			w, err = scanWallet(q.QueryRow(ctx, `
+				WITH w AS (
+					UPDATE wallets SET balance = balance + $3, updated_at = now()
+					 WHERE uuid = $1 AND user_id = $2 AND NOT is_business
+					   AND balance + $3 >= 0 AND balance + $3 <= $7
+					RETURNING `+walletColumns+`
+				), t AS (
+					INSERT INTO transactions (uuid, wallet_id, customer_id, amount, description, status, type)
+					SELECT $4, uuid, user_id, $3, $5, $8, $6 FROM w
+				)
+				SELECT `+walletColumns+` FROM w`,
+				id, owner, amount, txID, description, typ, money.Max, wallet.Accepted))
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errRefused
+			}
+			if err != nil {
+				return fmt.Errorf("move %s on wallet %s: %w", amount, id, err)
+			}
+			return nil
+		})
+		if !errors.Is(err, errRefused) {
+			return w, err
+		}
+		// Why: not the owner's wallet, or the rule the new balance breaks.
+		// A balance that changed since may now allow the movement: try
+		// again (a few times; it cannot change forever).
+		cur, err := customerWallet(ctx, s.writer, owner, id, false)
+		if err == nil {
+			if amount > 0 {
+				_, err = wallet.Credit(cur.Balance, amount, wallet.ErrBalanceOverflow)
+			} else {
+				_, err = wallet.Take(cur.Balance, -amount)
+			}
+		}
+		if err != nil || attempt == 2 {
+			if err == nil {
+				err = fmt.Errorf("move %s on wallet %s: refused, then allowed, three times", amount, id)
+			}
+			return wallet.Wallet{}, abort(ctx, err)
+		}
+	}
 }
+
+// errRefused is a statement's "changed nothing": the caller finds out why.
+var errRefused = errors.New("refused")
 
 // OpenCharge implements wallet.Service. The amount is checked first, without
 // a read (the caller checks the business first when its 404 must win); the
@@ -116,80 +149,60 @@ func (s *Wallets) OpenCharge(ctx context.Context, customer, business int64, wall
 	return t, nil
 }
 
-// Collect implements wallet.Service. The rejection commits: its transaction
+// Collect implements wallet.Service, in one statement (collect_charge,
+// migrations/00003_collect_charge.sql) that takes the rows in a fixed order
+// and holds them for one round trip. The rejection commits: the statement
 // ends without error (with a unit of work, the unit is not aborted), and
 // Collect returns wallet.ErrNegativeBalance after it.
 func (s *Wallets) Collect(ctx context.Context, business int64, id uuid.UUID) (t wallet.Transaction, err error) {
 	defer classifyErr(&err)
-	rejected := false
-	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
-		var err error
-		t, rejected, err = collect(ctx, tx, business, id)
-		return err
+	var outcome string
+	err = inStatement(ctx, s.writer, func(q querier) error {
+		var (
+			amount      *money.Amount
+			description *string
+			status      *wallet.Status
+			typ         *wallet.Type
+			walletID    *uuid.UUID
+			created     *time.Time
+			chargeID    *uuid.UUID
+		)
+		err := q.QueryRow(ctx, `SELECT * FROM collect_charge($1, $2, $3)`, business, id, money.Max).
+			Scan(&outcome, &chargeID, &amount, &description, &status, &typ, &t.BusinessID, &walletID, &created)
+		if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == businessOverflow {
+			return wallet.ErrBusinessBalanceOverflow
+		}
+		if err != nil {
+			return fmt.Errorf("collect %s: %w", id, err)
+		}
+		if chargeID != nil {
+			t.UUID, t.Amount, t.Description, t.Status, t.Type, t.WalletID, t.Created =
+				*chargeID, *amount, *description, *status, *typ, *walletID, *created
+		}
+		switch outcome {
+		case "collected", "rejected":
+			return nil
+		case "not_found":
+			return wallet.ErrNotFound
+		case "already_processed":
+			return wallet.ErrAlreadyProcessed
+		case "no_business_wallet":
+			return wallet.ErrNoBusinessWallet
+		}
+		return fmt.Errorf("collect %s: unknown outcome %q", id, outcome)
 	})
 	switch {
 	case err != nil:
 		return wallet.Transaction{}, err
-	case rejected:
+	case outcome == "rejected":
 		return t, wallet.ErrNegativeBalance
 	}
 	return t, nil
 }
 
-// collect collects charge id at business in tx and returns it, or marks it
-// rejected (rejected true, no error) when the customer's balance is too low.
-func collect(ctx context.Context, tx pgx.Tx, business int64, id uuid.UUID) (t wallet.Transaction, rejected bool, err error) {
-	t, err = scanTransaction(tx.QueryRow(ctx, `
-		SELECT `+transactionColumns+` FROM transactions
-		WHERE uuid = $1 AND business_id = $2
-		FOR NO KEY UPDATE`, id, business))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return t, false, wallet.ErrNotFound
-	}
-	if err != nil {
-		return t, false, fmt.Errorf("lock charge %s: %w", id, err)
-	}
-	if err := wallet.CheckCollectable(t); err != nil {
-		return t, false, err
-	}
-	biz, err := businessWallet(ctx, tx, business)
-	if errors.Is(err, wallet.ErrBusinessWalletAbsent) {
-		return t, false, wallet.ErrNoBusinessWallet
-	}
-	if err != nil {
-		return t, false, err
-	}
-	balances, err := lockWallets(ctx, tx, t.WalletID, biz.UUID)
-	if err != nil {
-		return t, false, fmt.Errorf("collect %s: %w", id, err)
-	}
-	customer, err := wallet.Take(balances[t.WalletID], t.Amount)
-	if errors.Is(err, wallet.ErrNegativeBalance) {
-		t.Status = wallet.Rejected
-		if err := setStatus(ctx, tx, t.UUID, t.Status); err != nil {
-			return t, false, err
-		}
-		return t, true, nil
-	}
-	if err != nil {
-		return t, false, err
-	}
-	collected, err := wallet.Credit(balances[biz.UUID], t.Amount, wallet.ErrBusinessBalanceOverflow)
-	if err != nil {
-		return t, false, err
-	}
-	if err := setBalance(ctx, tx, t.WalletID, customer); err != nil {
-		return t, false, err
-	}
-	if err := setBalance(ctx, tx, biz.UUID, collected); err != nil {
-		return t, false, err
-	}
-	t.Status = wallet.Accepted
-	if err := setStatus(ctx, tx, t.UUID, t.Status); err != nil {
-		return t, false, err
-	}
-	return t, false, nil
-}
+// businessOverflow is the SQLSTATE collect_charge raises when the business
+// wallet would pass its limit.
+const businessOverflow = "WA001"
 
 // ListTransactions implements wallet.Service, on the reader.
 func (s *Wallets) ListTransactions(ctx context.Context, scope wallet.TransactionScope, f wallet.TransactionFilter, p wallet.Page) (l wallet.Listing[wallet.Transaction], err error) {
@@ -230,67 +243,4 @@ func scanTransaction(row pgx.Row) (wallet.Transaction, error) {
 	var t wallet.Transaction
 	err := row.Scan(&t.UUID, &t.Amount, &t.Description, &t.Status, &t.Type, &t.BusinessID, &t.WalletID, &t.Created)
 	return t, err
-}
-
-// insertTransaction records t, of customer's wallet, and returns it as
-// stored.
-func insertTransaction(ctx context.Context, q querier, t wallet.Transaction, customer int64) (wallet.Transaction, error) {
-	id, err := uuid.NewRandom()
-	if err != nil {
-		return t, fmt.Errorf("new transaction id: %w", err)
-	}
-	t, err = scanTransaction(q.QueryRow(ctx, `
-		INSERT INTO transactions (uuid, wallet_id, customer_id, business_id, amount, description, status, type)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		RETURNING `+transactionColumns,
-		id, t.WalletID, customer, t.BusinessID, t.Amount, t.Description, t.Status, t.Type))
-	if err != nil {
-		return t, fmt.Errorf("insert transaction: %w", err)
-	}
-	return t, nil
-}
-
-// lockWallets locks the wallets ids in uuid order and returns their balances.
-func lockWallets(ctx context.Context, tx pgx.Tx, ids ...uuid.UUID) (map[uuid.UUID]money.Amount, error) {
-	rows, err := tx.Query(ctx, `
-		SELECT uuid, balance FROM wallets WHERE uuid = ANY($1::uuid[])
-		ORDER BY uuid FOR NO KEY UPDATE`, uuidStrings(ids))
-	if err != nil {
-		return nil, fmt.Errorf("lock wallets: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[uuid.UUID]money.Amount, len(ids))
-	for rows.Next() {
-		var id uuid.UUID
-		var b money.Amount
-		if err := rows.Scan(&id, &b); err != nil {
-			return nil, fmt.Errorf("lock wallets: %w", err)
-		}
-		out[id] = b
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("lock wallets: %w", err)
-	}
-	for _, id := range ids {
-		if _, ok := out[id]; !ok {
-			return nil, fmt.Errorf("lock wallets: wallet %s missing", id)
-		}
-	}
-	return out, nil
-}
-
-func uuidStrings(ids []uuid.UUID) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = id.String()
-	}
-	return out
-}
-
-// setStatus stores a transaction's new status.
-func setStatus(ctx context.Context, tx pgx.Tx, id uuid.UUID, s wallet.Status) error {
-	if _, err := tx.Exec(ctx, `UPDATE transactions SET status = $2, updated_at = now() WHERE uuid = $1`, id, s); err != nil {
-		return fmt.Errorf("set status of %s: %w", id, err)
-	}
-	return nil
 }

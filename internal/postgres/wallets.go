@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"wallets/internal/money"
 	"wallets/internal/wallet"
 )
 
@@ -167,12 +166,4 @@ func businessWallet(ctx context.Context, q querier, owner int64) (wallet.Wallet,
 		return wallet.Wallet{}, fmt.Errorf("business wallet of user %d: %w", owner, err)
 	}
 	return w, nil
-}
-
-// setBalance stores a wallet's new balance.
-func setBalance(ctx context.Context, q querier, id uuid.UUID, balance money.Amount) error {
-	if _, err := q.Exec(ctx, `UPDATE wallets SET balance = $2, updated_at = now() WHERE uuid = $1`, id, balance); err != nil {
-		return fmt.Errorf("set balance of wallet %s: %w", id, err)
-	}
-	return nil
 }
