@@ -98,3 +98,20 @@ import:
 
 clean:
 	rm -rf build cdk.out
+
+## fuzz: run each native fuzz target for FUZZTIME (default 30s), one after another; findings land in testdata/fuzz
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./internal/money:FuzzParse ./internal/money:FuzzParseJSON ./internal/money:FuzzScan ./internal/money:FuzzString \
+	./internal/api:FuzzForm ./internal/api:FuzzDecodeCursor ./internal/api:FuzzCursorRoundTrip ./internal/api:FuzzJWTVerify \
+	./internal/idempotency:FuzzNewRequest ./internal/route:FuzzMatch
+
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "== $$fn ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+	@echo "== property tests (internal/contract) for $(FUZZTIME) each, random seed"
+	WALLETS_PROPERTY_TIME=$(FUZZTIME) $(GO) test -count=1 -run '^TestProperty' -timeout 0 ./internal/contract -args -rapid.checks=1000000 -rapid.seed=0

@@ -153,7 +153,7 @@ func opDocs() map[string]opDoc {
 		"wallets-get": {tag: "Wallets",
 			answers:  []answer{{status: 200, description: "The wallet.", schema: "Wallet"}},
 			refusals: map[int]string{404: notOwnedWallet}},
-		"wallets-deposit": {tag: "Wallets", body: "Movement",
+		"wallets-deposit": {tag: "Wallets", body: "Deposit",
 			answers: []answer{{status: 200, description: "The wallet with its new balance; an accepted deposit " +
 				"(type 1, positive amount) is recorded.", schema: "Wallet"}},
 			refusals: map[int]string{
@@ -162,7 +162,7 @@ func opDocs() map[string]opDoc {
 				404: notOwnedWallet,
 			},
 			description: "`amount` must be positive."},
-		"wallets-retire": {tag: "Wallets", body: "Movement",
+		"wallets-retire": {tag: "Wallets", body: "Withdrawal",
 			answers: []answer{{status: 200, description: "The wallet with its new balance; an accepted type-2 transaction " +
 				"with the negative amount is recorded.", schema: "Wallet"}},
 			refusals: map[int]string{
@@ -231,7 +231,16 @@ func pathParams() map[string]obj {
 }
 
 // buildOpenAPI returns the document of routes.
-func buildOpenAPI(routes []route.Route) (obj, error) {
+func buildOpenAPI(routes []route.Route) (doc obj, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ve, ok := r.(viewError)
+			if !ok {
+				panic(r)
+			}
+			doc, err = nil, fmt.Errorf("openapi: %s", ve.msg)
+		}
+	}()
 	docs := opDocs()
 	paths := obj{}
 	opIDs := map[string]bool{}
@@ -544,18 +553,6 @@ func object(required []string, props obj, extra obj) obj {
 	return s
 }
 
-func page(item, description string) obj {
-	return object([]string{"count", "next", "previous", "results"}, obj{
-		"count": obj{"type": []any{"integer", "null"}, "minimum": 0,
-			"description": "The number of items of the whole list; null in cursor mode."},
-		"next": obj{"type": []any{"string", "null"}, "format": "uri",
-			"description": "The next page's URL (with `page` or `cursor`), or null on the last page."},
-		"previous": obj{"type": []any{"string", "null"}, "format": "uri",
-			"description": "The previous page's URL, or null on the first page."},
-		"results": obj{"type": "array", "items": schemaRef(item)},
-	}, obj{"description": description})
-}
-
 // Examples of the objects, as API.md gives them.
 var (
 	exampleUser = obj{"id": 7, "username": "pablo", "email": "pablo@mail.com", "first_name": "Pablo",
@@ -573,65 +570,15 @@ func schemaComponents() obj {
 	schemas := obj{
 		"Amount": str(obj{"pattern": `^-?\d+\.\d{2}$`, "description": amountDesc,
 			"examples": []any{"200.00", "-150.00"}}),
-		"AmountInput": obj{"type": []any{"string", "number"},
-			// pattern constrains only strings; a superset of what the server
-			// parses (it also checks the digit counts).
-			"pattern": `^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$`,
-			"description": fmt.Sprintf("A JSON string or number: a plain decimal with at most %d decimal places "+
-				"and %d digits in all. NaN, Infinity, exponents and anything non-numeric are a 400.",
-				money.Places, money.MaxDigits),
-			"examples": []any{"15.00", 15.5}},
-		"UUID":      str(obj{"format": "uuid", "examples": []any{"e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10"}}),
-		"Timestamp": str(obj{"format": "date-time", "examples": []any{"2021-04-20T09:56:34.583945Z"}}),
-		"Profile": object([]string{"type"}, obj{
-			"type": obj{"type": "integer", "enum": []any{1, 2}, "description": "1 customer, 2 business."},
-		}, nil),
-		"User": object([]string{"id", "username", "email", "first_name", "last_name", "profile"}, obj{
-			"id":         obj{"type": "integer", "format": "int64", "minimum": 1},
-			"username":   str(obj{"maxLength": user.MaxUsername}),
-			"email":      str(obj{"maxLength": user.MaxEmail}),
-			"first_name": str(obj{"maxLength": user.MaxName}),
-			"last_name":  str(obj{"maxLength": user.MaxName}),
-			"profile":    schemaRef("Profile"),
-		}, obj{"examples": []any{exampleUser}}),
+		"PositiveAmount": amountInput(true),
+		"NegativeAmount": amountInput(false),
+		"UUID":           str(obj{"format": "uuid", "examples": []any{"e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10"}}),
+		"Timestamp":      str(obj{"format": "date-time", "examples": []any{"2021-04-20T09:56:34.583945Z"}}),
 		"LoginResponse": object([]string{"token", "user"}, obj{
 			"token": str(obj{"description": "A JWT: send it as `Authorization: JWT <token>` or `Bearer <token>`."}),
 			"user":  schemaRef("User"),
 		}, nil),
-		"Wallet": object([]string{"uuid", "balance", "created_date"}, obj{
-			"uuid":         schemaRef("UUID"),
-			"balance":      schemaRef("Amount"),
-			"created_date": schemaRef("Timestamp"),
-		}, obj{"description": "A balance is never negative.", "examples": []any{exampleWallet}}),
-		"Transaction": object([]string{"uuid", "amount", "description", "status", "type", "business", "wallet",
-			"created_date"}, obj{
-			"uuid": schemaRef("UUID"),
-			"amount": obj{"allOf": []any{schemaRef("Amount")}, "description": "Deposits and charges are positive, " +
-				"withdrawals negative."},
-			"description": str(obj{"maxLength": wallet.MaxDescription}),
-			"status": obj{"type": "integer", "enum": []any{1, 2, 3},
-				"description": "1 pending, 2 accepted, 3 rejected."},
-			"type": obj{"type": "integer", "enum": []any{1, 2}, "description": "1 deposit, 2 debit " +
-				"(a withdrawal or a charge)."},
-			"business": obj{"type": []any{"integer", "null"}, "format": "int64", "minimum": 1,
-				"description": "The business's id; null where no business is involved."},
-			"wallet":       schemaRef("UUID"),
-			"created_date": schemaRef("Timestamp"),
-		}, obj{"examples": []any{exampleTransaction}}),
-		"Business": object([]string{"id", "name"}, obj{
-			"id":   obj{"type": "integer", "format": "int64", "minimum": 1},
-			"name": str(obj{"description": "The business's first name, else its username."}),
-		}, obj{"examples": []any{exampleBusiness}}),
-		"WalletPage":      page("Wallet", "A page of wallets."),
-		"TransactionPage": page("Transaction", "A page of transactions, newest first."),
-		"BusinessPage":    page("Business", "A page of businesses."),
-		"Health": object([]string{"status", "database"}, obj{
-			"status":   str(obj{"enum": []any{"ok", "unavailable"}}),
-			"database": str(obj{"enum": []any{"ok", "unreachable"}}),
-		}, obj{"examples": []any{obj{"status": "ok", "database": "ok"}}}),
 		"OpenAPIDocument": obj{"type": "object", "description": "An OpenAPI 3.1 document."},
-		"Detail": object([]string{"detail"}, obj{"detail": str(nil)},
-			obj{"examples": []any{obj{"detail": "Not found."}}}),
 		"ValidationError": obj{"type": "object", "minProperties": 1,
 			"additionalProperties": obj{"type": "array", "minItems": 1, "items": str(nil)},
 			"description":          "Messages by field; `non_field_errors` holds those not tied to one field.",
@@ -639,6 +586,9 @@ func schemaComponents() obj {
 		"BadRequest": obj{"anyOf": []any{schemaRef("ValidationError"), schemaRef("Detail")}},
 	}
 	for k, v := range inputSchemas() {
+		schemas[k] = v
+	}
+	for k, v := range viewSchemaComponents() {
 		schemas[k] = v
 	}
 	return schemas
@@ -652,31 +602,59 @@ func parameterComponents() obj {
 				"another request is a 422; a repeat while the first is in progress is a 409. Keys are kept at least " +
 				"24 hours.",
 			"schema": str(obj{"minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"})},
-		"Page": obj{"name": "page", "in": "query",
-			"description": "1-based page number, or `last`; out of range is a 404.",
-			"schema": obj{"anyOf": []any{
-				obj{"type": "integer", "minimum": 1},
-				str(obj{"enum": []any{"last"}}),
-			}}},
-		"PageSize": obj{"name": "page_size", "in": "query",
-			"description": fmt.Sprintf("Items per page, %d by default; larger values are cut to %d.",
-				DefaultPageSize, MaxPageSize),
-			"schema": obj{"type": "integer", "minimum": 1, "maximum": MaxPageSize, "default": DefaultPageSize}},
-		"Cursor": obj{"name": "cursor", "in": "query",
+		"Page": obj{"name": "page", "in": "query", "allowEmptyValue": true,
+			"description": "1-based page number, or `last`; empty means the first page. Anything else (0, a " +
+				"number past the last page, text) is a 404, unless `cursor` is given: then `page` is ignored, " +
+				"whatever it is. (So the schema is any string.)",
+			"schema": str(obj{"examples": []any{"1", "2", "last"}})},
+		"PageSize": obj{"name": "page_size", "in": "query", "allowEmptyValue": true,
+			"description": fmt.Sprintf("Items per page, %d by default; any value is accepted: one that is not a "+
+				"whole number, or is less than 1, means %d, and one larger than %d means %d.",
+				DefaultPageSize, DefaultPageSize, MaxPageSize, MaxPageSize),
+			"schema": str(obj{"examples": []any{strconv.Itoa(DefaultPageSize), strconv.Itoa(MaxPageSize)}})},
+		"Cursor": obj{"name": "cursor", "in": "query", "allowEmptyValue": true,
 			"description": "An opaque cursor from a `next` or `previous` link, empty for the first page: " +
 				"constant-time deep paging. It takes precedence over `page`; cursor pages have a null `count`.",
 			"schema": str(nil)},
-		"Status": obj{"name": "status", "in": "query", "description": "1 pending, 2 accepted, 3 rejected.",
-			"schema": obj{"type": "integer", "enum": []any{1, 2, 3}}},
-		"Type": obj{"name": "type", "in": "query", "description": "1 deposit, 2 debit.",
-			"schema": obj{"type": "integer", "enum": []any{1, 2}}},
-		"CreatedAfter": obj{"name": "created_after", "in": "query",
-			"description": "Only transactions created at or after this time (RFC 3339).",
-			"schema":      schemaRef("Timestamp")},
-		"CreatedBefore": obj{"name": "created_before", "in": "query",
-			"description": "Only transactions created at or before this time (RFC 3339).",
-			"schema":      schemaRef("Timestamp")},
+		"Status": obj{"name": "status", "in": "query", "allowEmptyValue": true,
+			"description": "1 pending, 2 accepted, 3 rejected; empty means any.",
+			"schema":      obj{"type": "integer", "enum": []any{1, 2, 3}}},
+		"Type": obj{"name": "type", "in": "query", "allowEmptyValue": true,
+			"description": "1 deposit, 2 debit; empty means any.",
+			"schema":      obj{"type": "integer", "enum": []any{1, 2}}},
+		"CreatedAfter": obj{"name": "created_after", "in": "query", "allowEmptyValue": true,
+			"description": "Only transactions created at or after this time (RFC 3339" + timeFilterWords,
+			"schema":      timeFilter()},
+		"CreatedBefore": obj{"name": "created_before", "in": "query", "allowEmptyValue": true,
+			"description": "Only transactions created at or before this time (RFC 3339" + timeFilterWords,
+			"schema":      timeFilter()},
 	}
+}
+
+const timeFilterWords = "; an unescaped `+` of the offset, which arrives as a space, is read as `+`); " +
+	"empty means no bound; an invalid time is a 400."
+
+// timeFilter is the schema of a created_after/created_before value: an RFC
+// 3339 date-time as Go's time.RFC3339Nano reads it, the offset's sign
+// possibly a space (an unescaped "+"). The date's ranges are checked by the
+// server (a 400), not by the pattern.
+func timeFilter() obj {
+	return str(obj{
+		"pattern":  `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+ -][0-9]{2}:[0-9]{2})$`,
+		"examples": []any{"2021-04-20T09:56:34.583945Z", "2021-04-20T11:56:34+02:00"},
+	})
+}
+
+// text is the schema of a string field of a body read by Form.String: a
+// JSON number is taken as its text, as the original's CharField did.
+func text(extra obj) obj {
+	s := obj{"type": []any{"string", "number"}}
+	for k, v := range extra {
+		s[k] = v
+	}
+	desc, _ := extra["description"].(string)
+	s["description"] = strings.TrimSpace(desc + " A number is taken as its text.")
+	return s
 }
 
 // formBody is a request body of schema, as JSON or as form fields (the
@@ -697,52 +675,114 @@ func requestBodyComponents() obj {
 		"ProfileUpdate": formBody("ProfileUpdate", false,
 			"The fields to change; `email` and `type` are read-only and ignored."),
 		"ChangePassword": formBody("ChangePassword", true, "The old password and the new one, twice."),
-		"Movement":       formBody("Movement", true, "The amount to deposit (positive) or retire (negative)."),
+		"Deposit":        formBody("Deposit", true, "The amount to deposit (positive)."),
+		"Withdrawal":     formBody("Withdrawal", true, "The amount to withdraw, written negative."),
 		"Charge":         formBody("Charge", true, "The charge to open."),
 	}
 }
 
 // inputSchemas are the schemas of the request bodies.
 func inputSchemas() obj {
-	username := str(obj{"maxLength": user.MaxUsername, "minLength": 1,
+	username := text(obj{"maxLength": user.MaxUsername, "minLength": 1,
 		"description": "Any text that is not blank (surrounding spaces are trimmed)."})
-	name := str(obj{"maxLength": user.MaxName})
-	password := str(obj{"minLength": 1, "maxLength": 4096})
-	description := str(obj{"maxLength": wallet.MaxDescription})
+	name := text(obj{"maxLength": user.MaxName})
+	// Form.Password: required, not blank, at most maxPassword bytes.
+	password := func(minLength int, description string) obj {
+		return str(obj{"minLength": minLength, "maxLength": maxPassword, "description": description +
+			fmt.Sprintf(" Kept exactly as given (not trimmed); not blank; at most %d bytes of UTF-8.", maxPassword)})
+	}
+	current := password(1, "The current password.")
+	newPassword := password(user.MinPasswordLength, fmt.Sprintf("At least %d characters, not entirely numeric, "+
+		"not a commonly used password and not too similar to the username or email.", user.MinPasswordLength))
+	repeat := password(user.MinPasswordLength, "The new password again; it must be equal.")
+	description := text(obj{"maxLength": wallet.MaxDescription,
+		"description": "Optional; surrounding spaces are trimmed."})
 	return obj{
 		"SignUp": object([]string{"username", "email", "password", "password2"}, obj{
 			"username":   username,
 			"email":      str(obj{"format": "email", "maxLength": user.MaxEmail}),
 			"first_name": name,
 			"last_name":  name,
-			"password":   password,
-			"password2":  password,
-			"type": obj{"type": "integer", "enum": []any{1, 2}, "default": 1,
-				"description": "1 customer (the default), 2 business."},
+			"password":   newPassword,
+			"password2":  repeat,
+			"type": obj{"type": []any{"integer", "string"}, "enum": []any{1, 2, "1", "2"}, "default": 1,
+				"description": "1 customer (the default), 2 business; as a number or a string."},
 		}, obj{"examples": []any{obj{"username": "pablo", "email": "pablo@mail.com", "first_name": "Pablo",
 			"last_name": "Moreno", "password": "s3cure-Passw0rd", "password2": "s3cure-Passw0rd"}}}),
-		"Login": object([]string{"username", "password"}, obj{"username": str(obj{"maxLength": user.MaxUsername}), "password": password}, nil),
+		"Login": object([]string{"username", "password"}, obj{
+			"username": text(obj{"minLength": 1, "maxLength": user.MaxUsername,
+				"description": "The username as signed up (surrounding spaces are trimmed)."}),
+			"password": current,
+		}, obj{"examples": []any{obj{"username": "pablo", "password": "s3cure-Passw0rd"}}}),
 		"ProfileUpdate": object(nil, obj{
 			"username":   username,
 			"first_name": name,
 			"last_name":  name,
 		}, nil),
 		"ChangePassword": object([]string{"old_password", "new_password", "new_password2"}, obj{
-			"old_password":  password,
-			"new_password":  password,
-			"new_password2": password,
+			"old_password":  current,
+			"new_password":  newPassword,
+			"new_password2": repeat,
 		}, nil),
-		"Movement": object([]string{"amount"}, obj{
-			"amount":      schemaRef("AmountInput"),
+		"Deposit": object([]string{"amount"}, obj{
+			"amount":      schemaRef("PositiveAmount"),
 			"description": description,
 		}, obj{"examples": []any{obj{"amount": "200.00", "description": "Nómina"}}}),
+		"Withdrawal": object([]string{"amount"}, obj{
+			"amount":      schemaRef("NegativeAmount"),
+			"description": description,
+		}, obj{"examples": []any{obj{"amount": "-150.00", "description": "Cajero"}}}),
 		"Charge": object([]string{"amount", "wallet"}, obj{
-			"amount":      schemaRef("AmountInput"),
+			"amount":      schemaRef("PositiveAmount"),
 			"description": description,
 			"wallet":      obj{"allOf": []any{schemaRef("UUID")}, "description": "One of the caller's wallets."},
 		}, obj{"examples": []any{obj{"amount": "15.00", "description": "Compra auriculares",
 			"wallet": "e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10"}}}),
 	}
+}
+
+// maxPassword is the most bytes Form.Password takes.
+const maxPassword = 4096
+
+// amountInput is the schema of an amount a client sends: positive (a
+// deposit, a charge) or negative (a withdrawal). money.Parse reads it: a
+// JSON string or number, a plain decimal of at most money.Places decimals
+// whose whole part has at most MaxDigits-Places digits (leading zeros aside),
+// so at most money.Max in size.
+func amountInput(positive bool) obj {
+	maxAmount, _ := strconv.ParseFloat(money.Max.String(), 64)
+	s := obj{
+		"type":    []any{"string", "number"},
+		"pattern": amountPattern(positive),
+	}
+	word, sign, examples := "positive", "an optional `+`", []any{"15.00", 15.5, "0.01", "999999999.99"}
+	if positive {
+		s["exclusiveMinimum"], s["maximum"] = 0, maxAmount
+	} else {
+		s["exclusiveMaximum"], s["minimum"] = 0, -maxAmount
+		word, sign, examples = "negative", "a `-`", []any{"-150.00", -15.5, "-0.01"}
+	}
+	s["examples"] = examples
+	s["description"] = fmt.Sprintf("A %s amount, as a JSON string or number: %s, then a plain decimal with at "+
+		"most %d decimal places and at most %d digits before the point (leading zeros aside), so at most %s in "+
+		"size; spaces around a string are ignored. A number counts the decimals of its literal text (`15.100` has "+
+		"three, and is refused). Zero, the other sign, NaN, Infinity, exponents and anything non-numeric are a "+
+		"400.", word, sign, money.Places, money.MaxDigits-money.Places, money.Max)
+	return s
+}
+
+// amountPattern is the regex (portable: ECMA-262, RE2, PCRE and Python agree
+// on it) of the strings money.Parse reads as a positive, or negative, amount.
+func amountPattern(positive bool) string {
+	whole := money.MaxDigits - money.Places
+	// Not zero: a non-zero whole part, or a zero one with a non-zero
+	// fraction (".5", "0.05").
+	nonZero := fmt.Sprintf(`(0*[1-9][0-9]{0,%d}(\.[0-9]{0,%d})?|0*\.(0[1-9]|[1-9][0-9]?))`, whole-1, money.Places)
+	sign := `\+?`
+	if !positive {
+		sign = `-`
+	}
+	return `^\s*` + sign + nonZero + `\s*$`
 }
 
 func headerComponents() obj {

@@ -7,11 +7,17 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"wallets/internal/money"
+	"wallets/internal/user"
+	"wallets/internal/wallet"
 )
 
 // loadOpenAPI parses and validates the served document with kin-openapi.
@@ -268,9 +274,12 @@ func TestOpenAPIResponses(t *testing.T) {
 	if health == nil {
 		t.Error("health: no 503")
 	}
-	size := doc.Components.Parameters["PageSize"].Value.Schema.Value
-	if size.Max == nil || *size.Max != MaxPageSize {
-		t.Errorf("page_size maximum = %v, want %d", size.Max, MaxPageSize)
+	// page_size takes anything (the server falls back or clamps), so its
+	// schema is a plain string described in words.
+	size := doc.Components.Parameters["PageSize"].Value
+	if size.Schema.Value.Max != nil || size.Schema.Value.Min != nil ||
+		!strings.Contains(size.Description, strconv.Itoa(MaxPageSize)) {
+		t.Errorf("page_size = %+v; want an unbounded string that states the cap %d", size.Schema.Value, MaxPageSize)
 	}
 }
 
@@ -320,9 +329,11 @@ var apiExamples = map[string][]string{
 		`{"non_field_errors": ["Unable to log in with provided credentials."]}`,
 		`{"detail": "JSON parse error - unexpected EOF"}`,
 	},
-	"Movement": {`{"amount": "200.00", "description": "x"}`, `{"amount": 15.5}`, `{"amount": "-150"}`},
-	"Charge":   {`{"amount": 15, "description": "Compra auriculares", "wallet": "e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10"}`},
-	"Login":    {`{"username": "pablo", "password": "s3cure-Passw0rd"}`},
+	"Deposit": {`{"amount": "200.00", "description": "x"}`, `{"amount": 15.5}`, `{"amount": "+7"}`, `{"amount": " 0.01 "}`,
+		`{"amount": ".5"}`, `{"amount": "000999999999.99"}`, `{"amount": 999999999.99}`, `{"amount": "0.10"}`},
+	"Withdrawal": {`{"amount": "-150"}`, `{"amount": -0.01}`, `{"amount": "-999999999.99"}`, `{"amount": "-.05"}`},
+	"Charge":     {`{"amount": 15, "description": "Compra auriculares", "wallet": "e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10"}`},
+	"Login":      {`{"username": "pablo", "password": "s3cure-Passw0rd"}`},
 	"SignUp": {
 		`{"username": "pablo", "email": "pablo@mail.com", "password": "s3cure-Passw0rd", "password2": "s3cure-Passw0rd", "type": 2}`,
 	},
@@ -343,14 +354,29 @@ var apiCounterExamples = map[string][]string{
 	"User":       {`{"id": 7, "username": "pablo", "email": "pablo@mail.com", "first_name": "Pablo", "last_name": "Moreno", "profile": {"type": 3}}`},
 	"WalletPage": {`{"count": "1", "next": null, "previous": null, "results": []}`},
 	"BadRequest": {`{"password": "Password mismatch"}`},
-	"Movement": {
+	"Deposit": {
+		`{"amount": "-150.00"}`,
+		`{"amount": "0"}`,
+		`{"amount": "0.00"}`,
+		`{"amount": 0}`,
+		`{"amount": -1}`,
+		`{"amount": "1.001"}`,
+		`{"amount": "1000000000"}`,
+		`{"amount": 1000000000}`,
+		`{"amount": "1 0"}`,
 		`{"amount": "1e3"}`,
 		`{"amount": "NaN"}`,
 		`{"amount": true}`,
 		`{"amount": "1.00", "description": "` + strings.Repeat("x", 251) + `"}`,
 		`{"description": "no amount"}`,
 	},
-	"Charge": {`{"amount": "15.00"}`},
+	"Charge":     {`{"amount": "15.00"}`, `{"amount": "-15.00", "wallet": "e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10"}`},
+	"Withdrawal": {`{"amount": "150.00"}`, `{"amount": 150}`, `{"amount": "-0.00"}`, `{"amount": "+-1"}`, `{"amount": "-1.005"}`},
+	"SignUp": {
+		`{"username": "pablo", "email": "pablo@mail.com", "password": "short", "password2": "short"}`,
+		`{"username": "", "email": "pablo@mail.com", "password": "s3cure-Passw0rd", "password2": "s3cure-Passw0rd"}`,
+	},
+	"Login": {`{"username": "", "password": "x"}`, `{"username": "` + strings.Repeat("u", 151) + `", "password": "x"}`},
 }
 
 func TestOpenAPIExamples(t *testing.T) {
@@ -392,4 +418,196 @@ func TestOpenAPIExamples(t *testing.T) {
 			check(name, string(b), true)
 		}
 	}
+}
+
+// walkJSON calls fn with every object of a decoded JSON value.
+func walkJSON(v any, fn func(map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		fn(v)
+		for _, x := range v {
+			walkJSON(x, fn)
+		}
+	case []any:
+		for _, x := range v {
+			walkJSON(x, fn)
+		}
+	}
+}
+
+// TestOpenAPIPortableRegexes: every pattern is one that ECMA-262 (JSON
+// Schema's dialect), RE2 and Python read alike: no \p{…} classes, no
+// lookarounds, no inline flags or named groups.
+func TestOpenAPIPortableRegexes(t *testing.T) {
+	b, _ := OpenAPIJSON()
+	var doc any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	walkJSON(doc, func(m map[string]any) {
+		p, ok := m["pattern"].(string)
+		if !ok {
+			return
+		}
+		n++
+		for _, bad := range []string{`\p`, `\P`, `(?`, `\A`, `\z`, `\Z`, `[[:`} {
+			if strings.Contains(p, bad) {
+				t.Errorf("pattern %q uses %s, which not every regex dialect reads", p, bad)
+			}
+		}
+		if _, err := regexp.Compile(p); err != nil {
+			t.Errorf("pattern %q: %v", p, err)
+		}
+	})
+	if n == 0 {
+		t.Error("no patterns found")
+	}
+}
+
+// TestOpenAPIAmountPattern: the amount patterns accept exactly the strings
+// money.Parse reads with the operation's sign (every string of up to 5
+// characters over the characters that matter, and some long ones).
+func TestOpenAPIAmountPattern(t *testing.T) {
+	if money.Places != 2 {
+		t.Fatal("amountPattern's non-zero fraction is written for 2 places")
+	}
+	pos := regexp.MustCompile(amountPattern(true))
+	neg := regexp.MustCompile(amountPattern(false))
+	check := func(s string) {
+		a, err := money.Parse(s)
+		if got, want := pos.MatchString(s), err == nil && a > 0; got != want {
+			t.Errorf("positive pattern matches %q: %v, money.Parse: %v, %v", s, got, a, err)
+		}
+		if got, want := neg.MatchString(s), err == nil && a < 0; got != want {
+			t.Errorf("negative pattern matches %q: %v, money.Parse: %v, %v", s, got, a, err)
+		}
+	}
+	alphabet := []string{"0", "1", "9", ".", "-", "+", " ", "e"}
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		check(prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(prefix+c, n-1)
+		}
+	}
+	gen("", 5)
+	for _, s := range []string{"999999999.99", "0999999999.99", "1000000000", "1000000000.00", "-999999999.99",
+		"-1000000000", "00000000000000001.5", "123456789", "1234567890", " \t12.5\n", "12.50 ", "0.001", "0.010",
+		"-0.00", "+0.01", "1.", "-.5"} {
+		check(s)
+	}
+}
+
+// TestOpenAPILimits: the limits the issue found wrong come from the code.
+func TestOpenAPILimits(t *testing.T) {
+	doc := loadOpenAPI(t)
+	prop := func(schema, field string) *openapi3.Schema {
+		t.Helper()
+		s := doc.Components.Schemas[schema].Value.Properties[field]
+		if s == nil {
+			t.Fatalf("%s.%s missing", schema, field)
+		}
+		return s.Value
+	}
+	if s := prop("Login", "username"); s.MinLength != 1 || s.MaxLength == nil || *s.MaxLength != user.MaxUsername {
+		t.Errorf("login username length %d–%v, want 1–%d", s.MinLength, s.MaxLength, user.MaxUsername)
+	}
+	for _, f := range []string{"password", "password2"} {
+		if s := prop("SignUp", f); s.MinLength != user.MinPasswordLength {
+			t.Errorf("sign-up %s minLength %d, want %d", f, s.MinLength, user.MinPasswordLength)
+		}
+	}
+	if s := prop("ChangePassword", "new_password"); s.MinLength != user.MinPasswordLength {
+		t.Errorf("new_password minLength %d, want %d", s.MinLength, user.MinPasswordLength)
+	}
+	if s := prop("Deposit", "description"); s.MaxLength == nil || *s.MaxLength != wallet.MaxDescription {
+		t.Errorf("description maxLength %v, want %d", s.MaxLength, wallet.MaxDescription)
+	}
+	// Each movement's examples carry its sign.
+	for body, positive := range map[string]bool{"Deposit": true, "Withdrawal": false, "Charge": true} {
+		for _, ex := range doc.Components.Schemas[body].Value.Examples {
+			a, err := money.ParseJSON(mustJSON(t, ex.(map[string]any)["amount"]))
+			if err != nil || (a > 0) != positive {
+				t.Errorf("%s example amount %v (%v)", body, ex, err)
+			}
+		}
+	}
+	for name, positive := range map[string]bool{"PositiveAmount": true, "NegativeAmount": false} {
+		for _, ex := range doc.Components.Schemas[name].Value.Examples {
+			a, err := money.ParseJSON(mustJSON(t, ex))
+			if err != nil || (a > 0) != positive {
+				t.Errorf("%s example %v: %v (%v)", name, ex, a, err)
+			}
+		}
+	}
+	// The retire operation takes negative amounts, deposit and charge positive.
+	for path, want := range map[string]string{
+		"/wallets/customers/wallets/{uuid}/deposit":              "Deposit",
+		"/wallets/customers/wallets/{uuid}/retire":               "Withdrawal",
+		"/wallets/business/{business_id}/customers/transactions": "Charge",
+	} {
+		var op *openapi3.Operation
+		if item := doc.Paths.Value(path); item != nil {
+			op = item.Post
+			if op == nil {
+				op = item.Put
+			}
+		}
+		if op == nil || op.RequestBody == nil || !strings.HasSuffix(op.RequestBody.Ref, "/"+want) {
+			t.Errorf("%s: request body is not %s", path, want)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestOpenAPIViews: the response objects' schemas follow the view types,
+// and a refinement of a field the view lacks fails the build.
+func TestOpenAPIViews(t *testing.T) {
+	doc := loadOpenAPI(t)
+	for _, c := range []struct {
+		schema string
+		view   any
+	}{
+		{"User", userView{}}, {"Profile", profileView{}}, {"Wallet", walletView{}},
+		{"Transaction", transactionView{}}, {"Business", businessView{}}, {"Health", healthView{}},
+		{"Detail", Detail{}}, {"WalletPage", pageBody{}},
+	} {
+		s := doc.Components.Schemas[c.schema].Value
+		b, _ := json.Marshal(c.view)
+		var fields map[string]any
+		if err := json.Unmarshal(b, &fields); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Properties) != len(fields) || len(s.Required) != len(fields) {
+			t.Errorf("%s: %d properties, %d required; the view has %d fields", c.schema, len(s.Properties),
+				len(s.Required), len(fields))
+		}
+		for f := range fields {
+			if s.Properties[f] == nil || !slices.Contains(s.Required, f) {
+				t.Errorf("%s: field %s of the view is not a required property", c.schema, f)
+			}
+		}
+	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil {
+				t.Error("refining a field the view lacks: no panic")
+			} else if _, ok := r.(viewError); !ok {
+				panic(r)
+			}
+		}()
+		fromView[walletView](map[string]obj{"colour": {"type": "string"}}, nil)
+	}()
 }

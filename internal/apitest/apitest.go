@@ -156,7 +156,10 @@ func RawBody(body []byte, contentType string) Opt {
 	}
 }
 
-// Do sends a request and reads the response. path is under the API's base
+// Do sends a request and reads the response, and checks both against the
+// served OpenAPI document (see CheckExchange): an undocumented status, a
+// response off its schema, or a request the document refuses but the server
+// accepts fails the test. path is under the API's base
 // (route.Prefix: "/users/me" means /api/v1/users/me) unless it is a full URL.
 // body is encoded as JSON ([]byte is taken as JSON already encoded), or
 // form-encoded when it is url.Values; nil sends no body. RawBody sends
@@ -192,6 +195,16 @@ func (s *Stack) Do(t testing.TB, method, path string, body any, opts ...Opt) *Re
 	for _, o := range opts {
 		o(req)
 	}
+	// The body as sent (RawBody may have replaced it), for the contract
+	// check.
+	sent := payload
+	if req.Body != nil && req.Body != http.NoBody {
+		if sent, err = io.ReadAll(req.Body); err != nil {
+			t.Fatalf("apitest: read request body: %v", err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(sent))
+		req.ContentLength = int64(len(sent))
+	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
 		t.Fatalf("apitest: %s %s: %v", method, target, err)
@@ -201,6 +214,7 @@ func (s *Stack) Do(t testing.TB, method, path string, body any, opts ...Opt) *Re
 	if err != nil {
 		t.Fatalf("apitest: %s %s: read body: %v", method, target, err)
 	}
+	checkContract(t, Exchange{Request: req, RequestBody: sent, Status: resp.StatusCode, Header: resp.Header, Body: b})
 	return &Result{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 

@@ -29,8 +29,10 @@ func TestContractNumbersAndEncoding(t *testing.T) {
 		}
 	}
 	// A number where a string is expected is taken as its text, as the
-	// original's CharField did, however large.
-	s.Do(t, "PUT", deposit, nil, apitest.Token(token),
+	// original's CharField did, however large. (Unchecked: kin-openapi
+	// reads JSON numbers as float64, so it cannot read 1e400 at all; the
+	// document does say description is a string or a number.)
+	s.Do(t, "PUT", deposit, nil, apitest.Token(token), apitest.Unchecked(),
 		apitest.RawBody([]byte(`{"amount": "1.00", "description": 1e400}`), "application/json")).Check(t, http.StatusOK)
 
 	bad := []byte("{\"amount\": \"1.00\", \"description\": \"\xff\xfe\"}")

@@ -1,10 +1,15 @@
 package contract_test
 
 import (
+	"flag"
 	"os"
 	"testing"
 
 	"wallets/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	rapidDefaults()
+	os.Exit(pgtest.Main(m))
+}

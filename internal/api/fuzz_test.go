@@ -1,0 +1,183 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/uuid"
+
+	"wallets/internal/apperr"
+	"wallets/internal/auth"
+	"wallets/internal/wallet"
+)
+
+// Native fuzz targets of the HTTP edge: `go test` replays the seeds and
+// testdata/fuzz; `make fuzz` explores.
+
+// FuzzForm: decoding a body as JSON, form fields or a multipart form never
+// panics and fails only with a contract error (a 400 or a 415); reading
+// fields of a decoded form never panics; a JSON body that decodes is a JSON
+// object.
+func FuzzForm(f *testing.F) {
+	for _, s := range []struct{ ct, body string }{
+		{"application/json", `{"amount": "10.00", "description": "x"}`},
+		{"application/json", `{"amount": 1e400, "description": 12}`},
+		{"application/json", `[1]`},
+		{"application/json", `{"a":1} {}`},
+		{"application/json; charset=utf-8", "{\"d\": \"\xff\"}"},
+		{"application/merge-patch+json", `{"username": null}`},
+		{"", `{"type": "2"}`},
+		{"application/x-www-form-urlencoded", "amount=10.00&description=caf%C3%A9&type=2"},
+		{"application/x-www-form-urlencoded", "a=%zz"},
+		{"multipart/form-data; boundary=XX", "--XX\r\nContent-Disposition: form-data; name=\"amount\"\r\n\r\n5\r\n--XX--\r\n"},
+		{"multipart/form-data", "--"},
+		{"text/plain", "amount=1"},
+	} {
+		f.Add(s.ct, []byte(s.body))
+	}
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		r := &Request{Event: events.APIGatewayProxyRequest{Headers: map[string]string{"Content-Type": contentType}}, body: body}
+		form, err := r.Form()
+		if err != nil {
+			var e *apperr.Error
+			if !asAppErr(err, &e) || (e.Code != apperr.Invalid && e.Code != apperr.Unsupported) {
+				t.Fatalf("Form(%q, %q): %v, not a 400 or 415", contentType, body, err)
+			}
+			return
+		}
+		if form == nil {
+			t.Fatal("nil form without an error")
+		}
+		if strings.HasPrefix(contentType, "application/json") && len(strings.TrimSpace(string(body))) > 0 {
+			var m map[string]json.RawMessage
+			if json.Unmarshal(body, &m) != nil {
+				t.Fatalf("JSON body %q decoded but is not an object", body)
+			}
+		}
+		for _, field := range []string{"amount", "description", "username", "type", "password", "wallet", "a"} {
+			form.Has(field)
+			form.String(field, true, 10)
+			form.String(field, false, 0)
+			form.Password(field)
+			form.Amount(field)
+			form.Choice(field, 1, 2)
+		}
+		_ = form.Err()
+	})
+}
+
+func asAppErr(err error, e **apperr.Error) bool {
+	ae, ok := err.(*apperr.Error)
+	*e = ae
+	return ok
+}
+
+func fuzzServer() *Server {
+	return NewServer(Services{SigningKey: []byte("fuzz-signing-key-0123456789abcdef")})
+}
+
+// FuzzDecodeCursor: decoding any text as a cursor never panics; what
+// decodes encodes back to the same text (a cursor has one spelling).
+func FuzzDecodeCursor(f *testing.F) {
+	s := fuzzServer()
+	id := uuid.MustParse("e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10")
+	f.Add(s.encodeCursor(byTime, wallet.Cursor{Created: time.UnixMicro(1_618_912_594_583_945), UUID: id}))
+	f.Add(s.encodeCursor(byTime, wallet.Cursor{Created: time.UnixMicro(1), UUID: id, Backward: true}))
+	f.Add(s.encodeCursor(byID, wallet.Cursor{ID: 4}))
+	f.Add(s.encodeCursor(byID, wallet.Cursor{ID: 4, Backward: true}))
+	for _, c := range []string{"", ".", "abc", "eyJrIjoidCJ9.AAAA", "e30.e30", "..", "%%%.%%%"} {
+		f.Add(c)
+	}
+	f.Fuzz(func(t *testing.T, c string) {
+		for _, o := range []order{byTime, byID} {
+			cur, err := s.decodeCursor(c, o)
+			if err != nil {
+				if err != errInvalidCursor {
+					t.Fatalf("decodeCursor(%q): %v, want errInvalidCursor", c, err)
+				}
+				continue
+			}
+			if again := s.encodeCursor(o, *cur); again != c {
+				t.Fatalf("decodeCursor(%q) = %+v, which encodes as %q", c, cur, again)
+			}
+		}
+	})
+}
+
+// FuzzCursorRoundTrip: decode∘encode is the identity on every position a
+// list can hand out, and a cursor of one order is refused by the other.
+func FuzzCursorRoundTrip(f *testing.F) {
+	s := fuzzServer()
+	f.Add(int64(1_618_912_594_583_945), []byte("0123456789abcdef"), int64(0), false)
+	f.Add(int64(1), []byte{}, int64(9), true)
+	f.Fuzz(func(t *testing.T, micros int64, id []byte, n int64, backward bool) {
+		var u uuid.UUID
+		copy(u[:], id)
+		if micros > 0 {
+			in := wallet.Cursor{Created: time.UnixMicro(micros).UTC(), UUID: u, Backward: backward}
+			got, err := s.decodeCursor(s.encodeCursor(byTime, in), byTime)
+			if err != nil || !got.Created.Equal(in.Created) || got.UUID != in.UUID || got.Backward != backward {
+				t.Fatalf("time cursor %+v came back as %+v, %v", in, got, err)
+			}
+			if _, err := s.decodeCursor(s.encodeCursor(byTime, in), byID); err == nil {
+				t.Fatal("a time cursor decodes as an id cursor")
+			}
+		}
+		if n > 0 {
+			in := wallet.Cursor{ID: n, Backward: backward}
+			got, err := s.decodeCursor(s.encodeCursor(byID, in), byID)
+			if err != nil || *got != in {
+				t.Fatalf("id cursor %+v came back as %+v, %v", in, got, err)
+			}
+		}
+	})
+}
+
+// FuzzJWTVerify: verifying any text never panics and answers only the
+// contract's 401s; a token issued for a principal verifies to it, and one
+// with any character changed is refused (or, when the change only touches
+// base64's unused trailing bits, names the same principal).
+func FuzzJWTVerify(f *testing.F) {
+	tokens, err := auth.NewTokens([]byte("fuzz-jwt-key-0123456789abcdef-0123456789"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, _ := tokens.Issue(auth.Principal{UserID: 7, Type: auth.CustomerType, TokenVersion: 1})
+	f.Add(good, int64(7), 1, 1, 0, byte('x'))
+	f.Add("", int64(1), 2, 3, 5, byte('.'))
+	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiI3In0.", int64(1), 1, 1, 10, byte('A'))
+	f.Add("a.b.c", int64(-1), 3, 0, 1, byte(0))
+	f.Fuzz(func(t *testing.T, token string, userID int64, typ, version, at int, b byte) {
+		if p, err := tokens.Verify(token); err != nil {
+			if err != auth.ErrInvalidToken && err != auth.ErrExpired {
+				t.Fatalf("Verify(%q): %v", token, err)
+			}
+		} else if p.UserID <= 0 || p.TokenVersion <= 0 {
+			t.Fatalf("Verify(%q) = %+v", token, p)
+		}
+		p := auth.Principal{UserID: userID, Type: auth.UserType(typ), TokenVersion: version}
+		issued, err := tokens.Issue(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tokens.Verify(issued)
+		valid := userID > 0 && version > 0 && (p.Type == auth.CustomerType || p.Type == auth.BusinessType)
+		if valid != (err == nil) || (valid && got != p) {
+			t.Fatalf("issued %+v, verified %+v, %v", p, got, err)
+		}
+		if !valid || len(issued) == 0 {
+			return
+		}
+		i := ((at % len(issued)) + len(issued)) % len(issued)
+		if issued[i] == b {
+			return
+		}
+		tampered := issued[:i] + string(b) + issued[i+1:]
+		if q, err := tokens.Verify(tampered); err == nil && q != p {
+			t.Fatalf("tampered token %q verified as %+v (issued for %+v)", tampered, q, p)
+		}
+	})
+}

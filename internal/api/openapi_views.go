@@ -1,0 +1,167 @@
+package api
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"wallets/internal/money"
+	"wallets/internal/user"
+	"wallets/internal/wallet"
+)
+
+// The response objects' schemas come from the view types the handlers
+// encode (userView, walletView, …): one property per JSON field, each one
+// required (the views never omit a field), its type from the Go type (a
+// pointer is nullable, money.Amount is an Amount, a view is a $ref to its
+// schema). refine adds what the Go type cannot say (limits, enums, formats,
+// words) field by field, and may name only fields the view has, so a field
+// added, renamed or removed in a view changes the document or fails to
+// build it.
+
+// viewSchemas names the component schema of each view type, for $refs.
+var viewSchemas = map[reflect.Type]string{
+	reflect.TypeFor[profileView]():     "Profile",
+	reflect.TypeFor[userView]():        "User",
+	reflect.TypeFor[walletView]():      "Wallet",
+	reflect.TypeFor[transactionView](): "Transaction",
+	reflect.TypeFor[businessView]():    "Business",
+}
+
+// viewError is a view that the document's refinements do not fit.
+type viewError struct{ msg string }
+
+// fromView returns the object schema of view type T with refinements.
+func fromView[T any](refine map[string]obj, extra obj) obj {
+	t := reflect.TypeFor[T]()
+	props := obj{}
+	var required []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero") {
+			panic(viewError{fmt.Sprintf("%s.%s: an optional field; the views answer every field", t.Name(), name)})
+		}
+		s := typeSchema(t, name, f.Type)
+		if r, ok := refine[name]; ok {
+			// A $ref (or an allOf around one, to carry words) replaces the
+			// Go type's schema: no $ref siblings.
+			_, isRef := r["$ref"]
+			_, isAllOf := r["allOf"]
+			if isRef || isAllOf {
+				s = obj{}
+			}
+			for k, v := range r {
+				s[k] = v
+			}
+		}
+		props[name] = s
+		required = append(required, name)
+	}
+	var unknown []string
+	for name := range refine {
+		if _, ok := props[name]; !ok {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		panic(viewError{fmt.Sprintf("%s has no JSON fields %v that the document refines", t.Name(), unknown)})
+	}
+	return object(required, props, extra)
+}
+
+// typeSchema is the schema of a field of Go type ft.
+func typeSchema(view reflect.Type, field string, ft reflect.Type) obj {
+	if name, ok := viewSchemas[ft]; ok {
+		return schemaRef(name)
+	}
+	if ft == reflect.TypeFor[money.Amount]() {
+		return schemaRef("Amount")
+	}
+	nullable := false
+	if ft.Kind() == reflect.Pointer {
+		nullable, ft = true, ft.Elem()
+	}
+	var s obj
+	switch ft.Kind() {
+	case reflect.String:
+		s = obj{"type": "string"}
+	case reflect.Bool:
+		s = obj{"type": "boolean"}
+	case reflect.Int, reflect.Int32:
+		s = obj{"type": "integer"}
+	case reflect.Int64:
+		s = obj{"type": "integer", "format": "int64"}
+	case reflect.Interface:
+		// Anything: the refinement says what.
+		return obj{}
+	default:
+		panic(viewError{fmt.Sprintf("%s.%s: no schema for Go type %s", view.Name(), field, ft)})
+	}
+	if nullable {
+		s["type"] = []any{s["type"], "null"}
+	}
+	return s
+}
+
+// viewSchemaComponents are the schemas of the response objects.
+func viewSchemaComponents() obj {
+	return obj{
+		"Profile": fromView[profileView](map[string]obj{
+			"type": {"enum": []any{1, 2}, "description": "1 customer, 2 business."},
+		}, nil),
+		"User": fromView[userView](map[string]obj{
+			"id":         {"minimum": 1},
+			"username":   {"maxLength": user.MaxUsername},
+			"email":      {"maxLength": user.MaxEmail},
+			"first_name": {"maxLength": user.MaxName},
+			"last_name":  {"maxLength": user.MaxName},
+		}, obj{"examples": []any{exampleUser}}),
+		"Wallet": fromView[walletView](map[string]obj{
+			"uuid":         schemaRef("UUID"),
+			"created_date": schemaRef("Timestamp"),
+		}, obj{"description": "A balance is never negative.", "examples": []any{exampleWallet}}),
+		"Transaction": fromView[transactionView](map[string]obj{
+			"uuid": schemaRef("UUID"),
+			"amount": {"allOf": []any{schemaRef("Amount")}, "description": "Deposits and charges are positive, " +
+				"withdrawals negative."},
+			"description": {"maxLength": wallet.MaxDescription},
+			"status":      {"enum": []any{1, 2, 3}, "description": "1 pending, 2 accepted, 3 rejected."},
+			"type":        {"enum": []any{1, 2}, "description": "1 deposit, 2 debit (a withdrawal or a charge)."},
+			"business": {"minimum": 1, "format": "int64",
+				"description": "The business's id; null where no business is involved."},
+			"wallet":       schemaRef("UUID"),
+			"created_date": schemaRef("Timestamp"),
+		}, obj{"examples": []any{exampleTransaction}}),
+		"Business": fromView[businessView](map[string]obj{
+			"id":   {"minimum": 1},
+			"name": {"description": "The business's first name, else its username."},
+		}, obj{"examples": []any{exampleBusiness}}),
+		"WalletPage":      page("Wallet", "A page of wallets."),
+		"TransactionPage": page("Transaction", "A page of transactions, newest first."),
+		"BusinessPage":    page("Business", "A page of businesses."),
+		"Health": fromView[healthView](map[string]obj{
+			"status":   {"enum": []any{"ok", "unavailable"}},
+			"database": {"enum": []any{"ok", "unreachable"}},
+		}, obj{"examples": []any{obj{"status": "ok", "database": "ok"}}}),
+		"Detail": fromView[Detail](nil, obj{"examples": []any{obj{"detail": "Not found."}}}),
+	}
+}
+
+func page(item, description string) obj {
+	return fromView[pageBody](map[string]obj{
+		"count": {"minimum": 0, "description": "The number of items of the whole list; null in cursor mode."},
+		"next": {"format": "uri",
+			"description": "The next page's URL (with `page` or `cursor`), or null on the last page."},
+		"previous": {"format": "uri", "description": "The previous page's URL, or null on the first page."},
+		"results":  {"type": "array", "items": schemaRef(item)},
+	}, obj{"description": description})
+}
