@@ -211,12 +211,19 @@ func (s *Wallets) ListTransactions(ctx context.Context, scope wallet.Transaction
 	switch {
 	case scope.Wallet != nil:
 		w.sql = "wallet_id = " + w.arg(*scope.Wallet)
+		w.counted = "w" + scope.Wallet.String()
 	case scope.Business != nil && scope.Customer != nil:
 		w.sql = "customer_id = " + w.arg(*scope.Customer) + " AND business_id = " + w.arg(*scope.Business)
+		w.counted = fmt.Sprintf("c%d@%d", *scope.Customer, *scope.Business)
 	case scope.Business != nil:
 		w.sql = "business_id = " + w.arg(*scope.Business)
+		w.counted = fmt.Sprintf("b%d", *scope.Business)
 	default:
 		return l, errors.New("list transactions: no scope")
+	}
+	if f != (wallet.TransactionFilter{}) {
+		// A filtered list is counted row by row: its count is not kept.
+		w.counted = ""
 	}
 	if f.Status != 0 {
 		w.and("status = %s", f.Status)

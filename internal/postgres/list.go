@@ -15,6 +15,10 @@ import (
 type where struct {
 	sql  string
 	args []any
+	// counted, when set, is the scope in transaction_counts that holds the
+	// exact number of rows matching sql, so a page-number list need not
+	// count them (migrations/00004_transaction_counts.sql).
+	counted string
 }
 
 // and appends a condition; its "%s" stands for arg's placeholder.
@@ -72,7 +76,11 @@ func listByID[T any](ctx context.Context, q querier, table, columns string, w wh
 
 func listByOffset[T any](ctx context.Context, q querier, table, columns string, w where, order string, p wallet.Page, scan func(pgx.Row) (T, error)) (wallet.Listing[T], error) {
 	var l wallet.Listing[T]
-	if err := q.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE "+w.sql, w.args...).Scan(&l.Total); err != nil {
+	countSQL, countArgs := "SELECT count(*) FROM "+table+" WHERE "+w.sql, w.args
+	if w.counted != "" {
+		countSQL, countArgs = `SELECT coalesce(sum(n), 0) FROM transaction_counts WHERE scope = $1`, []any{w.counted}
+	}
+	if err := q.QueryRow(ctx, countSQL, countArgs...).Scan(&l.Total); err != nil {
 		return l, fmt.Errorf("count: %w", err)
 	}
 	if p.Offset >= l.Total && p.Offset > 0 {
