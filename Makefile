@@ -115,3 +115,10 @@ fuzz:
 	done
 	@echo "== property tests (internal/contract) for $(FUZZTIME) each, random seed"
 	WALLETS_PROPERTY_TIME=$(FUZZTIME) $(GO) test -count=1 -run '^TestProperty' -timeout 0 ./internal/contract -args -rapid.checks=1000000 -rapid.seed=0
+
+## lint-workflows: actionlint (pinned, through go run) on the GitHub Actions workflows; part of make test
+ACTIONLINT := $(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+.PHONY: lint-workflows
+lint-workflows:
+	$(ACTIONLINT) .github/workflows/*.yml
+test: lint-workflows

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -15,10 +13,6 @@ import (
 
 	"wallets/internal/route"
 )
-
-// answered405 are the methods a resource answers with 405 when it does not
-// serve them (OPTIONS and HEAD are left to API Gateway's defaults).
-var answered405 = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // Api is the REST API: one resource tree from the route paths, each method
 // proxied to its own function, the REQUEST authorizer on the routes that need
@@ -35,6 +29,13 @@ type Api struct {
 
 	publicMethods, notAllowedMethods []awsapigateway.Method
 }
+
+// NotAllowedTemplate is the 405 body; API Gateway fills in the method.
+const NotAllowedTemplate = `{"detail": "Method \"$context.httpMethod\" not allowed."}`
+
+// TLSSecurityPolicy is the REST API's security policy: TLS 1.3 and 1.2
+// with forward-secret cipher suites, nothing older.
+const TLSSecurityPolicy = "SecurityPolicy_TLS13_1_2_2021_06"
 
 // accessLogFormat is one JSON object per request. It carries no header
 // values, so no token or cookie reaches the log.
@@ -75,7 +76,7 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	accessLogs := awslogs.NewLogGroup(c, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		Retention:     s.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		RemovalPolicy: s.LogRemoval(),
 	})
 	rest := awsapigateway.NewRestApi(c, jsii.String("RestApi"), &awsapigateway.RestApiProps{
 		RestApiName:   jsii.String(s.name()),
@@ -104,12 +105,18 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 			TracingEnabled: jsii.Bool(s.Tracing),
 		},
 	})
+	// TLS 1.2 or 1.3 only, with the enhanced policy's cipher suites (an
+	// enhanced policy needs an endpoint access mode; BASIC keeps the
+	// execute-api host working).
+	cfnOverride(rest.Node().DefaultChild(), "SecurityPolicy", TLSSecurityPolicy)
+	cfnOverride(rest.Node().DefaultChild(), "EndpointAccessMode", "BASIC")
+
 	// API Gateway would create the execution log group itself, without a
 	// retention; create it first.
 	execLogs := awslogs.NewLogGroup(c, jsii.String("ExecutionLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  awscdk.Fn_Join(jsii.String(""), jsii.Strings("API-Gateway-Execution-Logs_", *rest.RestApiId(), "/", s.Stage)),
 		Retention:     s.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		RemovalPolicy: s.LogRemoval(),
 	})
 	rest.DeploymentStage().Node().AddDependency(execLogs)
 
@@ -123,7 +130,7 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 	}
 	authz := awsapigateway.NewRequestAuthorizer(c, jsii.String("Authorizer"), &awsapigateway.RequestAuthorizerProps{
 		AuthorizerName:  jsii.String(s.name("jwt")),
-		Handler:         fns.Authorizer.Fn,
+		Handler:         fns.Authorizer.Alias,
 		IdentitySources: &identity,
 		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(float64(s.AuthorizerCacheTTL))),
 	})
@@ -138,14 +145,15 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 	// One resource per path, each served method to its function.
 	var paths []string
 	served := map[string][]string{}
-	routes := route.Routes()
+	routes := routeTable()
 	for _, r := range routes {
 		if _, seen := served[r.Path]; !seen {
 			paths = append(paths, r.Path)
 		}
 		served[r.Path] = append(served[r.Path], r.Methods...)
 		res := rest.Root().ResourceForPath(jsii.String(r.Path))
-		integration := awsapigateway.NewLambdaIntegration(fns.Routes[r.Function].Fn, &awsapigateway.LambdaIntegrationOptions{
+		// The alias: CodeDeploy moves it to a new version gradually.
+		integration := awsapigateway.NewLambdaIntegration(fns.Routes[r.Function].Alias, &awsapigateway.LambdaIntegrationOptions{
 			Proxy: jsii.Bool(true),
 			// One invoke permission per function for the whole API rather
 			// than two per method.
@@ -163,24 +171,25 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 			a.Methods++
 		}
 	}
-	// The other methods of a known path answer 405 like the handlers do.
+	// The other methods of a known path answer 405 like the handlers do:
+	// one ANY method per path (API Gateway prefers a resource's own methods
+	// and sends every other method, OPTIONS and HEAD included, to ANY),
+	// naming the method from the request context.
 	for _, p := range paths {
 		res := rest.Root().ResourceForPath(jsii.String(p))
-		for _, m := range answered405 {
-			if slices.Contains(served[p], m) {
-				continue
-			}
-			_, _, allowed, _ := route.Match(routes, m, p)
-			method := res.AddMethod(jsii.String(m), methodNotAllowed(m, allowed), &awsapigateway.MethodOptions{
-				AuthorizationType: awsapigateway.AuthorizationType_NONE,
-				MethodResponses: &[]*awsapigateway.MethodResponse{{
-					StatusCode:         jsii.String("405"),
-					ResponseParameters: &map[string]*bool{"method.response.header.Allow": jsii.Bool(true)},
-				}},
-			})
-			a.notAllowedMethods = append(a.notAllowedMethods, method)
-			a.MethodsNotAllowed++
+		_, _, allowed, _ := route.Match(routes, http.MethodOptions, p) // no route serves OPTIONS
+		if len(allowed) == 0 {
+			allowed = served[p]
 		}
+		method := res.AddMethod(jsii.String("ANY"), methodNotAllowed(allowed), &awsapigateway.MethodOptions{
+			AuthorizationType: awsapigateway.AuthorizationType_NONE,
+			MethodResponses: &[]*awsapigateway.MethodResponse{{
+				StatusCode:         jsii.String("405"),
+				ResponseParameters: &map[string]*bool{"method.response.header.Allow": jsii.Bool(true)},
+			}},
+		})
+		a.notAllowedMethods = append(a.notAllowedMethods, method)
+		a.MethodsNotAllowed++
 	}
 
 	// The gateway's own answers (authorizer refusals, unknown paths,
@@ -204,8 +213,8 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 }
 
 // methodNotAllowed is a MOCK integration answering 405 with the contract's
-// body and the Allow header.
-func methodNotAllowed(method string, allowed []string) awsapigateway.MockIntegration {
+// body (naming the request's method) and the Allow header.
+func methodNotAllowed(allowed []string) awsapigateway.MockIntegration {
 	// A request template for the content types a client is likely to send;
 	// NEVER passes nothing else through (an exotic type gets the 415
 	// gateway response).
@@ -214,7 +223,7 @@ func methodNotAllowed(method string, allowed []string) awsapigateway.MockIntegra
 	for _, ct := range []string{"application/json", "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"} {
 		templates[ct] = req
 	}
-	body := fmt.Sprintf(`{"detail": "Method \"%s\" not allowed."}`, method)
+	body := NotAllowedTemplate
 	return awsapigateway.NewMockIntegration(&awsapigateway.IntegrationOptions{
 		PassthroughBehavior: awsapigateway.PassthroughBehavior_NEVER,
 		RequestTemplates:    &templates,

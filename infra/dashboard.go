@@ -22,9 +22,6 @@ func newDashboard(scope constructs.Construct, s Settings, deps MonitoringDeps, a
 	})
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	five := awscdk.Duration_Minutes(jsii.Number(5))
-	stat := func(st string, p awscdk.Duration) *awscloudwatch.MetricOptions {
-		return &awscloudwatch.MetricOptions{Statistic: jsii.String(st), Period: p}
-	}
 	graph := func(title string, width float64, left []awscloudwatch.IMetric, right ...awscloudwatch.IMetric) awscloudwatch.GraphWidget {
 		p := &awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Width: jsii.Number(width), Height: jsii.Number(6), Left: &left}
 		if len(right) > 0 {
@@ -58,24 +55,22 @@ func newDashboard(scope constructs.Construct, s Settings, deps MonitoringDeps, a
 	}))
 
 	// API.
-	st := deps.Api.RestApi.DeploymentStage()
+	api := func(name, st string) awscloudwatch.IMetric {
+		return apiMetric(s, name, st, minute).With(&awscloudwatch.MetricOptions{Label: jsii.String(name + " " + st)})
+	}
 	d.AddWidgets(
-		graph("API requests", 8, []awscloudwatch.IMetric{st.MetricCount(stat("Sum", minute))}),
-		graph("API 4xx and 5xx rate", 8, []awscloudwatch.IMetric{
-			st.MetricClientError(stat("Average", minute)), st.MetricServerError(stat("Average", minute))}),
-		graph("API latency (ms)", 8, []awscloudwatch.IMetric{
-			st.MetricLatency(stat("p50", minute)), st.MetricLatency(stat("p99", minute)),
-			st.MetricIntegrationLatency(stat("p99", minute))}),
+		graph("API requests", 8, []awscloudwatch.IMetric{api("Count", "Sum")}),
+		graph("API 4xx and 5xx rate", 8, []awscloudwatch.IMetric{api("4XXError", "Average"), api("5XXError", "Average")}),
+		graph("API latency (ms)", 8, []awscloudwatch.IMetric{api("Latency", "p50"), api("Latency", "p99"), api("IntegrationLatency", "p99")}),
 	)
 
 	// Functions.
 	var errs, throttles, durations []awscloudwatch.IMetric
 	for _, f := range fns {
-		label := &awscloudwatch.MetricOptions{Label: jsii.String(f.Name), Period: minute}
-		label.Statistic = jsii.String("Sum")
-		errs = append(errs, f.Fn.MetricErrors(label))
-		throttles = append(throttles, f.Fn.MetricThrottles(label))
-		durations = append(durations, f.Fn.MetricDuration(&awscloudwatch.MetricOptions{Label: jsii.String(f.Name), Period: minute, Statistic: jsii.String("p99")}))
+		label := &awscloudwatch.MetricOptions{Label: jsii.String(f.Name)}
+		errs = append(errs, fnMetric(s, f.Name, "Errors", "Sum", minute).With(label))
+		throttles = append(throttles, fnMetric(s, f.Name, "Throttles", "Sum", minute).With(label))
+		durations = append(durations, fnMetric(s, f.Name, "Duration", "p99", minute).With(label))
 	}
 	d.AddWidgets(
 		graph("Function errors", 8, errs),

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/aws/jsii-runtime-go/runtime"
 )
 
 const (
@@ -24,6 +25,8 @@ const (
 	// dbAdmin is the master user; only the rotation function and the user
 	// bootstrap below log in as it.
 	dbAdmin = "wallets_admin"
+	// proxyMaxConnectionsPercent of max_connections is the proxy's pool.
+	proxyMaxConnectionsPercent = 90
 )
 
 // Database is the Aurora PostgreSQL Serverless v2 cluster (a writer and
@@ -55,7 +58,7 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 	pgLogs := awslogs.NewLogGroup(c, jsii.String("PostgresLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(fmt.Sprintf("/aws/rds/cluster/%s/postgresql", clusterID)),
 		Retention:     s.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		RemovalPolicy: s.LogRemoval(),
 	})
 
 	removal := awscdk.RemovalPolicy_DESTROY
@@ -121,10 +124,23 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 	// The master password rotates monthly; the rotation function runs in
 	// the app subnets (it needs Secrets Manager through NAT) and reaches the
 	// cluster directly (the cluster security group admits it).
-	cluster.AddRotationSingleUser(&awsrds.RotationSingleUserOptions{
+	rotation := cluster.AddRotationSingleUser(&awsrds.RotationSingleUserOptions{
 		AutomaticallyAfter: awscdk.Duration_Days(jsii.Number(30)),
 		VpcSubnets:         AppSubnets(),
 	})
+	retainRotationLogs(c, s, rotation)
+	// The master secret outlives a protected stack, like the cluster's
+	// final snapshot it opens.
+	if s.Protect {
+		// On the CloudFormation resource: the cluster sets its secret's
+		// policy from its own (SNAPSHOT, which a secret does not have).
+		// (cluster.Secret() is the target attachment; find the secret.)
+		for _, r := range *cluster.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+			if *awscdk.CfnResource_IsCfnResource(r) && cfnType(r) == "AWS::SecretsManager::Secret" {
+				runtime.InvokeVoid(r, "applyRemovalPolicy", []any{awscdk.RemovalPolicy_RETAIN})
+			}
+		}
+	}
 
 	// End-to-end IAM authentication: no database password anywhere in the
 	// request path. The proxy's role may connect to the cluster as DBUser.
@@ -134,6 +150,12 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 	})
 	cluster.GrantConnect(proxyRole, jsii.String(DBUser))
 	proxyName := s.name()
+	// RDS Proxy logs to this group; created first, it gets a retention.
+	proxyLogs := awslogs.NewLogGroup(c, jsii.String("ProxyLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/aws/rds/proxy/" + proxyName),
+		Retention:     s.Retention(),
+		RemovalPolicy: s.LogRemoval(),
+	})
 	proxy := awsrds.NewDatabaseProxy(c, jsii.String("Proxy"), &awsrds.DatabaseProxyProps{
 		ProxyTarget:       awsrds.ProxyTarget_FromCluster(cluster),
 		DbProxyName:       jsii.String(proxyName),
@@ -149,10 +171,11 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 		// timeout.
 		BorrowTimeout:             awscdk.Duration_Seconds(jsii.Number(5)),
 		IdleClientTimeout:         awscdk.Duration_Minutes(jsii.Number(30)),
-		MaxConnectionsPercent:     jsii.Number(90),
+		MaxConnectionsPercent:     jsii.Number(proxyMaxConnectionsPercent),
 		MaxIdleConnectionsPercent: jsii.Number(50),
 		DebugLogging:              jsii.Bool(false),
 	})
+	proxy.Node().AddDependency(proxyLogs)
 	readOnly := proxy.AddEndpoint(jsii.String("ReadOnly"), &awsrds.DatabaseProxyEndpointOptions{
 		DbProxyEndpointName: jsii.String(s.name("read-only")),
 		Vpc:                 net.Vpc,
@@ -171,6 +194,31 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 	}
 	d.UserReady = newDatabaseUser(c, s, cluster)
 	return d
+}
+
+// retainRotationLogs gives the hosted rotation function (deployed from the
+// Serverless Application Repository, named by the application's
+// functionName parameter) a log group with the stage's retention, created
+// before the application so that Lambda does not create one that keeps logs
+// forever.
+func retainRotationLogs(scope constructs.Construct, s Settings, rotation constructs.IConstruct) {
+	for _, c := range *rotation.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		if !*awscdk.CfnResource_IsCfnResource(c) || cfnType(c) != "AWS::Serverless::Application" {
+			continue
+		}
+		var params map[string]*string
+		runtime.Get(c, "parameters", &params)
+		name := params["functionName"]
+		if name == nil {
+			panic("rotation application without a functionName parameter")
+		}
+		logs := awslogs.NewLogGroup(scope, jsii.String("RotationLogs"), &awslogs.LogGroupProps{
+			LogGroupName:  jsii.String("/aws/lambda/" + *name),
+			Retention:     s.Retention(),
+			RemovalPolicy: s.LogRemoval(),
+		})
+		c.Node().AddDependency(logs)
+	}
 }
 
 // bootstrapSQL creates the application user once and (re)applies its grants:
@@ -209,7 +257,7 @@ func newDatabaseUser(scope constructs.Construct, s Settings, cluster awsrds.Data
 	}
 	logs := awslogs.NewLogGroup(scope, jsii.String("DbUserLogs"), &awslogs.LogGroupProps{
 		Retention:     s.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		RemovalPolicy: s.LogRemoval(),
 	})
 	user := customresources.NewAwsCustomResource(scope, jsii.String("DbUser"), &customresources.AwsCustomResourceProps{
 		OnCreate: call,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -30,7 +31,23 @@ type Function struct {
 	Fn      awslambda.Function
 	Logs    awslogs.LogGroup
 	Timeout int // seconds
+	// Alias ("live") points at the version that serves traffic: API
+	// Gateway invokes it, and CodeDeploy shifts it from the previous version
+	// to the new one (nil for the migrate function, which the trigger runs
+	// by version).
+	Alias awslambda.Alias
+	// Reserved is the function's reserved concurrency; Pools the database
+	// pools one container opens (2 for a listing route: the reader and the
+	// writer it falls back to), each of PoolSize connections.
+	Reserved, Pools int
 }
+
+// PoolSize is DB_MAX_CONNS of every function but the migrations: one
+// request at a time per container, plus a health ping.
+const PoolSize = 2
+
+// LiveAlias is the alias every function serves traffic through.
+const LiveAlias = "live"
 
 // functionSpec sizes and wires one function.
 type functionSpec struct {
@@ -40,6 +57,7 @@ type functionSpec struct {
 	timeoutSec  int
 	readReplica bool // gets DATABASE_READ_HOST
 	appSecrets  bool // gets the JWT key and the Sentry DSN
+	reserved    int  // reserved concurrency
 }
 
 // Functions are every Lambda function of the service: one per route, the
@@ -50,6 +68,8 @@ type Functions struct {
 	Order      []string             // route function names in route-table order
 	Authorizer *Function
 	Migrate    *Function
+	// RouteRole is the role of the route functions and the authorizer.
+	RouteRole awsiam.Role
 }
 
 // All returns the route functions in route-table order, then the authorizer
@@ -69,13 +89,17 @@ type FunctionDeps struct {
 	Secrets  *Secrets
 }
 
+// routeTable is the route table the deployment is built from: route.Routes(),
+// which the tests extend to check the stacks' headroom.
+var routeTable = route.Routes
+
 // NewFunctions builds one function per entry of route.Routes(), the authorizer
 // and the migrate function, from the bootstraps under Settings.AssetRoot.
 func NewFunctions(scope constructs.Construct, id string, s Settings, deps FunctionDeps) (*Functions, error) {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	f := &Functions{Construct: c, Routes: map[string]*Function{}}
 	var specs []functionSpec
-	for _, r := range route.Routes() {
+	for _, r := range routeTable() {
 		if _, dup := f.Routes[r.Function]; dup {
 			continue // PUT and PATCH of one path share a route entry already
 		}
@@ -88,16 +112,30 @@ func NewFunctions(scope constructs.Construct, id string, s Settings, deps Functi
 			timeoutSec:  r.Timeout(),
 			readReplica: r.Replica,
 			appSecrets:  true,
+			reserved:    s.RouteConcurrency,
 		})
 	}
 	specs = append(specs,
 		functionSpec{name: AuthorizerFunction, description: "REQUEST authorizer: verifies the JWT and the user's token version",
-			memoryMB: 256, timeoutSec: 10, appSecrets: true},
+			memoryMB: 256, timeoutSec: 10, appSecrets: true, reserved: s.AuthorizerConcurrency},
 		// The migrations lock, apply and commit; five minutes leaves room
 		// for a long index build.
 		functionSpec{name: MigrateFunction, description: "Applies the database migrations; run by the deployment before the API",
-			memoryMB: 256, timeoutSec: 300},
+			memoryMB: 256, timeoutSec: 300, reserved: 1},
 	)
+	// One role for the route functions and the authorizer: they need the
+	// same permissions (logs, VPC network interfaces, rds-db:connect as the
+	// application user on this proxy, the two application secrets), so a
+	// role each would only add two resources per route to the stack. The
+	// migrate function keeps its own (no application secrets).
+	f.RouteRole = awsiam.NewRole(c, jsii.String("RouteRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Wallets " + s.Stage + ": the route functions and the authorizer"),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaBasicExecutionRole")),
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaVPCAccessExecutionRole")),
+		},
+	})
 	var missing []string
 	for _, sp := range specs {
 		bootstrap := filepath.Join(s.AssetRoot, sp.name, "bootstrap")
@@ -109,7 +147,11 @@ func NewFunctions(scope constructs.Construct, id string, s Settings, deps Functi
 		return nil, fmt.Errorf("missing Lambda bootstraps (run `make build`, or set -c assetRoot=DIR): %s", strings.Join(missing, ", "))
 	}
 	for _, sp := range specs {
-		fn := newFunction(c, s, deps, sp)
+		role := f.RouteRole
+		if sp.name == MigrateFunction {
+			role = nil
+		}
+		fn := newFunction(c, s, deps, sp, role)
 		switch sp.name {
 		case AuthorizerFunction:
 			f.Authorizer = fn
@@ -122,13 +164,13 @@ func NewFunctions(scope constructs.Construct, id string, s Settings, deps Functi
 	return f, nil
 }
 
-func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp functionSpec) *Function {
+func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp functionSpec, role awsiam.IRole) *Function {
 	id := constructID(sp.name)
 	name := s.name(sp.name)
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/aws/lambda/" + name),
 		Retention:     s.Retention(),
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		RemovalPolicy: s.LogRemoval(),
 	})
 	env := map[string]*string{
 		"WALLETS_ENV":       jsii.String(s.Stage),
@@ -139,8 +181,7 @@ func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp f
 		"DATABASE_IAM_AUTH": jsii.String("true"),
 	}
 	if sp.name != MigrateFunction {
-		// One request at a time per container, plus a health ping.
-		env["DB_MAX_CONNS"] = jsii.String("2")
+		env["DB_MAX_CONNS"] = jsii.String(strconv.Itoa(PoolSize))
 		// Statements end well before the function does.
 		env["DB_STATEMENT_TIMEOUT"] = jsii.String(fmt.Sprintf("%ds", max(1, min(5, sp.timeoutSec/2))))
 	}
@@ -170,13 +211,32 @@ func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp f
 		Environment:    &env,
 		LogGroup:       logs,
 		Tracing:        tracing,
+		Role:           role, // nil: a role of its own
+		// A version replaced by a deploy is deleted once the deploy (and its
+		// traffic shift) has succeeded; a rollback still finds it. Retained
+		// versions would pile up in the account's code storage.
+		CurrentVersionOptions: &awslambda.VersionOptions{RemovalPolicy: awscdk.RemovalPolicy_DESTROY},
+		// Bounds the connections the function can open (CapacityRule).
+		ReservedConcurrentExecutions: jsii.Number(float64(sp.reserved)),
 	})
 	deps.Database.Proxy.GrantConnect(fn, jsii.String(DBUser))
 	if sp.appSecrets {
 		deps.Secrets.JWTKey.GrantRead(fn, nil)
 		deps.Secrets.SentryDSN.GrantRead(fn, nil)
 	}
-	return &Function{Name: sp.name, Fn: fn, Logs: logs, Timeout: sp.timeoutSec}
+	f := &Function{Name: sp.name, Fn: fn, Logs: logs, Timeout: sp.timeoutSec, Reserved: sp.reserved, Pools: 1}
+	if sp.readReplica {
+		f.Pools = 2
+	}
+	if sp.name != MigrateFunction {
+		// A new version on every change of the code or configuration; the
+		// alias moves to it through CodeDeploy (NewDeployments).
+		f.Alias = awslambda.NewAlias(scope, jsii.String(id+"Live"), &awslambda.AliasProps{
+			AliasName: jsii.String(LiveAlias),
+			Version:   fn.CurrentVersion(),
+		})
+	}
+	return f
 }
 
 // constructID turns a function name (users-sign-up) into a construct id

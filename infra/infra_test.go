@@ -69,8 +69,10 @@ func TestOneFunctionAndMethodPerRoute(t *testing.T) {
 			if typ := get(meth.Props, "Integration", "Type"); typ != "AWS_PROXY" {
 				t.Errorf("%s %s: integration %v, want AWS_PROXY", m, r.Path, typ)
 			}
-			if targets := getAtts(get(meth.Props, "Integration", "Uri")); !slices.Contains(targets, fn.ID) {
-				t.Errorf("%s %s: integration targets %v, want %s", m, r.Path, targets, fn.ID)
+			// The integration invokes the function's live alias.
+			alias, _ := d.apiJSON.resource(firstRef(get(meth.Props, "Integration", "Uri")))
+			if alias.Type != "AWS::Lambda::Alias" || refOf(alias.Props["FunctionName"]) != fn.ID || alias.Props["Name"] != LiveAlias {
+				t.Errorf("%s %s: integration targets %s, want the %s alias of %s", m, r.Path, jsonString(get(meth.Props, "Integration", "Uri")), LiveAlias, fn.ID)
 			}
 			wantAuth := "NONE"
 			if r.Access.Authorized() {
@@ -456,51 +458,47 @@ func TestGatewayResponses(t *testing.T) {
 	}
 }
 
+// The other methods of a known path answer 405 like the handlers do: one
+// MOCK ANY method per path (a resource's own methods take precedence), which
+// names the request's method and lists the path's in Allow.
 func TestMethodNotAllowed(t *testing.T) {
 	d := prodDeployment(t)
 	paths := resourcePaths(d.apiJSON)
-	methods := map[string]map[string]resource{} // path → method → resource
+	anys := map[string]resource{} // path → its ANY method
 	for _, m := range d.apiJSON.resources("AWS::ApiGateway::Method") {
-		p := paths[refOf(m.Props["ResourceId"])]
-		if methods[p] == nil {
-			methods[p] = map[string]resource{}
+		if m.Props["HttpMethod"] == "ANY" {
+			anys[paths[refOf(m.Props["ResourceId"])]] = m
 		}
-		methods[p][m.Props["HttpMethod"].(string)] = m
 	}
 	routes := route.Routes()
-	mocks := 0
+	want := map[string]bool{}
 	for _, r := range routes {
-		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-			_, _, allowed, ok := route.Match(routes, m, r.Path)
-			if ok {
-				continue
-			}
-			meth, found := methods[r.Path][m]
-			if !found {
-				t.Errorf("%s %s: no method, want a 405", m, r.Path)
-				continue
-			}
-			integ := get(meth.Props, "Integration")
-			resp := get(integ, "IntegrationResponses").([]any)[0]
-			want := fmt.Sprintf(`{"detail": "Method \"%s\" not allowed."}`, m)
-			if get(integ, "Type") != "MOCK" || get(resp, "StatusCode") != "405" || get(resp, "ResponseTemplates", "application/json") != want {
-				t.Errorf("%s %s: %s, want a MOCK 405 with %s", m, r.Path, jsonString(integ), want)
-			}
-			if h := get(resp, "ResponseParameters", "method.response.header.Allow"); h != "'"+strings.Join(allowed, ", ")+"'" {
-				t.Errorf("%s %s: Allow %v, want %v", m, r.Path, h, allowed)
-			}
-			if meth.Props["AuthorizationType"] != "NONE" {
-				t.Errorf("%s %s: a 405 must not need credentials", m, r.Path)
-			}
+		want[r.Path] = true
+	}
+	for p := range want {
+		meth, found := anys[p]
+		if !found {
+			t.Errorf("%s: no ANY method answering 405", p)
+			continue
+		}
+		_, _, allowed, _ := route.Match(routes, http.MethodOptions, p)
+		integ := get(meth.Props, "Integration")
+		resp := get(integ, "IntegrationResponses").([]any)[0]
+		if get(integ, "Type") != "MOCK" || get(resp, "StatusCode") != "405" || get(resp, "ResponseTemplates", "application/json") != NotAllowedTemplate {
+			t.Errorf("%s: %s, want a MOCK 405 with %s", p, jsonString(integ), NotAllowedTemplate)
+		}
+		if h := get(resp, "ResponseParameters", "method.response.header.Allow"); h != "'"+strings.Join(allowed, ", ")+"'" {
+			t.Errorf("%s: Allow %v, want %v", p, h, allowed)
+		}
+		if meth.Props["AuthorizationType"] != "NONE" {
+			t.Errorf("%s: a 405 must not need credentials", p)
 		}
 	}
-	for _, m := range d.apiJSON.resources("AWS::ApiGateway::Method") {
-		if get(m.Props, "Integration", "Type") == "MOCK" {
-			mocks++
-		}
+	if len(anys) != len(want) || d.w.Api.Api.MethodsNotAllowed != len(want) {
+		t.Errorf("%d ANY methods (built %d) for %d paths", len(anys), d.w.Api.Api.MethodsNotAllowed, len(want))
 	}
-	if mocks != d.w.Api.Api.MethodsNotAllowed || mocks == 0 {
-		t.Errorf("%d MOCK methods, the API built %d", mocks, d.w.Api.Api.MethodsNotAllowed)
+	if !strings.Contains(NotAllowedTemplate, `Method \"$context.httpMethod\" not allowed.`) {
+		t.Errorf("405 template %s", NotAllowedTemplate)
 	}
 }
 
@@ -545,7 +543,7 @@ func TestStage(t *testing.T) {
 // (CDK's own included) logs to one of them.
 func TestLogRetention(t *testing.T) {
 	for _, d := range []*synthesized{prodDeployment(t)} {
-		for _, tp := range []template{d.dataJSON, d.apiJSON} {
+		for _, tp := range []template{d.dataJSON, d.monJSON, d.apiJSON} {
 			groups := map[string]bool{}
 			for _, lg := range tp.resources("AWS::Logs::LogGroup") {
 				groups[lg.ID] = true
@@ -575,18 +573,20 @@ func TestLogRetention(t *testing.T) {
 // Every alarm exists and notifies the (encrypted) topic on ALARM and OK.
 func TestAlarms(t *testing.T) {
 	d := prodDeployment(t)
-	topics := d.apiJSON.resources("AWS::SNS::Topic")
+	topics := d.monJSON.resources("AWS::SNS::Topic")
 	if len(topics) != 1 || topics[0].Props["KmsMasterKeyId"] == nil {
 		t.Fatalf("want one KMS-encrypted alarm topic, got %s", jsonString(topics))
 	}
 	topic := topics[0].ID
 	check(t, "e-mail subscription", func() {
-		d.api.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{"Protocol": "email", "Endpoint": testAlarmEmail})
+		d.mon.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{"Protocol": "email", "Endpoint": testAlarmEmail})
 	})
 	want := []string{"api-5xx", "api-4xx", "api-latency",
 		"db-writer-cpu", "db-reader-cpu", "db-writer-connections", "db-reader-connections",
 		"db-writer-memory", "db-reader-memory", "db-replica-lag", "db-deadlocks",
-		"proxy-borrow-latency", "proxy-pinned-sessions", "rejected-debits", "login-throttled"}
+		"proxy-borrow-latency", "proxy-pinned-sessions", "rejected-debits", "login-throttled",
+		"db-writer-local-storage", "db-reader-local-storage", "db-writer-capacity-max", "db-reader-capacity-max",
+		"db-transaction-ids", "db-load-1", "db-load-2", "lambda-account-concurrency", "canary"}
 	seen := map[string]bool{}
 	for _, r := range route.Routes() {
 		if !seen[r.Function] {
@@ -596,7 +596,7 @@ func TestAlarms(t *testing.T) {
 	}
 	want = append(want, AuthorizerFunction+"-errors", AuthorizerFunction+"-throttles", AuthorizerFunction+"-duration")
 	alarms := map[string]resource{}
-	for _, a := range d.apiJSON.resources("AWS::CloudWatch::Alarm") {
+	for _, a := range d.monJSON.resources("AWS::CloudWatch::Alarm") {
 		alarms[a.Props["AlarmName"].(string)] = a
 		for _, key := range []string{"AlarmActions", "OKActions"} {
 			acts := asList(a.Props[key])
@@ -631,13 +631,17 @@ func TestAlarms(t *testing.T) {
 	if pinned["MetricName"] != "DatabaseConnectionsCurrentlySessionPinned" || !strings.Contains(jsonString(pinned["Dimensions"]), "ProxyName") {
 		t.Errorf("pinned sessions alarm %s", jsonString(pinned))
 	}
-	check(t, "dashboard", func() { d.api.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1)) })
+	check(t, "dashboard", func() { d.mon.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1)) })
 }
 
 // cdk-nag's AWS Solutions rules find nothing unsuppressed, in prod and dev.
 func TestCdkNag(t *testing.T) {
 	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
-		for _, st := range []awscdk.Stack{d.w.Data.Stack, d.w.Api.Stack} {
+		stacks := []awscdk.Stack{d.w.Data.Stack, d.w.Monitoring.Stack, d.w.Api.Stack}
+		if d.w.Deploy != nil {
+			stacks = append(stacks, d.w.Deploy.Stack)
+		}
+		for _, st := range stacks {
 			a := assertions.Annotations_FromStack(st)
 			errs := a.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
 			// Printed whole: the Go binding of the message type (moved to
@@ -669,7 +673,7 @@ func TestDevStage(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{
-		"stage": "qa", "natGateways": "3", "tracing": "true", "logRetentionDays": 90,
+		"stage": "qa", "alarmEmail": "qa@example.com", "natGateways": "3", "tracing": "true", "logRetentionDays": 90,
 		stagesContextKey: map[string]any{"qa": map[string]any{"dbMaxCapacity": 8, "natGateways": 1}},
 	}})
 	s, err := LoadSettings(app)

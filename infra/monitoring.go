@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -33,8 +36,8 @@ var (
 		"The function failed invocations (crash, panic outside a handler, timeout, out of memory) in 3 consecutive minutes; handlers answer 5xx without failing, so this is the runtime failing.",
 		"The function's log group (/aws/lambda/wallets-<stage>-<function>): lines with \"level\":\"ERROR\", \"Task timed out\", \"Runtime exited\"; then Sentry."}
 	kindFnThrottles = AlarmKind{"function-throttles",
-		"Lambda refused invocations of the function for lack of concurrency for 5 minutes; clients got 429/502.",
-		"Lambda console → Concurrency: the account's ConcurrentExecutions against its limit; a traffic spike in the API Count metric."}
+		"Lambda refused invocations of the function for lack of concurrency for 5 minutes (it is at its reserved concurrency); clients got 429/502.",
+		"A traffic spike in the API Count metric and the WAF's rate rules; the function's ConcurrentExecutions against its reserved concurrency (routeConcurrency, authorizerConcurrency), raised only as far as the capacity rule allows."}
 	kindFnDuration = AlarmKind{"function-duration",
 		"The function's p99 duration has been above 80% of its timeout for 15 minutes: requests are about to time out.",
 		"The dashboard's database row (CPU, borrow latency, connections) — slowness is almost always the database — then the function's slow requests in its log (duration field)."}
@@ -73,13 +76,39 @@ var (
 		"business-debit's log for the business ids involved: one business retrying rejected charges, or customers' balances drained by a fault elsewhere (wallets-retire, AmountMoved)."}
 	kindLoginThrottled = AlarmKind{"login-throttled",
 		"A surge of logins refused for too many failed attempts (LoginThrottled): credential stuffing or a client retrying with a stale password.",
-		"users-login's log and the access log (ip, userAgent) for the sources; consider a WAF rate rule or lowering the stage throttle."}
+		"users-login's log and the access log (ip, userAgent) for the sources; the WAF's rate-users metric and sampled requests; lower wafUsersRateLimit if one source drives it."}
+)
+
+// The kinds AWS's recommended alarms add, and the synthetic check.
+var (
+	kindDbTxIDs = AlarmKind{"db-transaction-ids",
+		"The writer has used over 1 billion transaction ids since the oldest unfrozen one (MaximumUsedTransactionIDs): autovacuum is not freezing, and at about 2 billion PostgreSQL stops accepting writes. No data counts as breaching: the writer is gone.",
+		"pg_stat_activity for long-running or idle-in-transaction sessions and abandoned replication slots; then autovacuum progress (pg_stat_progress_vacuum) on the largest tables."}
+	kindDbLocalStorage = AlarmKind{"db-local-storage",
+		"An Aurora instance has had under 10% of its local storage free (FreeLocalStorage, sized from dbMinCapacity) for 5 minutes: large sorts and hash joins spill to temporary files and will fail. No data counts as breaching.",
+		"Performance Insights top SQL by temp bytes; log_temp_files in the PostgreSQL log; raise dbMinCapacity (local storage grows with capacity)."}
+	kindDbCapacityMax = AlarmKind{"db-capacity-max",
+		"An Aurora instance has run at dbMaxCapacity (ServerlessDatabaseCapacity) for 15 minutes: it cannot scale further, so CPU, memory and connections are next.",
+		"The db-cpu and db-load alarms and Performance Insights; raise dbMaxCapacity (cdk.json) if the load is legitimate."}
+	kindDbLoad = AlarmKind{"db-load",
+		"An instance's average active sessions (DBLoad) have exceeded its vCPUs at dbMaxCapacity for 15 minutes: queries queue for CPU or wait on locks and I/O.",
+		"Performance Insights: the wait events and top SQL of the period; lock waits in the PostgreSQL log (log_lock_waits)."}
+	kindLambdaConcurrency = AlarmKind{"lambda-account-concurrency",
+		"The account's concurrent Lambda executions have been above 80% of accountConcurrency for 5 minutes: functions without reserved concurrency elsewhere in the account, or this stage's, are about to be throttled.",
+		"Lambda console → Concurrency: which functions use it; this stage's functions are capped by their reserved concurrency (routeConcurrency, authorizerConcurrency)."}
+	kindCanary = AlarmKind{"canary",
+		"The synthetic check (GET /health and GET /openapi.json through the public URL, every canaryMinutes) failed twice in a row. No data counts as breaching: a canary that stopped running checks nothing.",
+		"The canary's run in the CloudWatch Synthetics console (its log and the failed step), then the api-5xx alarm, the WAF (a blocked canary means a rule is too tight) and the health function's log."}
+	kindSecretRotation = AlarmKind{"secret-rotation",
+		"Secrets Manager reported a failed rotation (an EventBridge rule on RotationFailed sends it to the alarm topic): the master secret may no longer open the database.",
+		"The rotation function's log (/aws/lambda/<the rotation function>), then rotate again from the console once fixed; the functions do not use the master secret, the Data API user bootstrap does."}
 )
 
 // AllAlarmKinds lists every kind, for the runbook.
 var AllAlarmKinds = []AlarmKind{kindFnErrors, kindFnThrottles, kindFnDuration, kindApi5xx, kindApi4xx, kindApiLatency,
 	kindDbCPU, kindDbConnections, kindDbMemory, kindDbReplicaLag, kindDbDeadlocks, kindProxyBorrow, kindProxyPinned,
-	kindRejectedDebits, kindLoginThrottled}
+	kindRejectedDebits, kindLoginThrottled,
+	kindDbTxIDs, kindDbLocalStorage, kindDbCapacityMax, kindDbLoad, kindLambdaConcurrency, kindCanary, kindSecretRotation}
 
 // Monitoring is the alarm topic, every alarm (each notifies the topic on
 // ALARM and on OK) and the dashboard.
@@ -88,21 +117,49 @@ type Monitoring struct {
 	Topic     awssns.Topic
 	Alarms    []awscloudwatch.Alarm
 	Dashboard awscloudwatch.Dashboard
-	action    awscloudwatchactions.SnsAction
-	settings  Settings
+	// FunctionErrors is each function's errors alarm, Api5xx the API's: a
+	// function's deployment rolls back on either (NewDeployments).
+	FunctionErrors map[string]awscloudwatch.Alarm
+	Api5xx         awscloudwatch.Alarm
+	// RotationRule forwards failed secret rotations to the topic.
+	RotationRule awsevents.Rule
+	action       awscloudwatchactions.SnsAction
+	settings     Settings
 }
 
 // MonitoringDeps is what the monitoring watches.
 type MonitoringDeps struct {
 	Functions *Functions
-	Api       *Api
 	Database  *Database
+}
+
+// The monitoring names what it watches literally (function names, the API's
+// name and stage, the canary's name): it lives in a stack of its own that
+// deploys before the Api stack, whose deployment groups roll back on its
+// alarms, so it may not refer to the Api stack's resources.
+
+// fnMetric is a metric of one of the stage's functions.
+func fnMetric(s Settings, function, name, stat string, period awscdk.Duration) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String(name),
+		DimensionsMap: &map[string]*string{"FunctionName": jsii.String(s.name(function))},
+		Statistic:     jsii.String(stat), Period: period,
+	})
+}
+
+// apiMetric is a metric of the stage's REST API.
+func apiMetric(s Settings, name, stat string, period awscdk.Duration) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String("AWS/ApiGateway"), MetricName: jsii.String(name),
+		DimensionsMap: &map[string]*string{"ApiName": jsii.String(s.name()), "Stage": jsii.String(s.Stage)},
+		Statistic:     jsii.String(stat), Period: period,
+	})
 }
 
 // NewMonitoring builds the topic, the alarms and the dashboard.
 func NewMonitoring(scope constructs.Construct, id string, s Settings, deps MonitoringDeps) *Monitoring {
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	m := &Monitoring{Construct: c, settings: s}
+	m := &Monitoring{Construct: c, settings: s, FunctionErrors: map[string]awscloudwatch.Alarm{}}
 
 	// CloudWatch publishes to an encrypted topic only with a customer
 	// managed key that lets it.
@@ -117,10 +174,11 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 		RemovalPolicy:     keyRemoval,
 	})
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudWatchAlarmsPublish"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
-		Resources:  jsii.Strings("*"),
+		Sid: jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil),
+			awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources: jsii.Strings("*"),
 	}), nil)
 	m.Topic = awssns.NewTopic(c, jsii.String("Alarms"), &awssns.TopicProps{
 		TopicName:   jsii.String(s.name("alarms")),
@@ -146,28 +204,27 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 	monitored = append(monitored, deps.Functions.Authorizer)
 	for _, f := range monitored {
 		id := constructID(f.Name)
-		m.alarm(id+"Errors", f.Name+"-errors", kindFnErrors,
-			f.Fn.MetricErrors(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: minute}),
+		m.FunctionErrors[f.Name] = m.alarm(id+"Errors", f.Name+"-errors", kindFnErrors,
+			fnMetric(s, f.Name, "Errors", "Sum", minute),
 			0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 3, 3)
 		m.alarm(id+"Throttles", f.Name+"-throttles", kindFnThrottles,
-			f.Fn.MetricThrottles(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: minute}),
+			fnMetric(s, f.Name, "Throttles", "Sum", minute),
 			0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
 		m.alarm(id+"Duration", f.Name+"-duration", kindFnDuration,
-			f.Fn.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p99"), Period: minute}),
+			fnMetric(s, f.Name, "Duration", "p99", minute),
 			0.8*float64(f.Timeout)*1000, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 15, 15)
 	}
 
 	// API. AWS: 5XXError Average > 0.05 3/3; 4XXError Average > 0.05 5/5;
 	// Latency 2500 ms 5/5 (p90 there, p99 here).
-	stage := deps.Api.RestApi.DeploymentStage()
-	m.alarm("Api5xx", "api-5xx", kindApi5xx,
-		stage.MetricServerError(&awscloudwatch.MetricOptions{Statistic: jsii.String("Average"), Period: minute}),
+	m.Api5xx = m.alarm("Api5xx", "api-5xx", kindApi5xx,
+		apiMetric(s, "5XXError", "Average", minute),
 		0.05, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 3, 3)
 	m.alarm("Api4xx", "api-4xx", kindApi4xx,
-		stage.MetricClientError(&awscloudwatch.MetricOptions{Statistic: jsii.String("Average"), Period: minute}),
+		apiMetric(s, "4XXError", "Average", minute),
 		0.05, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
 	m.alarm("ApiLatency", "api-latency", kindApiLatency,
-		stage.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p99"), Period: minute}),
+		apiMetric(s, "Latency", "p99", minute),
 		2500, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
 
 	// Aurora, per role. AWS: CPUUtilization Average > 90 5/5;
@@ -176,16 +233,44 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 	// memory for Aurora, 15/15.
 	db := deps.Database
 	maxMemory := s.DBMaxCapacity * 2 * (1 << 30)
-	maxConns := AuroraMaxConnections(s.DBMaxCapacity)
+	maxConns := AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity)
 	for _, role := range []string{"WRITER", "READER"} {
 		r := constructID(strings.ToLower(role))
 		m.alarm("Db"+r+"Cpu", "db-"+strings.ToLower(role)+"-cpu", kindDbCPU,
-			db.metric("CPUUtilization", role, "Average", minute), 90, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
+			db.metric("CPUUtilization", role, "Average", minute), 90, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5, silenceBreaches)
 		m.alarm("Db"+r+"Connections", "db-"+strings.ToLower(role)+"-connections", kindDbConnections,
 			db.metric("DatabaseConnections", role, "Average", minute), math.Floor(0.8*float64(maxConns)), awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
 		m.alarm("Db"+r+"Memory", "db-"+strings.ToLower(role)+"-memory", kindDbMemory,
-			db.metric("FreeableMemory", role, "Average", minute), math.Floor(0.05*maxMemory), awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 15, 15)
+			db.metric("FreeableMemory", role, "Average", minute), math.Floor(0.05*maxMemory), awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 15, 15, silenceBreaches)
+		m.alarm("Db"+r+"LocalStorage", "db-"+strings.ToLower(role)+"-local-storage", kindDbLocalStorage,
+			db.metric("FreeLocalStorage", role, "Minimum", minute), math.Floor(0.1*LocalStorageBytes(s.DBMinCapacity)),
+			awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 5, 5, silenceBreaches)
+		m.alarm("Db"+r+"CapacityMax", "db-"+strings.ToLower(role)+"-capacity-max", kindDbCapacityMax,
+			db.metric("ServerlessDatabaseCapacity", role, "Minimum", minute), s.DBMaxCapacity,
+			awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 15, 15)
 	}
+	// AWS: MaximumUsedTransactionIDs > 1,000,000,000 (half the wraparound
+	// horizon); DBLoad above the vCPU count.
+	m.alarm("DbTransactionIds", "db-transaction-ids", kindDbTxIDs,
+		db.metric("MaximumUsedTransactionIDs", "WRITER", "Maximum", five), 1_000_000_000,
+		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 1, 1, silenceBreaches)
+	// DBLoad (Performance Insights) is published per instance.
+	for i, inst := range *db.Cluster.InstanceIdentifiers() {
+		m.alarm(fmt.Sprintf("DbLoad%d", i+1), fmt.Sprintf("db-load-%d", i+1), kindDbLoad,
+			awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace: jsii.String("AWS/RDS"), MetricName: jsii.String("DBLoad"),
+				DimensionsMap: &map[string]*string{"DBInstanceIdentifier": inst},
+				Statistic:     jsii.String("Average"), Period: minute,
+			}), VCPUs(s.DBMaxCapacity), awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 15, 15)
+	}
+
+	// Lambda, account-wide (AWS: ClaimedAccountConcurrency/ConcurrentExecutions
+	// against the quota; 80% here).
+	m.alarm("LambdaAccountConcurrency", "lambda-account-concurrency", kindLambdaConcurrency,
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String("ConcurrentExecutions"),
+			Statistic: jsii.String("Maximum"), Period: minute,
+		}), math.Floor(0.8*float64(s.AccountConcurrency)), awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
 	m.alarm("DbReplicaLag", "db-replica-lag", kindDbReplicaLag,
 		db.metric("AuroraReplicaLag", "READER", "Maximum", minute), 1000, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
 	m.alarm("DbDeadlocks", "db-deadlocks", kindDbDeadlocks,
@@ -205,14 +290,56 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 	m.alarm("LoginThrottled", "login-throttled", kindLoginThrottled,
 		LoginThrottledMetric(five), s.LoginThrottledThreshold, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1, 1)
 
+	m.alarm("Canary", "canary", kindCanary,
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("CloudWatchSynthetics"), MetricName: jsii.String("SuccessPercent"),
+			DimensionsMap: &map[string]*string{"CanaryName": jsii.String(CanaryName(s))},
+			Statistic:     jsii.String("Average"), Period: awscdk.Duration_Minutes(jsii.Number(float64(s.CanaryMinutes))),
+		}), 100, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 2, 2, silenceBreaches)
+	m.rotationFailures(c)
+
 	m.Dashboard = newDashboard(c, s, deps, m.Alarms, monitored)
 	return m
 }
 
+// rotationFailures sends Secrets Manager's RotationFailed events (the master
+// secret's monthly rotation) to the alarm topic. The event carries the
+// secret's ARN; the rule matches this stage's secrets by name prefix.
+func (m *Monitoring) rotationFailures(scope constructs.Construct) {
+	rule := awsevents.NewRule(scope, jsii.String("RotationFailed"), &awsevents.RuleProps{
+		RuleName:    jsii.String(m.settings.name("secret-rotation")),
+		Description: jsii.String(kindSecretRotation.Meaning + " First look: " + kindSecretRotation.FirstLook + " [runbook: " + kindSecretRotation.Key + "]"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.secretsmanager"),
+			DetailType: jsii.Strings("AWS Service Event via CloudTrail"),
+			Detail: &map[string]any{
+				"eventName": []string{"RotationFailed"},
+			},
+		},
+	})
+	rule.AddTarget(awseventstargets.NewSnsTopic(m.Topic, nil))
+	m.RotationRule = rule
+}
+
+// LocalStorageBytes approximates an Aurora Serverless v2 instance's local
+// (temporary) storage at a capacity: AWS sizes it with the instance, about
+// twice its memory (2 GiB per ACU).
+func LocalStorageBytes(acu float64) float64 { return acu * 2 * 2 * (1 << 30) }
+
+// VCPUs approximates the vCPUs of an Aurora Serverless v2 instance at a
+// capacity: memory-optimized instances have 8 GiB (4 ACU) per vCPU.
+func VCPUs(acu float64) float64 { return math.Max(1, math.Ceil(acu/4)) }
+
 // alarm creates one alarm notifying the topic on ALARM and OK. Missing data
-// is not breaching: no traffic is no failure.
+// is treated per alarm (see silent): not breaching where no traffic means no
+// datapoint, breaching where the metric is always published and silence
+// means its source is gone.
 func (m *Monitoring) alarm(id, name string, kind AlarmKind, metric awscloudwatch.IMetric, threshold float64,
-	cmp awscloudwatch.ComparisonOperator, datapoints, periods float64) awscloudwatch.Alarm {
+	cmp awscloudwatch.ComparisonOperator, datapoints, periods float64, opts ...alarmOption) awscloudwatch.Alarm {
+	missing := awscloudwatch.TreatMissingData_NOT_BREACHING
+	for _, o := range opts {
+		missing = awscloudwatch.TreatMissingData(o)
+	}
 	a := awscloudwatch.NewAlarm(m.Construct, jsii.String(id+"Alarm"), &awscloudwatch.AlarmProps{
 		AlarmName:          jsii.String(m.settings.name(name)),
 		AlarmDescription:   jsii.String(kind.Meaning + " First look: " + kind.FirstLook + " [runbook: " + kind.Key + "]"),
@@ -221,13 +348,20 @@ func (m *Monitoring) alarm(id, name string, kind AlarmKind, metric awscloudwatch
 		ComparisonOperator: cmp,
 		EvaluationPeriods:  jsii.Number(periods),
 		DatapointsToAlarm:  jsii.Number(datapoints),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		TreatMissingData:   missing,
 	})
 	a.AddAlarmAction(m.action)
 	a.AddOkAction(m.action)
 	m.Alarms = append(m.Alarms, a)
 	return a
 }
+
+// alarmOption overrides an alarm's treatment of missing data.
+type alarmOption awscloudwatch.TreatMissingData
+
+// silenceBreaches makes missing data breaching: for metrics published every
+// minute while their source lives (an Aurora instance's CPU, the canary).
+const silenceBreaches = alarmOption(awscloudwatch.TreatMissingData_BREACHING)
 
 // metric is an Aurora metric of the instances in role (WRITER or READER).
 func (d *Database) metric(name, role, stat string, period awscdk.Duration) awscloudwatch.Metric {
@@ -275,11 +409,22 @@ func LoginThrottledMetric(period awscdk.Duration) awscloudwatch.Metric {
 	})
 }
 
-// AuroraMaxConnections approximates Aurora PostgreSQL's default
-// max_connections, LEAST(DBInstanceClassMemory/9531392, 5000), for a
-// Serverless v2 instance, which derives it from the maximum capacity (about
-// 2 GiB per ACU).
-func AuroraMaxConnections(maxACU float64) int {
-	n := int(maxACU * 2 * (1 << 30) / 9531392)
-	return min(n, 5000)
+// AuroraMaxConnections is Aurora PostgreSQL's default max_connections for a
+// Serverless v2 instance with the capacity range [minACU, maxACU]:
+// LEAST(DBInstanceClassMemory/9531392, 5000) computed from the maximum
+// capacity (about 2 GiB per ACU), but capped at 2,000 while the minimum
+// capacity is below 1 ACU (AWS documents the cap for a 0 or 0.5 ACU
+// minimum), since the instance must be able to run at its minimum.
+func AuroraMaxConnections(minACU, maxACU float64) int {
+	n := min(int(maxACU*2*(1<<30)/9531392), 5000)
+	if minACU < 1 {
+		n = min(n, 2000)
+	}
+	return n
+}
+
+// ProxyMaxConnections is how many connections RDS Proxy may open to one
+// instance: its MaxConnectionsPercent of max_connections.
+func ProxyMaxConnections(s Settings) int {
+	return AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity) * proxyMaxConnectionsPercent / 100
 }

@@ -9,9 +9,10 @@ import (
 // The cdk-nag AWS Solutions findings this deployment accepts, each with its
 // reason. Everything else fails the synth.
 const (
-	policyLambdaBasic = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-	policyLambdaVPC   = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
-	policyApiGwLogs   = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+	policyLambdaBasic      = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+	policyLambdaVPC        = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+	policyCodeDeployLambda = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited"
+	policyApiGwLogs        = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 	reasonLambdaManaged = "AWS managed Lambda execution policies: CloudWatch Logs writes, and the ENI actions a function in a VPC needs " +
 		"(ec2:CreateNetworkInterface and friends support no resource-level scoping). They grant nothing else; the function's own " +
@@ -27,11 +28,15 @@ const (
 		"backend and returns no data."
 	reasonValidation = "Every route is a Lambda proxy integration whose handler validates the body and parameters and answers in the contract's " +
 		"400 shape; a gateway validator would answer in API Gateway's shape and duplicate the route table's rules."
-	reasonWAF = "No WAF web ACL by default (a fixed monthly cost per ACL and rule): the stage throttle bounds request rates, the login handler " +
-		"throttles password guessing, and every route but four requires a valid token. Associate a WebACL with the stage when the API " +
-		"faces abusive traffic."
-	reasonJWTRotation = "Rotating the JWT signing key invalidates every issued token and page cursor at once (tokens are verified with the one " +
-		"current key), so it is rotated deliberately by an operator (runbook: put-secret-value, then recycle the functions), not on a schedule."
+	reasonCodeDeployRole = "The role CodeDeploy shifts the function aliases with; AWSCodeDeployRoleForLambdaLimited is the policy AWS documents " +
+		"for Lambda deployments (update aliases, read the deployment's alarms, invoke hooks named CodeDeployHook_*)."
+	reasonCanaryRole = "The role CDK generates for the Synthetics canary: CloudWatch PutMetricData (namespace-conditioned) and the log " +
+		"actions support no resource narrower than *, and the canary writes its artifacts under its bucket's prefix."
+	reasonCanaryBucketLogs = "Holds only the canary's screenshots and run reports (no customer data), expiring after at most 30 days; server " +
+		"access logs of it would need a second bucket to log the same synthetic traffic."
+	reasonJWTRotation = "Rotated by an operator (runbook: put-secret-value, then recycle the functions): Secrets Manager keeps the replaced " +
+		"value as AWSPREVIOUS, which the functions still accept for tokens naming it (kid), so nobody is logged out; a scheduled rotation " +
+		"would need a rotation function for a random string and would retire the previous key on its own clock, not after a token lifetime."
 	reasonSentryRotation   = "Holds a DSN issued by Sentry, not a credential Secrets Manager can regenerate; it is rotated in Sentry and put here."
 	reasonDataAPISingleton = "The provider function of the AwsCustomResource that creates the IAM database user through the RDS Data API: " +
 		"AWSLambdaBasicExecutionRole only lets it write its logs; its Data API and secret permissions are inline and scoped to the cluster " +
@@ -87,7 +92,10 @@ func applyNag(w *Wallets) {
 	suppress(api.RestApi, true,
 		suppression("AwsSolutions-COG4", reasonCognito),
 		suppression("AwsSolutions-APIG2", reasonValidation))
-	suppress(api.RestApi.DeploymentStage(), false, suppression("AwsSolutions-APIG3", reasonWAF))
+	suppress(w.Api.Deploys.Role, true, suppression("AwsSolutions-IAM4", reasonCodeDeployRole, policyCodeDeployLambda))
+	suppress(w.Api.Canary, true,
+		suppression("AwsSolutions-IAM5", reasonCanaryRole))
+	suppress(w.Api.Canary.ArtifactsBucket(), true, suppression("AwsSolutions-S1", reasonCanaryBucketLogs))
 	if role := api.RestApi.Node().TryFindChild(jsii.String("CloudWatchRole")); role != nil {
 		suppress(role, true, suppression("AwsSolutions-IAM4", reasonApiGwLogsRole, policyApiGwLogs))
 	}
@@ -98,7 +106,11 @@ func applyNag(w *Wallets) {
 		suppress(m, false, suppression("AwsSolutions-APIG4", reasonMethodNotAllowed))
 	}
 
-	for _, st := range []awscdk.Stack{w.Data.Stack, w.Api.Stack} {
+	stacks := []awscdk.Stack{w.Data.Stack, w.Monitoring.Stack, w.Api.Stack}
+	if w.Deploy != nil {
+		stacks = append(stacks, w.Deploy.Stack)
+	}
+	for _, st := range stacks {
 		awscdk.Aspects_Of(st).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	}
 }

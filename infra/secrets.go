@@ -39,7 +39,7 @@ func NewSecrets(scope constructs.Construct, id string, s Settings) *Secrets {
 	}
 	jwt := awssecretsmanager.NewSecret(c, jsii.String("JwtKey"), &awssecretsmanager.SecretProps{
 		SecretName:  jsii.String(fmt.Sprintf("wallets/%s/jwt-key", s.Stage)),
-		Description: jsii.String("Wallets " + s.Stage + ": the key that signs JWTs and page cursors (changing it logs everyone out)"),
+		Description: jsii.String("Wallets " + s.Stage + ": the key that signs JWTs and page cursors (put a new value to rotate it: the previous one, AWSPREVIOUS, still verifies tokens)"),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength:     jsii.Number(64),
 			ExcludePunctuation: jsii.Bool(true),

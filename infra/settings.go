@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -52,12 +54,53 @@ type Settings struct {
 	// Business alarm thresholds, per 5 minutes.
 	RejectedDebitsThreshold float64 // "rejectedDebitsThreshold"; default 10
 	LoginThrottledThreshold float64 // "loginThrottledThreshold"; default 20
+
+	// Per-client limits (AWS WAF on the stage).
+	WafRateLimit      int  // "wafRateLimit": requests per 5 minutes per IP, any route; default 1000
+	WafUsersRateLimit int  // "wafUsersRateLimit": requests per 5 minutes per IP on /users/*; default 100
+	WafManagedRules   bool // "wafManagedRules": AWS managed rule groups; default: protected stages
+
+	// Concurrency. Every function gets reserved concurrency, so that the
+	// sum over functions of reserved concurrency × pool size is known at
+	// synth time and checked against what the proxy may open (CapacityRule).
+	RouteConcurrency int // "routeConcurrency": reserved per route function; default 10 (dev 2)
+	// The authorizer runs before every authorized request of every route
+	// (uncached by default: see AuthorizerCacheTTL), so it gets several
+	// routes' worth.
+	AuthorizerConcurrency int // "authorizerConcurrency": reserved for the authorizer; default 50 (dev 8)
+	AccountConcurrency    int // "accountConcurrency": the account's Lambda limit, for its alarm; default 1000
+
+	// CanaryMinutes is the period of the synthetic check of /health and a
+	// read route ("canaryMinutes"; default 5, dev 15).
+	CanaryMinutes int
+	// DeploymentConfig is the CodeDeploy traffic shift of every function
+	// ("deploymentConfig"; default Canary10Percent5Minutes, dev AllAtOnce).
+	DeploymentConfig string
+
+	// The GitHub Actions deploy role (the Deploy stack, built only when
+	// GithubRepo is set): "githubRepo" (owner/name), whether the account
+	// already has GitHub's OIDC provider ("githubOidcProviderExists", default
+	// false: the stack creates it; one per account), and the CDK bootstrap
+	// qualifier ("cdkQualifier", default hnb659fds).
+	GithubRepo               string
+	GithubOIDCProviderExists bool
+	CdkQualifier             string
 }
+
+// minProtectedACU is the lowest dbMinCapacity a protected stage accepts: at
+// 0.5 ACU an instance has 1 GiB of memory (a few hundred MB of buffer cache)
+// and scales up slowly (Serverless v2 scales in steps proportional to its
+// current capacity), so a burst on a money API meets a cold, tiny database;
+// 2 ACU (4 GiB) keeps the working set cached and doubles quickly.
+const minProtectedACU = 2
 
 // stagesContextKey is the cdk.json context key holding per-stage settings.
 const stagesContextKey = "wallets:stages"
 
-var stageName = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+var (
+	stageName  = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+	githubRepo = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+)
 
 // LoadSettings reads the settings of the stage named by the "stage" context.
 func LoadSettings(scope constructs.Construct) (Settings, error) {
@@ -84,7 +127,7 @@ func LoadSettings(scope constructs.Construct) (Settings, error) {
 		AssetRoot:               r.str("assetRoot", "build"),
 		Protect:                 r.boolean("protect", !dev),
 		NatGateways:             r.integer("natGateways", natGateways),
-		DBMinCapacity:           r.number("dbMinCapacity", 0.5),
+		DBMinCapacity:           r.number("dbMinCapacity", pick(dev, 0.5, minProtectedACU)),
 		DBMaxCapacity:           r.number("dbMaxCapacity", 4),
 		DBReaders:               r.integer("dbReaders", 1),
 		BackupRetentionDays:     r.integer("backupRetentionDays", 7),
@@ -97,15 +140,57 @@ func LoadSettings(scope constructs.Construct) (Settings, error) {
 		SentryDSNSecretName:     r.str("sentryDsnSecretName", ""),
 		RejectedDebitsThreshold: r.number("rejectedDebitsThreshold", 10),
 		LoginThrottledThreshold: r.number("loginThrottledThreshold", 20),
+		WafRateLimit:            r.integer("wafRateLimit", 1000),
+		WafUsersRateLimit:       r.integer("wafUsersRateLimit", 100),
+		RouteConcurrency:        r.integer("routeConcurrency", pick(dev, 2, 10)),
+		AuthorizerConcurrency:   r.integer("authorizerConcurrency", pick(dev, 8, 50)),
+		AccountConcurrency:      r.integer("accountConcurrency", 1000),
+		CanaryMinutes:           r.integer("canaryMinutes", pick(dev, 15, 5)),
+		DeploymentConfig:        r.str("deploymentConfig", pick(dev, "AllAtOnce", "Canary10Percent5Minutes")),
 	}
+	s.WafManagedRules = r.boolean("wafManagedRules", s.Protect)
+	s.GithubRepo = r.str("githubRepo", "")
+	s.GithubOIDCProviderExists = r.boolean("githubOidcProviderExists", false)
+	s.CdkQualifier = r.str("cdkQualifier", "hnb659fds")
 	if r.err != nil {
 		return Settings{}, r.err
 	}
 	return s, s.validate()
 }
 
+func pick[T any](dev bool, devValue, otherwise T) T {
+	if dev {
+		return devValue
+	}
+	return otherwise
+}
+
 func (s Settings) validate() error {
 	var errs []string
+	if s.Protect && s.AlarmEmail == "" {
+		errs = append(errs, "alarmEmail is required on a protected stage: its alarms must reach someone "+
+			"(set it in the stage's block of cdk.json or pass -c alarmEmail=oncall@example.com)")
+	}
+	if s.Protect && s.DBMinCapacity < minProtectedACU {
+		errs = append(errs, fmt.Sprintf("dbMinCapacity %.1f: a protected stage needs at least %d ACU "+
+			"(at 0.5 ACU the instance has 1 GiB of memory and scales up slowly; a money API's bursts need a warm buffer cache)",
+			s.DBMinCapacity, minProtectedACU))
+	}
+	if s.WafRateLimit < 10 || s.WafUsersRateLimit < 10 || s.WafUsersRateLimit > s.WafRateLimit {
+		errs = append(errs, "wafRateLimit and wafUsersRateLimit must be at least 10 (AWS WAF's minimum), the /users/* limit no higher than the overall one")
+	}
+	if s.RouteConcurrency < 1 || s.AuthorizerConcurrency < 1 {
+		errs = append(errs, "routeConcurrency and authorizerConcurrency must be at least 1")
+	}
+	if s.AccountConcurrency < 100 {
+		errs = append(errs, "accountConcurrency must be at least 100")
+	}
+	if !slices.Contains([]int{1, 5, 10, 15, 30, 60}, s.CanaryMinutes) {
+		errs = append(errs, "canaryMinutes must be one of 1, 5, 10, 15, 30, 60")
+	}
+	if _, ok := deploymentConfigs[s.DeploymentConfig]; !ok {
+		errs = append(errs, fmt.Sprintf("deploymentConfig %q: use one of %v", s.DeploymentConfig, sortedKeys(deploymentConfigs)))
+	}
 	if s.NatGateways < 1 {
 		errs = append(errs, "natGateways must be at least 1: the functions reach Sentry and Secrets Manager through NAT")
 	}
@@ -127,6 +212,12 @@ func (s Settings) validate() error {
 	if _, ok := retentionDays[s.LogRetentionDays]; !ok {
 		errs = append(errs, fmt.Sprintf("logRetentionDays %d: use one of %v", s.LogRetentionDays, allowedRetentions()))
 	}
+	if s.GithubRepo != "" && !githubRepo.MatchString(s.GithubRepo) {
+		errs = append(errs, fmt.Sprintf("githubRepo %q: want owner/name", s.GithubRepo))
+	}
+	if !regexp.MustCompile(`^[a-z0-9]{1,10}$`).MatchString(s.CdkQualifier) {
+		errs = append(errs, "cdkQualifier: 1-10 lower-case letters or digits")
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("stage %s: %s", s.Stage, strings.Join(errs, "; "))
 	}
@@ -135,6 +226,25 @@ func (s Settings) validate() error {
 
 // Retention is the log retention of every log group.
 func (s Settings) Retention() awslogs.RetentionDays { return retentionDays[s.LogRetentionDays] }
+
+// LogRemoval is what happens to a log group when its stack is deleted: a
+// protected stage keeps its logs (they expire with their retention), a
+// disposable one deletes them.
+func (s Settings) LogRemoval() awscdk.RemovalPolicy {
+	if s.Protect {
+		return awscdk.RemovalPolicy_RETAIN
+	}
+	return awscdk.RemovalPolicy_DESTROY
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // name prefixes a physical resource name with the service and stage.
 func (s Settings) name(parts ...string) string {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssynthetics"
 	"github.com/aws/aws-cdk-go/awscdk/v2/triggers"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -29,16 +30,28 @@ type ApiStack struct {
 	Migrations triggers.Trigger
 	Api        *Api
 	Monitoring *Monitoring
+	WebACL     *WebACL
+	Canary     awssynthetics.Canary
+	Deploys    *Deployments
+}
+
+// MonitoringStack holds the alarm topic, every alarm and the dashboard.
+type MonitoringStack struct {
+	awscdk.Stack
+	Monitoring *Monitoring
 }
 
 // Wallets is the whole deployment of one stage.
 type Wallets struct {
-	Settings Settings
-	Data     *DataStack
-	Api      *ApiStack
+	Settings   Settings
+	Data       *DataStack
+	Monitoring *MonitoringStack
+	Api        *ApiStack
+	Deploy     *DeployStack // nil without githubRepo
 }
 
-// NewWallets builds both stacks of the stage in s. Stacks are
+// NewWallets builds the stacks of the stage in s: Data, Monitoring, Api
+// (and Deploy with githubRepo). Stacks are
 // environment-agnostic: the account and region come from the credentials at
 // deploy time, so synth needs neither credentials nor network.
 func NewWallets(scope constructs.Construct, s Settings) (*Wallets, error) {
@@ -55,12 +68,15 @@ func NewWallets(scope constructs.Construct, s Settings) (*Wallets, error) {
 	retainInternalFunctionLogs(data.Stack, s)
 
 	apiStack := &ApiStack{Stack: awscdk.NewStack(scope, jsii.String("Wallets-"+s.Stage+"-Api"), &awscdk.StackProps{
-		Description:           jsii.String("Wallets " + s.Stage + ": Lambda functions, REST API, migrations on deploy, alarms and dashboard"),
+		Description:           jsii.String("Wallets " + s.Stage + ": Lambda functions and their deployments, REST API, WAF, canary, migrations on deploy"),
 		TerminationProtection: jsii.Bool(s.Protect),
 	})}
 	apiStack.AddStackDependency(data.Stack, jsii.String("functions connect to the database and read the secrets"))
 	fns, err := NewFunctions(apiStack.Stack, "Functions", s, FunctionDeps{Network: data.Network, Database: data.Database, Secrets: data.Secrets})
 	if err != nil {
+		return nil, err
+	}
+	if err := CapacityRule(s, fns); err != nil {
 		return nil, err
 	}
 	apiStack.Functions = fns
@@ -69,22 +85,40 @@ func NewWallets(scope constructs.Construct, s Settings) (*Wallets, error) {
 	// The new API takes traffic only after the migrations: the stage (and
 	// with it every method) waits for the trigger, as do the functions.
 	apiStack.Api.RestApi.DeploymentStage().Node().AddDependency(apiStack.Migrations)
-	apiStack.Monitoring = NewMonitoring(apiStack.Stack, "Monitoring", s, MonitoringDeps{Functions: fns, Api: apiStack.Api, Database: data.Database})
+	apiStack.WebACL = NewWebACL(apiStack.Stack, "Waf", s, apiStack.Api.RestApi)
+	apiStack.Canary = NewCanary(apiStack.Stack, "Synthetics", s, apiStack.Api.RestApi)
+
+	// The alarms, the topic and the dashboard: a stack of their own (the Api
+	// stack keeps CloudFormation's 500 resources for routes). It names what
+	// it watches literally and deploys before the Api stack, whose
+	// deployment groups roll back on its alarms.
+	monStack := &MonitoringStack{Stack: awscdk.NewStack(scope, jsii.String("Wallets-"+s.Stage+"-Monitoring"), &awscdk.StackProps{
+		Description:           jsii.String("Wallets " + s.Stage + ": alarms, the alarm topic, the dashboard"),
+		TerminationProtection: jsii.Bool(s.Protect),
+	})}
+	monStack.AddStackDependency(data.Stack, jsii.String("watches the database"))
+	monStack.Monitoring = NewMonitoring(monStack.Stack, "Monitoring", s, MonitoringDeps{Functions: fns, Database: data.Database})
+	apiStack.Monitoring = monStack.Monitoring
+	apiStack.AddStackDependency(monStack.Stack, jsii.String("deployments roll back on the alarms"))
+	apiStack.Deploys = NewDeployments(apiStack.Stack, "Deployments", s, fns, apiStack.Monitoring)
 	retainInternalFunctionLogs(apiStack.Stack, s)
 
 	awscdk.NewCfnOutput(apiStack.Stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL of the API; routes live under /api/v1"),
 		Value:       apiStack.Api.RestApi.Url(),
 	})
-	awscdk.NewCfnOutput(apiStack.Stack, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(monStack.Stack, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{
 		Description: jsii.String("SNS topic every alarm notifies; subscribe on-call here"),
-		Value:       apiStack.Monitoring.Topic.TopicArn(),
+		Value:       monStack.Monitoring.Topic.TopicArn(),
 	})
-	awscdk.NewCfnOutput(apiStack.Stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{
-		Value: apiStack.Monitoring.Dashboard.DashboardName(),
+	awscdk.NewCfnOutput(monStack.Stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{
+		Value: monStack.Monitoring.Dashboard.DashboardName(),
 	})
 
-	w := &Wallets{Settings: s, Data: data, Api: apiStack}
+	w := &Wallets{Settings: s, Data: data, Monitoring: monStack, Api: apiStack}
+	if s.GithubRepo != "" {
+		w.Deploy = NewDeployStack(scope, s)
+	}
 	applyNag(w)
 	return w, nil
 }
@@ -150,7 +184,7 @@ func retainInternalFunctionLogs(stack awscdk.Stack, s Settings) {
 		}
 		logs := awslogs.NewLogGroup(stack, jsii.String("Logs"+*awscdk.Names_UniqueId(c)), &awslogs.LogGroupProps{
 			Retention:     s.Retention(),
-			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+			RemovalPolicy: s.LogRemoval(),
 		})
 		cfnOverride(c, "LoggingConfig", map[string]any{"LogGroup": logs.LogGroupName()})
 		c.Node().AddDependency(logs)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,8 +14,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
-
-	"wallets/internal/route"
 )
 
 // The synth tests share one synthesized prod deployment (each jsii start and
@@ -32,6 +32,9 @@ var (
 	devSyn  *synthesized
 	devErr  error
 )
+
+// testGithubRepo is the repository the deploy roles trust.
+const testGithubRepo = "example/wallets"
 
 // testAlarmEmail is subscribed to the alarm topic in the prod synth.
 const testAlarmEmail = "oncall@example.com"
@@ -52,15 +55,17 @@ func TestMain(m *testing.M) {
 // assertions objects and as plain JSON.
 type synthesized struct {
 	w                 *Wallets
-	data, api         assertions.Template
+	data, api, mon    assertions.Template
 	dataJSON, apiJSON template
+	monJSON           template // the Monitoring stack
+	deployJSON        template // nil without githubRepo
 	took              time.Duration
 }
 
 func prodDeployment(t *testing.T) *synthesized {
 	t.Helper()
 	prodOnce.Do(func() {
-		prodSyn, prodErr = synthStage("prod", map[string]any{"alarmEmail": testAlarmEmail})
+		prodSyn, prodErr = synthStage("prod", map[string]any{"alarmEmail": testAlarmEmail, "githubRepo": testGithubRepo})
 	})
 	if prodErr != nil {
 		t.Fatalf("synth prod: %v", prodErr)
@@ -70,7 +75,7 @@ func prodDeployment(t *testing.T) *synthesized {
 
 func devDeployment(t *testing.T) *synthesized {
 	t.Helper()
-	devOnce.Do(func() { devSyn, devErr = synthStage("dev", nil) })
+	devOnce.Do(func() { devSyn, devErr = synthStage("dev", map[string]any{"githubRepo": testGithubRepo}) })
 	if devErr != nil {
 		t.Fatalf("synth dev: %v", devErr)
 	}
@@ -81,7 +86,7 @@ func devDeployment(t *testing.T) *synthesized {
 func functionNames() []string {
 	var names []string
 	seen := map[string]bool{}
-	for _, r := range route.Routes() {
+	for _, r := range routeTable() {
 		if !seen[r.Function] {
 			seen[r.Function] = true
 			names = append(names, r.Function)
@@ -96,6 +101,12 @@ func synthStage(stage string, extra map[string]any) (syn *synthesized, err error
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
+			// CDK's own template validation writes its findings to a file.
+			if m := regexp.MustCompile(`\S+validation-report\.json`).FindString(fmt.Sprint(r)); m != "" {
+				if b, rerr := os.ReadFile(m); rerr == nil {
+					err = fmt.Errorf("%w: %.4000s", err, b)
+				}
+			}
 		}
 	}()
 	start := time.Now()
@@ -139,9 +150,14 @@ func synthStage(stage string, extra map[string]any) (syn *synthesized, err error
 	syn.api = assertions.Template_FromStack(w.Api.Stack, nil)
 	syn.dataJSON = template(*syn.data.ToJSON())
 	syn.apiJSON = template(*syn.api.ToJSON())
+	syn.mon = assertions.Template_FromStack(w.Monitoring.Stack, nil)
+	syn.monJSON = template(*syn.mon.ToJSON())
+	if w.Deploy != nil {
+		syn.deployJSON = template(*assertions.Template_FromStack(w.Deploy.Stack, nil).ToJSON())
+	}
 	syn.took = time.Since(start)
-	fmt.Fprintf(os.Stderr, "synthesized %s in %s (%d + %d resources)\n", stage, syn.took.Round(time.Millisecond),
-		len(syn.dataJSON.resources("")), len(syn.apiJSON.resources("")))
+	fmt.Fprintf(os.Stderr, "synthesized %s in %s (Data %d, Monitoring %d, Api %d resources)\n", stage, syn.took.Round(time.Millisecond),
+		len(syn.dataJSON.resources("")), len(syn.monJSON.resources("")), len(syn.apiJSON.resources("")))
 	return syn, nil
 }
 
@@ -215,27 +231,6 @@ func refOf(v any) string {
 	return ""
 }
 
-// getAtts collects every logical id referenced by Fn::GetAtt under v.
-func getAtts(v any) []string {
-	var out []string
-	switch x := v.(type) {
-	case map[string]any:
-		if a, ok := x["Fn::GetAtt"].([]any); ok && len(a) > 0 {
-			if s, ok := a[0].(string); ok {
-				out = append(out, s)
-			}
-		}
-		for _, e := range x {
-			out = append(out, getAtts(e)...)
-		}
-	case []any:
-		for _, e := range x {
-			out = append(out, getAtts(e)...)
-		}
-	}
-	return out
-}
-
 func dependsOn(r resource) []string {
 	switch d := r.Raw["DependsOn"].(type) {
 	case string:
@@ -288,4 +283,26 @@ func resourcePaths(tp template) map[string]string {
 		out[id] = path(id)
 	}
 	return out
+}
+
+// firstRef is the logical id of the first {"Ref": id} under v.
+func firstRef(v any) string {
+	switch x := v.(type) {
+	case map[string]any:
+		if r, ok := x["Ref"].(string); ok && !strings.HasPrefix(r, "AWS::") {
+			return r
+		}
+		for _, e := range x {
+			if r := firstRef(e); r != "" {
+				return r
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if r := firstRef(e); r != "" {
+				return r
+			}
+		}
+	}
+	return ""
 }

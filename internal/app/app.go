@@ -46,7 +46,7 @@ func NewEnv(ctx context.Context, cfg config.Config, function string) (*Env, erro
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("no database: set DATABASE_URL (or DATABASE_HOST in AWS)")
 	}
-	tokens, err := auth.NewTokens(cfg.JWTKey)
+	tokens, err := auth.NewTokens(cfg.JWTKey, cfg.JWTPreviousKey)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,12 @@ func NewEnv(ctx context.Context, cfg config.Config, function string) (*Env, erro
 	}
 	e := &Env{Config: cfg, DB: db, Obs: o, Tokens: tokens}
 	if cfg.ReadDatabaseURL != "" {
-		if e.ReadDB, err = postgres.Open(ctx, cfg.ReadDatabaseURL, opts); err != nil {
+		// Listings fall back to the writer while the reader is unreachable
+		// (a reader failover) instead of waiting out the proxy's borrow
+		// timeout and failing.
+		readOpts := opts
+		readOpts.Fallback = cfg.DatabaseURL
+		if e.ReadDB, err = postgres.Open(ctx, cfg.ReadDatabaseURL, readOpts); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("reader pool: %w", err)
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 func TestTokens(t *testing.T) {
@@ -47,4 +49,81 @@ func TestTokens(t *testing.T) {
 	if _, err := tk.Verify(s); !errors.Is(err, ErrExpired) {
 		t.Errorf("Verify expired = %v, want ErrExpired", err)
 	}
+}
+
+// Tokens carry the kid of their key; during a rotation the previous key
+// still verifies, an unknown kid does not, and a token from before kids
+// verifies with either key.
+func TestKeyRotation(t *testing.T) {
+	oldKey, newKey := []byte(strings.Repeat("o", 32)), []byte(strings.Repeat("n", 32))
+	before, err := NewTokens(oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Principal{UserID: 7, Type: CustomerType, TokenVersion: 1}
+	issuedBefore, err := before.Issue(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid := headerKid(t, issuedBefore); kid != KeyID(oldKey) || len(kid) != 16 {
+		t.Errorf("kid %q, want %q", kid, KeyID(oldKey))
+	}
+
+	during, err := NewTokens(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := during.Verify(issuedBefore); err != nil || got != p {
+		t.Errorf("a token of the previous key during the rotation: %+v, %v", got, err)
+	}
+	issuedDuring, _ := during.Issue(p)
+	if kid := headerKid(t, issuedDuring); kid != KeyID(newKey) {
+		t.Errorf("new tokens carry kid %q, want the current key's %q", kid, KeyID(newKey))
+	}
+	if _, err := before.Verify(issuedDuring); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("the old key verified a token of the new one: %v", err)
+	}
+
+	// After the next rotation the oldest key is gone.
+	after, _ := NewTokens([]byte(strings.Repeat("a", 32)), newKey)
+	if _, err := after.Verify(issuedBefore); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("a key two rotations old still verifies: %v", err)
+	}
+	if _, err := after.Verify(issuedDuring); err != nil {
+		t.Errorf("the previous key no longer verifies: %v", err)
+	}
+
+	// A token from before kids (no header) verifies with the current or the
+	// previous key, and with nothing else.
+	legacy := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Type: CustomerType, Version: 1,
+		RegisteredClaims: jwt.RegisteredClaims{Subject: "7", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
+	noKid, _ := legacy.SignedString(oldKey)
+	if _, err := during.Verify(noKid); err != nil {
+		t.Errorf("a token without kid signed with the previous key: %v", err)
+	}
+	if _, err := after.Verify(noKid); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("a token without kid signed with a retired key: %v", err)
+	}
+
+	// A forged kid naming no key is refused.
+	forged := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Type: CustomerType, Version: 1,
+		RegisteredClaims: jwt.RegisteredClaims{Subject: "7", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
+	forged.Header["kid"] = "0000000000000000"
+	forgedToken, _ := forged.SignedString(newKey)
+	if _, err := during.Verify(forgedToken); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("unknown kid: %v", err)
+	}
+	if _, err := NewTokens(newKey, []byte("short")); err == nil {
+		t.Error("a short previous key was accepted")
+	}
+}
+
+func headerKid(t *testing.T, token string) string {
+	t.Helper()
+	tok, _, err := jwt.NewParser().ParseUnverified(token, &claims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, _ := tok.Header["kid"].(string)
+	return kid
 }

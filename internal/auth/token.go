@@ -2,6 +2,8 @@
 package auth
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -38,18 +40,44 @@ var (
 	ErrExpired      = apperr.New(apperr.Unauthenticated, "Signature has expired.")
 )
 
-// Tokens issues and verifies HS256 JWTs.
+// Tokens issues and verifies HS256 JWTs. Each token names its key in the
+// kid header (KeyID of the key); Verify accepts the current key and the
+// previous ones, so that rotating the key (the new value becomes current,
+// the old one previous) logs nobody out.
 type Tokens struct {
-	key []byte
-	now func() time.Time
+	key  []byte
+	kid  string
+	keys map[string][]byte // by kid: the current key and the previous ones
+	now  func() time.Time
 }
 
-// NewTokens returns a signer with key, which must hold at least 32 bytes.
-func NewTokens(key []byte) (*Tokens, error) {
+// NewTokens returns a signer with key, which must hold at least 32 bytes,
+// that also verifies tokens signed with the previous keys (empty ones are
+// ignored: no previous key).
+func NewTokens(key []byte, previous ...[]byte) (*Tokens, error) {
 	if len(key) < 32 {
 		return nil, fmt.Errorf("jwt key: %d bytes, need at least 32", len(key))
 	}
-	return &Tokens{key: key, now: time.Now}, nil
+	t := &Tokens{key: key, kid: KeyID(key), keys: map[string][]byte{KeyID(key): key}, now: time.Now}
+	for i, p := range previous {
+		if len(p) == 0 {
+			continue
+		}
+		if len(p) < 32 {
+			return nil, fmt.Errorf("previous jwt key %d: %d bytes, need at least 32", i+1, len(p))
+		}
+		if _, dup := t.keys[KeyID(p)]; !dup {
+			t.keys[KeyID(p)] = p
+		}
+	}
+	return t, nil
+}
+
+// KeyID names a key without revealing it: the first 16 hex digits of its
+// SHA-256. Tokens carry it in their kid header.
+func KeyID(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:8])
 }
 
 type claims struct {
@@ -70,7 +98,9 @@ func (t *Tokens) Issue(p Principal) (string, error) {
 			ExpiresAt: jwt.NewNumericDate(now.Add(TokenTTL)),
 		},
 	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.key)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	tok.Header["kid"] = t.kid
+	s, err := tok.SignedString(t.key)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
@@ -78,11 +108,31 @@ func (t *Tokens) Issue(p Principal) (string, error) {
 }
 
 // Verify checks the signature and expiry of token and returns the principal
-// it names. It fails with ErrExpired or ErrInvalidToken. It does not check
-// the token version against the user: the caller does that.
+// it names. The signature must be the key its kid names, the current key or
+// a previous one; a token without a kid (issued before tokens carried one)
+// may be signed with any of them. It fails with ErrExpired or
+// ErrInvalidToken. It does not check the token version against the user:
+// the caller does that.
 func (t *Tokens) Verify(token string) (Principal, error) {
 	var c claims
-	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.key, nil },
+	keyFor := func(tok *jwt.Token) (any, error) {
+		kid, has := tok.Header["kid"]
+		if !has {
+			set := jwt.VerificationKeySet{Keys: []jwt.VerificationKey{t.key}}
+			for id, k := range t.keys {
+				if id != t.kid {
+					set.Keys = append(set.Keys, k)
+				}
+			}
+			return set, nil
+		}
+		id, _ := kid.(string)
+		if k, ok := t.keys[id]; ok {
+			return k, nil
+		}
+		return nil, errors.New("unknown kid")
+	}
+	_, err := jwt.ParseWithClaims(token, &c, keyFor,
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(t.now),

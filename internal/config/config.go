@@ -17,6 +17,7 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"wallets/internal/sentrydsn"
 )
@@ -37,6 +38,10 @@ type Config struct {
 	// JWTKey signs tokens and cursors: Secrets Manager secret JWT_SECRET_ARN,
 	// else JWT_SECRET.
 	JWTKey []byte
+	// JWTPreviousKey still verifies tokens during a key rotation: the
+	// secret's AWSPREVIOUS version (Secrets Manager moves the replaced value
+	// there on put-secret-value), else JWT_SECRET_PREVIOUS; nil when none.
+	JWTPreviousKey []byte
 	// SentryDSN: secret SENTRY_DSN_SECRET_ARN, else SENTRY_DSN; empty
 	// disables error reporting.
 	SentryDSN string
@@ -88,7 +93,7 @@ func Load(ctx context.Context, opts Options) (Config, error) {
 	c.MaxConns = int32(maxConns)
 
 	var secrets *secretsmanager.Client
-	secret := func(arnVar, plainVar string) (string, error) {
+	secretVersion := func(arnVar, plainVar, stage string) (string, error) {
 		arn := os.Getenv(arnVar)
 		if arn == "" {
 			return os.Getenv(plainVar), nil
@@ -100,7 +105,15 @@ func Load(ctx context.Context, opts Options) (Config, error) {
 			}
 			secrets = secretsmanager.NewFromConfig(awsCfg)
 		}
-		out, err := secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
+		in := &secretsmanager.GetSecretValueInput{SecretId: &arn}
+		if stage != "" {
+			in.VersionStage = &stage
+		}
+		out, err := secrets.GetSecretValue(ctx, in)
+		var missing *smtypes.ResourceNotFoundException
+		if stage != "" && errors.As(err, &missing) {
+			return "", nil // no such version yet: the secret was never rotated
+		}
 		if err != nil {
 			return "", fmt.Errorf("read secret %s: %w", arnVar, err)
 		}
@@ -109,9 +122,17 @@ func Load(ctx context.Context, opts Options) (Config, error) {
 		}
 		return strings.TrimSpace(*out.SecretString), nil
 	}
+	secret := func(arnVar, plainVar string) (string, error) { return secretVersion(arnVar, plainVar, "") }
 	key, err := secret("JWT_SECRET_ARN", "JWT_SECRET")
 	if err != nil {
 		return c, err
+	}
+	previous, err := secretVersion("JWT_SECRET_ARN", "JWT_SECRET_PREVIOUS", "AWSPREVIOUS")
+	if err != nil {
+		return c, err
+	}
+	if previous != "" && previous != key {
+		c.JWTPreviousKey = []byte(previous)
 	}
 	switch {
 	case key != "":

@@ -35,6 +35,15 @@ type PoolOptions struct {
 	// IAMRegion, when set, makes every new connection authenticate with a
 	// fresh RDS IAM token for the URL's user (RDS Proxy with IAM auth).
 	IAMRegion string
+	// Fallback, when set, is the URL of a server to connect to instead when
+	// url's server is unreachable or does not answer a probe within
+	// ProbeTimeout: the reader pool falls back to the writer during a
+	// reader failover (see withFallback). Only its hosts, ports, TLS and
+	// password are used; user and database are url's.
+	Fallback string
+	// ProbeTimeout bounds the probe (SELECT 1) a new connection to url must
+	// answer when Fallback is set; default 1s.
+	ProbeTimeout time.Duration
 }
 
 // Open returns a pool for url fit for Lambda and RDS Proxy: small, using the
@@ -73,6 +82,11 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 			return nil, err
 		}
 	}
+	if opts.Fallback != "" {
+		if err := withFallback(ctx, cfg, opts); err != nil {
+			return nil, err
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
@@ -85,18 +99,33 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 // IAM authentication requires. It loads the AWS configuration for region
 // once; the hook signs locally, without a network call.
 func IAMAuth(ctx context.Context, region string) (func(context.Context, *pgx.ConnConfig) error, error) {
+	sign, err := iamSigner(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, cc *pgx.ConnConfig) error {
+		token, err := sign(ctx, cc.Host, cc.Port, cc.User)
+		if err != nil {
+			return err
+		}
+		cc.Password = token
+		return nil
+	}, nil
+}
+
+// iamSigner returns a function that signs an RDS IAM authentication token
+// for a user at host:port.
+func iamSigner(ctx context.Context, region string) (func(ctx context.Context, host string, port uint16, user string) (string, error), error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
 	if err != nil {
 		return nil, fmt.Errorf("aws config for iam auth: %w", err)
 	}
-	return func(ctx context.Context, cc *pgx.ConnConfig) error {
-		endpoint := fmt.Sprintf("%s:%d", cc.Host, cc.Port)
-		token, err := rdsauth.BuildAuthToken(ctx, endpoint, region, cc.User, awsCfg.Credentials)
+	return func(ctx context.Context, host string, port uint16, user string) (string, error) {
+		token, err := rdsauth.BuildAuthToken(ctx, fmt.Sprintf("%s:%d", host, port), region, user, awsCfg.Credentials)
 		if err != nil {
-			return fmt.Errorf("rds iam token: %w", err)
+			return "", fmt.Errorf("rds iam token: %w", err)
 		}
-		cc.Password = token
-		return nil
+		return token, nil
 	}, nil
 }
 

@@ -1,0 +1,427 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"wallets/internal/route"
+)
+
+// Point 1: a protected stage without an alarm subscriber does not synth,
+// and says why.
+func TestProdRefusesToSynthWithoutAlarmSubscriber(t *testing.T) {
+	_, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"stage": "prod", "dbMinCapacity": 2}}))
+	if err == nil || !strings.Contains(err.Error(), "alarmEmail is required on a protected stage") {
+		t.Fatalf("prod without alarmEmail: error %v", err)
+	}
+	// dev may go without.
+	if _, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"stage": "dev"}})); err != nil {
+		t.Errorf("dev without alarmEmail: %v", err)
+	}
+	d := prodDeployment(t)
+	subs := d.monJSON.resources("AWS::SNS::Subscription")
+	if len(subs) != 1 || subs[0].Props["Endpoint"] != testAlarmEmail || refOf(subs[0].Props["TopicArn"]) != d.monJSON.resources("AWS::SNS::Topic")[0].ID {
+		t.Errorf("prod subscriptions %s", jsonString(subs))
+	}
+}
+
+// Points 2 and 3: the connections threshold follows the capacity range
+// (max_connections is capped at 2,000 below 1 ACU minimum), and a protected
+// stage's minimum capacity is at least minProtectedACU.
+func TestThresholdsFromCapacity(t *testing.T) {
+	for _, c := range []struct {
+		min, max float64
+		want     int
+	}{{0.5, 16, 2000}, {0.5, 2, 450}, {2, 16, 3604}, {2, 64, 5000}} {
+		if got := AuroraMaxConnections(c.min, c.max); got != c.want {
+			t.Errorf("AuroraMaxConnections(%v, %v) = %d, want %d", c.min, c.max, got, c.want)
+		}
+	}
+	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
+		s := d.w.Settings
+		alarms := alarmsByName(d)
+		want := math.Floor(0.8 * float64(AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity)))
+		for _, role := range []string{"writer", "reader"} {
+			a := alarms[s.name("db-"+role+"-connections")]
+			if a.Props["Threshold"] != want {
+				t.Errorf("%s db-%s-connections threshold %v, want %v", s.Stage, role, a.Props["Threshold"], want)
+			}
+			if c := alarms[s.name("db-"+role+"-capacity-max")]; c.Props["Threshold"] != s.DBMaxCapacity {
+				t.Errorf("%s capacity-max threshold %v, want %v", s.Stage, c.Props["Threshold"], s.DBMaxCapacity)
+			}
+		}
+	}
+	prod := prodDeployment(t)
+	if prod.w.Settings.DBMinCapacity < minProtectedACU {
+		t.Errorf("prod dbMinCapacity %v", prod.w.Settings.DBMinCapacity)
+	}
+	for _, c := range prod.dataJSON.resources("AWS::RDS::DBCluster") {
+		if got := get(c.Props, "ServerlessV2ScalingConfiguration", "MinCapacity"); got != float64(minProtectedACU) {
+			t.Errorf("prod cluster MinCapacity %v", got)
+		}
+	}
+	_, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"stage": "prod", "alarmEmail": "a@example.com", "dbMinCapacity": 0.5}}))
+	if err == nil || !strings.Contains(err.Error(), "dbMinCapacity") {
+		t.Errorf("prod at 0.5 ACU: error %v", err)
+	}
+}
+
+// Point 4: a WAF web ACL on the stage: per-IP rate limits, tighter on
+// /users/*, answering the contract's 429; AWS managed groups on prod only
+// (wafManagedRules).
+func TestWebACL(t *testing.T) {
+	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
+		s := d.w.Settings
+		acls := d.apiJSON.resources("AWS::WAFv2::WebACL")
+		if len(acls) != 1 {
+			t.Fatalf("%s: %d web ACLs", s.Stage, len(acls))
+		}
+		acl := acls[0]
+		if acl.Props["Scope"] != "REGIONAL" || get(acl.Props, "DefaultAction", "Allow") == nil {
+			t.Errorf("%s: web ACL %s", s.Stage, jsonString(acl.Props))
+		}
+		rules := map[string]any{}
+		for _, r := range asList(acl.Props["Rules"]) {
+			rules[get(r, "Name").(string)] = r
+		}
+		users, all := rules["rate-users"], rules["rate-all"]
+		if get(users, "Statement", "RateBasedStatement", "Limit") != float64(s.WafUsersRateLimit) ||
+			get(users, "Statement", "RateBasedStatement", "AggregateKeyType") != "IP" ||
+			get(users, "Statement", "RateBasedStatement", "ScopeDownStatement", "ByteMatchStatement", "SearchString") != "/api/v1/users/" {
+			t.Errorf("%s: rate-users %s", s.Stage, jsonString(users))
+		}
+		if get(all, "Statement", "RateBasedStatement", "Limit") != float64(s.WafRateLimit) || s.WafUsersRateLimit >= s.WafRateLimit {
+			t.Errorf("%s: rate-all %s", s.Stage, jsonString(all))
+		}
+		if get(users, "Action", "Block", "CustomResponse", "ResponseCode") != float64(429) ||
+			!strings.Contains(fmt.Sprint(get(acl.Props, "CustomResponseBodies", "throttled", "Content")), "detail") {
+			t.Errorf("%s: a rate-limited client does not get the contract's 429", s.Stage)
+		}
+		for _, g := range ManagedRuleGroups {
+			_, has := rules[g]
+			if has != s.WafManagedRules {
+				t.Errorf("%s: managed group %s present %v, wafManagedRules %v", s.Stage, g, has, s.WafManagedRules)
+			}
+		}
+		logging := d.apiJSON.resources("AWS::WAFv2::LoggingConfiguration")
+		if len(logging) != 1 || refOf(logging[0].Props["ResourceArn"]) != acl.ID ||
+			!strings.Contains(jsonString(logging[0].Props["LogDestinationConfigs"]), "log-group:aws-waf-logs-"+s.name()) ||
+			!strings.Contains(jsonString(logging[0].Props["RedactedFields"]), `"authorization"`) ||
+			!strings.Contains(jsonString(logging[0].Props["RedactedFields"]), `"cookie"`) {
+			t.Errorf("%s: WAF logging %s", s.Stage, jsonString(logging))
+		}
+		assoc := d.apiJSON.resources("AWS::WAFv2::WebACLAssociation")
+		stage := d.apiJSON.resources("AWS::ApiGateway::Stage")[0]
+		if len(assoc) != 1 || refOf(assoc[0].Props["WebACLArn"]) != acl.ID || !strings.Contains(jsonString(assoc[0].Props["ResourceArn"]), stage.ID) {
+			t.Errorf("%s: association %s", s.Stage, jsonString(assoc))
+		}
+	}
+	if !prodDeployment(t).w.Settings.WafManagedRules || devDeployment(t).w.Settings.WafManagedRules {
+		t.Error("managed rule groups: want them on prod, off on dev by default")
+	}
+}
+
+// Point 5: the REST API accepts TLS 1.2+ only.
+func TestTLSPolicy(t *testing.T) {
+	api := prodDeployment(t).apiJSON.resources("AWS::ApiGateway::RestApi")[0]
+	if api.Props["SecurityPolicy"] != TLSSecurityPolicy || api.Props["EndpointAccessMode"] != "BASIC" {
+		t.Errorf("RestApi SecurityPolicy %v EndpointAccessMode %v", api.Props["SecurityPolicy"], api.Props["EndpointAccessMode"])
+	}
+}
+
+func alarmsByName(d *synthesized) map[string]resource {
+	out := map[string]resource{}
+	for _, a := range d.monJSON.resources("AWS::CloudWatch::Alarm") {
+		out[a.Props["AlarmName"].(string)] = a
+	}
+	return out
+}
+
+// Point 8: the recommended alarms exist, and missing data is breaching
+// exactly where the metric is always published (silence means its source
+// is gone).
+func TestRecommendedAlarmsAndMissingData(t *testing.T) {
+	d := prodDeployment(t)
+	alarms := alarmsByName(d)
+	breaching := []string{"db-writer-cpu", "db-reader-cpu", "db-writer-memory", "db-reader-memory",
+		"db-writer-local-storage", "db-reader-local-storage", "db-transaction-ids", "canary"}
+	for name, a := range alarms {
+		want := "notBreaching"
+		if slices.Contains(breaching, strings.TrimPrefix(name, "wallets-prod-")) {
+			want = "breaching"
+		}
+		if a.Props["TreatMissingData"] != want {
+			t.Errorf("%s: TreatMissingData %v, want %s", name, a.Props["TreatMissingData"], want)
+		}
+	}
+	checks := map[string]struct {
+		metric    string
+		threshold float64
+	}{
+		"db-transaction-ids":         {"MaximumUsedTransactionIDs", 1e9},
+		"db-load-1":                  {"DBLoad", VCPUs(d.w.Settings.DBMaxCapacity)},
+		"db-writer-capacity-max":     {"ServerlessDatabaseCapacity", d.w.Settings.DBMaxCapacity},
+		"db-writer-local-storage":    {"FreeLocalStorage", math.Floor(0.1 * LocalStorageBytes(d.w.Settings.DBMinCapacity))},
+		"lambda-account-concurrency": {"ConcurrentExecutions", 0.8 * float64(d.w.Settings.AccountConcurrency)},
+		"canary":                     {"SuccessPercent", 100},
+	}
+	for name, c := range checks {
+		a := alarms["wallets-prod-"+name].Props
+		if a["MetricName"] != c.metric || a["Threshold"] != c.threshold {
+			t.Errorf("%s: %v > %v, want %s at %v", name, a["MetricName"], a["Threshold"], c.metric, c.threshold)
+		}
+	}
+	rules := d.monJSON.resources("AWS::Events::Rule")
+	found := false
+	for _, r := range rules {
+		if strings.Contains(jsonString(r.Props["EventPattern"]), "RotationFailed") {
+			found = true
+			targets := asList(r.Props["Targets"])
+			if len(targets) != 1 || refOf(get(targets[0], "Arn")) != d.monJSON.resources("AWS::SNS::Topic")[0].ID {
+				t.Errorf("rotation failures go to %s, want the alarm topic", jsonString(targets))
+			}
+		}
+	}
+	if !found {
+		t.Error("no rule for secret rotation failures")
+	}
+}
+
+// Point 8: the canary calls /health and a read route on the deployed URL.
+func TestSyntheticCanary(t *testing.T) {
+	d := prodDeployment(t)
+	canaries := d.apiJSON.resources("AWS::Synthetics::Canary")
+	if len(canaries) != 1 {
+		t.Fatalf("%d canaries", len(canaries))
+	}
+	c := canaries[0].Props
+	code := fmt.Sprint(get(c, "Code", "Script"))
+	for _, p := range CanaryPaths {
+		if !strings.Contains(code, p) {
+			t.Errorf("canary script does not call %s", p)
+		}
+	}
+	if get(c, "Schedule", "Expression") != fmt.Sprintf("rate(%d minutes)", d.w.Settings.CanaryMinutes) || get(c, "StartCanaryAfterCreation") != true {
+		t.Errorf("canary schedule %s", jsonString(get(c, "Schedule")))
+	}
+	if get(c, "RunConfig", "EnvironmentVariables", "API_URL") == nil {
+		t.Error("canary has no API_URL")
+	}
+}
+
+// Point 9: protected stages keep their logs and the master secret; every
+// log group, the rotation function's and the proxy's included, has the
+// stage's retention (TestLogRetention).
+func TestLogsAndSecretsPerStage(t *testing.T) {
+	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
+		want := "Delete"
+		if d.w.Settings.Protect {
+			want = "Retain"
+		}
+		names := map[string]bool{}
+		for _, tp := range []template{d.dataJSON, d.monJSON, d.apiJSON} {
+			for _, lg := range tp.resources("AWS::Logs::LogGroup") {
+				if lg.Raw["DeletionPolicy"] != want {
+					t.Errorf("%s: log group %s DeletionPolicy %v, want %s", d.w.Settings.Stage, lg.ID, lg.Raw["DeletionPolicy"], want)
+				}
+				if n, ok := lg.Props["LogGroupName"].(string); ok {
+					names[n] = true
+				}
+				if lg.Props["RetentionInDays"] != float64(d.w.Settings.LogRetentionDays) {
+					t.Errorf("%s: log group %s keeps logs %v days", d.w.Settings.Stage, lg.ID, lg.Props["RetentionInDays"])
+				}
+			}
+		}
+		if !names["/aws/rds/proxy/"+d.w.Data.Database.ProxyName] {
+			t.Errorf("%s: no log group for the proxy", d.w.Settings.Stage)
+		}
+		rotation := false
+		for n := range names {
+			rotation = rotation || strings.HasPrefix(n, "/aws/lambda/") && strings.Contains(strings.ToLower(n), "rotation")
+		}
+		if !rotation {
+			t.Errorf("%s: no log group for the rotation function (%v)", d.w.Settings.Stage, names)
+		}
+		for _, sec := range d.dataJSON.resources("AWS::SecretsManager::Secret") {
+			if sec.Raw["DeletionPolicy"] != want {
+				t.Errorf("%s: secret %s DeletionPolicy %v, want %s", d.w.Settings.Stage, sec.ID, sec.Raw["DeletionPolicy"], want)
+			}
+		}
+	}
+}
+
+// Point 10: every function has reserved concurrency, and the capacity rule
+// holds at synth time and refuses a configuration that breaks it.
+func TestReservedConcurrencyAndCapacityRule(t *testing.T) {
+	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
+		s := d.w.Settings
+		for name, fn := range functionsByName(d.apiJSON) {
+			if !strings.HasPrefix(name, s.name()) {
+				continue
+			}
+			if rc, ok := fn.Props["ReservedConcurrentExecutions"].(float64); !ok || rc < 1 {
+				t.Errorf("%s: ReservedConcurrentExecutions %v", name, fn.Props["ReservedConcurrentExecutions"])
+			}
+		}
+		used, limit := ConnectionBudget(s, d.w.Api.Functions)
+		if used > limit || used == 0 {
+			t.Errorf("%s: functions may open %d connections, proxy limit %d", s.Stage, used, limit)
+		}
+		t.Logf("%s: %d of %d proxy connections reserved", s.Stage, used, limit)
+	}
+	// Too much concurrency for the capacity: a clear error naming the rule.
+	_, err := synthStage("dev", map[string]any{"routeConcurrency": 200, "accountConcurrency": 10000})
+	if err == nil || !strings.Contains(err.Error(), "capacity rule") || !strings.Contains(err.Error(), "routeConcurrency") {
+		t.Errorf("routeConcurrency 200 on dev: error %v", err)
+	}
+}
+
+// Point 6: every function but the migrations serves through its live
+// alias, shifted by CodeDeploy with automatic rollback on its alarms.
+func TestSafeDeployments(t *testing.T) {
+	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
+		s := d.w.Settings
+		aliases := map[string]resource{} // function logical id → alias
+		for _, a := range d.apiJSON.resources("AWS::Lambda::Alias") {
+			aliases[refOf(a.Props["FunctionName"])] = a
+			if get(a.Raw, "UpdatePolicy", "CodeDeployLambdaAliasUpdate") == nil {
+				t.Errorf("%s: alias %s is not updated through CodeDeploy", s.Stage, a.ID)
+			}
+		}
+		for _, v := range d.apiJSON.resources("AWS::Lambda::Version") {
+			if v.Raw["DeletionPolicy"] != "Delete" {
+				t.Errorf("%s: version %s DeletionPolicy %v: replaced versions would pile up", s.Stage, v.ID, v.Raw["DeletionPolicy"])
+			}
+		}
+		groups := d.apiJSON.resources("AWS::CodeDeploy::DeploymentGroup")
+		for name, fn := range functionsByName(d.apiJSON) {
+			if !strings.HasPrefix(name, s.name()) {
+				continue
+			}
+			_, has := aliases[fn.ID]
+			if has == (name == s.name(MigrateFunction)) {
+				t.Errorf("%s: alias %v", name, has)
+			}
+		}
+		if len(groups) != len(aliases) {
+			t.Errorf("%s: %d deployment groups for %d aliases", s.Stage, len(groups), len(aliases))
+		}
+		wantConfig := "CodeDeployDefault.Lambda" + s.DeploymentConfig
+		for _, g := range groups {
+			if !strings.Contains(jsonString(g.Props["DeploymentConfigName"]), wantConfig) {
+				t.Errorf("%s: group %s config %s, want %s", s.Stage, g.ID, jsonString(g.Props["DeploymentConfigName"]), wantConfig)
+			}
+			if get(g.Props, "AutoRollbackConfiguration", "Enabled") != true ||
+				!strings.Contains(jsonString(get(g.Props, "AutoRollbackConfiguration", "Events")), "DEPLOYMENT_STOP_ON_ALARM") {
+				t.Errorf("%s: group %s rollback %s", s.Stage, g.ID, jsonString(g.Props["AutoRollbackConfiguration"]))
+			}
+			if n := len(asList(get(g.Props, "AlarmConfiguration", "Alarms"))); n < 1 || get(g.Props, "AlarmConfiguration", "Enabled") != true {
+				t.Errorf("%s: group %s alarms %s", s.Stage, g.ID, jsonString(g.Props["AlarmConfiguration"]))
+			}
+		}
+		auth := d.apiJSON.resources("AWS::ApiGateway::Authorizer")[0]
+		if a, _ := d.apiJSON.resource(firstRef(auth.Props["AuthorizerUri"])); a.Type != "AWS::Lambda::Alias" {
+			t.Errorf("%s: the authorizer invokes %s, want its alias", s.Stage, jsonString(auth.Props["AuthorizerUri"]))
+		}
+	}
+	if prodDeployment(t).w.Settings.DeploymentConfig != "Canary10Percent5Minutes" {
+		t.Error("prod does not deploy by canary")
+	}
+	_ = jsii.String
+}
+
+// Point 12: the deploy role trusts GitHub's OIDC tokens of the repository's
+// stage environment (and dev's pull requests, for cdk diff), and may only
+// assume the CDK bootstrap roles.
+func TestDeployRole(t *testing.T) {
+	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
+		s := d.w.Settings
+		if d.deployJSON == nil {
+			t.Fatalf("%s: no deploy stack", s.Stage)
+		}
+		roles := d.deployJSON.resources("AWS::IAM::Role")
+		if len(roles) != 1 {
+			t.Fatalf("%s: %d roles", s.Stage, len(roles))
+		}
+		trust := jsonString(roles[0].Props["AssumeRolePolicyDocument"])
+		wantSubs := []string{"repo:" + testGithubRepo + ":environment:" + s.Stage}
+		if s.Stage == "dev" {
+			wantSubs = append(wantSubs, "repo:"+testGithubRepo+":pull_request")
+		}
+		for _, w := range append(wantSubs, "sts:AssumeRoleWithWebIdentity", `"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"`) {
+			if !strings.Contains(trust, w) {
+				t.Errorf("%s: trust policy lacks %s: %s", s.Stage, w, trust)
+			}
+		}
+		if s.Stage == "prod" && strings.Contains(trust, "pull_request") {
+			t.Errorf("prod trusts pull requests: %s", trust)
+		}
+		if roles[0].Props["MaxSessionDuration"] != float64(3600) {
+			t.Errorf("%s: MaxSessionDuration %v", s.Stage, roles[0].Props["MaxSessionDuration"])
+		}
+		policies := d.deployJSON.resources("AWS::IAM::Policy")
+		if len(policies) != 1 || roles[0].Props["ManagedPolicyArns"] != nil {
+			t.Fatalf("%s: policies %s", s.Stage, jsonString(policies))
+		}
+		stmts := asList(get(policies[0].Props, "PolicyDocument", "Statement"))
+		if len(stmts) != 1 || jsonString(get(stmts[0], "Action")) != `["sts:AssumeRole","sts:TagSession"]` {
+			t.Fatalf("%s: statements %s", s.Stage, jsonString(stmts))
+		}
+		res := jsonString(get(stmts[0], "Resource"))
+		for _, r := range cdkBootstrapRoles {
+			if !strings.Contains(res, "role/cdk-hnb659fds-"+r+"-${AWS::AccountId}-${AWS::Region}") {
+				t.Errorf("%s: may not assume %s: %s", s.Stage, r, res)
+			}
+		}
+		if strings.Contains(res, "*") || len(asList(get(stmts[0], "Resource"))) != len(cdkBootstrapRoles) {
+			t.Errorf("%s: resources %s", s.Stage, res)
+		}
+		if n := len(d.deployJSON.resources("AWS::IAM::OIDCProvider")); n != 1 {
+			t.Errorf("%s: %d OIDC providers", s.Stage, n)
+		}
+	}
+}
+
+// Point 11: every stack keeps room under CloudFormation's 500 resources for
+// 20 more routes, each on a path of its own (a function with its log group,
+// version, alias, deployment group, permission and three alarms; a
+// resource, a method and a 405 ANY method).
+func TestRoomFor20MoreRoutes(t *testing.T) {
+	const more, limit = 20, 500
+	p := prodDeployment(t) // before the route table grows
+	base := routeTable
+	t.Cleanup(func() { routeTable = base })
+	routeTable = func() []route.Route {
+		rs := base()
+		for i := range more {
+			rs = append(rs, route.Route{Function: fmt.Sprintf("extra-%d", i), Methods: []string{"GET"},
+				Path: fmt.Sprintf("%s/extra/r%d/{uuid}", route.Prefix, i), Access: route.Customer,
+				Summary: "headroom", Replica: i%4 == 0})
+		}
+		return rs
+	}
+	d, err := synthStage("headroom", map[string]any{"alarmEmail": testAlarmEmail, "dbMaxCapacity": 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grown := map[string]int{}
+	for name, tp := range map[string]template{"Data": d.dataJSON, "Monitoring": d.monJSON, "Api": d.apiJSON} {
+		n := len(tp.resources(""))
+		grown[name] = n
+		if n > limit {
+			t.Errorf("with %d more routes the %s stack has %d resources, over CloudFormation's %d", more, name, n, limit)
+		}
+	}
+	if fns := len(functionsByName(d.apiJSON)); fns != len(functionNames()) {
+		t.Errorf("%d functions, want %d", fns, len(functionNames()))
+	}
+	t.Logf("resources today (prod) → with %d more routes: Data %d → %d, Monitoring %d → %d, Api %d → %d (limit %d)", more,
+		len(p.dataJSON.resources("")), grown["Data"], len(p.monJSON.resources("")), grown["Monitoring"],
+		len(p.apiJSON.resources("")), grown["Api"], limit)
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"wallets/internal/route"
+)
+
+// wafWindowSeconds is the window of the rate-based rules.
+const wafWindowSeconds = 300
+
+// usersPathPrefix is what the tighter rate rule matches in the URI path
+// (the stage name precedes it on the execute-api host).
+var usersPathPrefix = route.Prefix + "/users/"
+
+// ManagedRuleGroups are the AWS managed rule groups of a stage with
+// wafManagedRules.
+var ManagedRuleGroups = []string{"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+
+// WebACL is the stage's AWS WAF web ACL: per-client (per source IP) rate
+// limits, tighter on /users/* (sign-up and login run argon2; credential
+// stuffing spread over many usernames escapes the per-username throttle),
+// and AWS's managed rule groups where the stage asks for them.
+type WebACL struct {
+	Acl         awswafv2.CfnWebACL
+	Association awswafv2.CfnWebACLAssociation
+	Logs        awslogs.LogGroup
+}
+
+// NewWebACL builds the web ACL and associates it with the API's stage.
+func NewWebACL(scope constructs.Construct, id string, s Settings, api awsapigateway.RestApi) *WebACL {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	visibility := func(name string) *awswafv2.CfnWebACL_VisibilityConfigProperty {
+		return &awswafv2.CfnWebACL_VisibilityConfigProperty{
+			CloudWatchMetricsEnabled: jsii.Bool(true),
+			MetricName:               jsii.String(s.name(name)),
+			SampledRequestsEnabled:   jsii.Bool(true),
+		}
+	}
+	// A blocked client gets the contract's 429, like the stage throttle's.
+	throttledBody := ""
+	for _, g := range route.GatewayResponses() {
+		if g.Type == "THROTTLED" {
+			throttledBody = g.Body()
+		}
+	}
+	block429 := &awswafv2.CfnWebACL_RuleActionProperty{Block: &awswafv2.CfnWebACL_BlockActionProperty{
+		CustomResponse: &awswafv2.CfnWebACL_CustomResponseProperty{
+			ResponseCode:          jsii.Number(429),
+			CustomResponseBodyKey: jsii.String("throttled"),
+			ResponseHeaders: []any{&awswafv2.CfnWebACL_CustomHTTPHeaderProperty{
+				Name: jsii.String("Retry-After"), Value: jsii.String("60")}},
+		},
+	}}
+	rules := []any{
+		&awswafv2.CfnWebACL_RuleProperty{
+			Name:     jsii.String("rate-users"),
+			Priority: jsii.Number(0),
+			Action:   block429,
+			Statement: &awswafv2.CfnWebACL_StatementProperty{RateBasedStatement: &awswafv2.CfnWebACL_RateBasedStatementProperty{
+				AggregateKeyType:    jsii.String("IP"),
+				Limit:               jsii.Number(float64(s.WafUsersRateLimit)),
+				EvaluationWindowSec: jsii.Number(wafWindowSeconds),
+				ScopeDownStatement: &awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
+					FieldToMatch:         &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}},
+					PositionalConstraint: jsii.String("CONTAINS"),
+					SearchString:         jsii.String(usersPathPrefix),
+					TextTransformations: []any{&awswafv2.CfnWebACL_TextTransformationProperty{
+						Priority: jsii.Number(0), Type: jsii.String("LOWERCASE")}},
+				}},
+			}},
+			VisibilityConfig: visibility("waf-rate-users"),
+		},
+		&awswafv2.CfnWebACL_RuleProperty{
+			Name:     jsii.String("rate-all"),
+			Priority: jsii.Number(1),
+			Action:   block429,
+			Statement: &awswafv2.CfnWebACL_StatementProperty{RateBasedStatement: &awswafv2.CfnWebACL_RateBasedStatementProperty{
+				AggregateKeyType:    jsii.String("IP"),
+				Limit:               jsii.Number(float64(s.WafRateLimit)),
+				EvaluationWindowSec: jsii.Number(wafWindowSeconds),
+			}},
+			VisibilityConfig: visibility("waf-rate-all"),
+		},
+	}
+	if s.WafManagedRules {
+		for i, name := range ManagedRuleGroups {
+			group := &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{VendorName: jsii.String("AWS"), Name: jsii.String(name)}
+			if name == "AWSManagedRulesCommonRuleSet" {
+				// The handlers answer an oversized body with the contract's
+				// 413; the rule set's 8 KB body limit only counts.
+				group.RuleActionOverrides = []any{&awswafv2.CfnWebACL_RuleActionOverrideProperty{
+					Name:        jsii.String("SizeRestrictions_BODY"),
+					ActionToUse: &awswafv2.CfnWebACL_RuleActionProperty{Count: map[string]any{}},
+				}}
+			}
+			rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
+				Name:             jsii.String(name),
+				Priority:         jsii.Number(float64(10 + i)),
+				OverrideAction:   &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]any{}},
+				Statement:        &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: group},
+				VisibilityConfig: visibility("waf-" + name),
+			})
+		}
+	}
+	acl := awswafv2.NewCfnWebACL(c, jsii.String("Acl"), &awswafv2.CfnWebACLProps{
+		Name:          jsii.String(s.name()),
+		Description:   jsii.String("Wallets " + s.Stage + ": per-client rate limits and AWS managed rules"),
+		Scope:         jsii.String("REGIONAL"),
+		DefaultAction: &awswafv2.CfnWebACL_DefaultActionProperty{Allow: map[string]any{}},
+		CustomResponseBodies: map[string]any{"throttled": &awswafv2.CfnWebACL_CustomResponseBodyProperty{
+			ContentType: jsii.String("APPLICATION_JSON"), Content: jsii.String(throttledBody)}},
+		Rules:            rules,
+		VisibilityConfig: visibility("waf"),
+	})
+	assoc := awswafv2.NewCfnWebACLAssociation(c, jsii.String("Association"), &awswafv2.CfnWebACLAssociationProps{
+		ResourceArn: api.DeploymentStage().StageArn(),
+		WebAclArn:   acl.AttrArn(),
+	})
+	assoc.Node().AddDependency(api.DeploymentStage())
+
+	// Logs of the requests WAF blocked or counted (allowed ones are in the
+	// access log), without the credentials they carry.
+	logName := "aws-waf-logs-" + s.name() // WAF's required prefix
+	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(logName),
+		Retention:     s.Retention(),
+		RemovalPolicy: s.LogRemoval(),
+	})
+	// LoggingFilter and SingleHeader are plain JSON to CDK (its typed
+	// structs would render lower-case keys): CloudFormation's own spelling.
+	header := func(name string) any {
+		return &awswafv2.CfnLoggingConfiguration_FieldToMatchProperty{SingleHeader: map[string]any{"Name": name}}
+	}
+	action := func(a string) any { return map[string]any{"ActionCondition": map[string]any{"Action": a}} }
+	logging := awswafv2.NewCfnLoggingConfiguration(c, jsii.String("Logging"), &awswafv2.CfnLoggingConfigurationProps{
+		ResourceArn: acl.AttrArn(),
+		// WAF wants the log group's ARN without the ":*" suffix.
+		LogDestinationConfigs: &[]any{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"+logName), nil)},
+		RedactedFields:        []any{header("authorization"), header("cookie")},
+		LoggingFilter: map[string]any{
+			"DefaultBehavior": "DROP",
+			"Filters": []any{map[string]any{
+				"Behavior": "KEEP", "Requirement": "MEETS_ANY",
+				"Conditions": []any{action("BLOCK"), action("COUNT")},
+			}},
+		},
+	})
+	logging.Node().AddDependency(logs)
+	return &WebACL{Acl: acl, Association: assoc, Logs: logs}
+}

@@ -1,0 +1,175 @@
+package postgres
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"wallets/internal/apperr"
+)
+
+// withFallback makes the pool behind cfg connect to the servers of
+// opts.Fallback when its own are unreachable, slow to connect
+// (ConnectTimeout) or do not answer a probe (SELECT 1) within
+// opts.ProbeTimeout — RDS Proxy's read-only endpoint during a reader
+// failover holds a query until its borrow timeout (5 s) instead of failing
+// it. It also drops, on release, every connection on which a statement
+// failed as unavailable, so that a connection to a reader that went away
+// is replaced by a new one (which the probe sends to the fallback) instead
+// of failing every request it serves.
+//
+// pgconn tries the configured hosts in order, then the fallbacks; the
+// password is per server (a fresh IAM token for the host dialled, with
+// opts.IAMRegion), set once the network connection is up and its host known.
+func withFallback(ctx context.Context, cfg *pgxpool.Config, opts PoolOptions) error {
+	fb, err := pgconn.ParseConfig(opts.Fallback)
+	if err != nil {
+		return fmt.Errorf("parse fallback database url: %w", err)
+	}
+	cc := cfg.ConnConfig
+	passwords := map[string]string{cc.Host: cc.Password, fb.Host: fb.Password}
+	for _, f := range cc.Fallbacks {
+		passwords[f.Host] = cc.Password
+	}
+	cc.Fallbacks = append(cc.Fallbacks, &pgconn.FallbackConfig{Host: fb.Host, Port: fb.Port, TLSConfig: fb.TLSConfig})
+	for _, f := range fb.Fallbacks {
+		passwords[f.Host] = fb.Password
+		cc.Fallbacks = append(cc.Fallbacks, f)
+	}
+	var sign func(context.Context, string, uint16, string) (string, error)
+	if opts.IAMRegion != "" {
+		if sign, err = iamSigner(ctx, opts.IAMRegion); err != nil {
+			return err
+		}
+	}
+
+	// Which host a connection was dialled for: pgconn resolves host names
+	// before dialling, so remember each address's host.
+	var hosts sync.Map // ip → host
+	lookup := cc.LookupFunc
+	cc.LookupFunc = func(ctx context.Context, host string) ([]string, error) {
+		addrs, err := lookup(ctx, host)
+		for _, a := range addrs {
+			hosts.Store(a, host)
+		}
+		return addrs, err
+	}
+	dial := cc.DialFunc
+	cc.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		host := filepath.Dir(addr) // a unix socket's directory is its host
+		if network != "unix" {
+			ip, _, _ := net.SplitHostPort(addr)
+			h, ok := hosts.Load(ip)
+			if !ok {
+				h = ip
+			}
+			host = h.(string)
+		}
+		return &hostConn{Conn: conn, host: host}, nil
+	}
+	afterNet := cc.AfterNetConnect
+	cc.AfterNetConnect = func(ctx context.Context, config *pgconn.Config, conn net.Conn) (net.Conn, error) {
+		if afterNet != nil {
+			var err error
+			if conn, err = afterNet(ctx, config, conn); err != nil {
+				return nil, err
+			}
+		}
+		inner := conn
+		if t, ok := inner.(*tls.Conn); ok {
+			inner = t.NetConn()
+		}
+		h, ok := inner.(*hostConn)
+		if !ok {
+			return conn, nil
+		}
+		if sign != nil {
+			port := config.Port
+			for _, f := range config.Fallbacks {
+				if f.Host == h.host {
+					port = f.Port
+				}
+			}
+			token, err := sign(ctx, h.host, port, config.User)
+			if err != nil {
+				return nil, err
+			}
+			config.Password = token
+		} else if p, ok := passwords[h.host]; ok {
+			config.Password = p
+		}
+		return conn, nil
+	}
+	probe := opts.ProbeTimeout
+	if probe <= 0 {
+		probe = time.Second
+	}
+	validate := cc.ValidateConnect
+	cc.ValidateConnect = func(ctx context.Context, pc *pgconn.PgConn) error {
+		if validate != nil {
+			if err := validate(ctx, pc); err != nil {
+				return err
+			}
+		}
+		pctx, cancel := context.WithTimeout(ctx, probe)
+		defer cancel()
+		if _, err := pc.Exec(pctx, "SELECT 1").ReadAll(); err != nil {
+			return fmt.Errorf("probe: %w", err)
+		}
+		return nil
+	}
+
+	// Drop connections on which a statement failed as unavailable.
+	var bad sync.Map // *pgx.Conn → struct{}
+	cc.Tracer = unavailableTracer{bad: &bad, next: cc.Tracer}
+	afterRelease := cfg.AfterRelease
+	cfg.AfterRelease = func(c *pgx.Conn) bool {
+		if _, failed := bad.LoadAndDelete(c); failed {
+			return false
+		}
+		return afterRelease == nil || afterRelease(c)
+	}
+	return nil
+}
+
+// hostConn remembers which host a network connection was dialled for.
+type hostConn struct {
+	net.Conn
+	host string
+}
+
+// unavailableTracer marks the connection of a statement that failed
+// because the database was unavailable.
+type unavailableTracer struct {
+	bad  *sync.Map
+	next pgx.QueryTracer
+}
+
+func (t unavailableTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if t.next != nil {
+		return t.next.TraceQueryStart(ctx, conn, data)
+	}
+	return ctx
+}
+
+func (t unavailableTracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
+	if data.Err != nil && errors.Is(classify(data.Err), apperr.ErrUnavailable) {
+		t.bad.Store(conn, struct{}{})
+	}
+	if t.next != nil {
+		t.next.TraceQueryEnd(ctx, conn, data)
+	}
+}
