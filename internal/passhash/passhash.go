@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/alexedwards/argon2id"
 )
@@ -57,10 +58,11 @@ func (Argon2id) Hash(password string) (string, error) {
 
 // Verify reports whether password matches hash, in constant time for a given
 // hash. An unusable password (Django's "!…") matches nothing; a value Verify
-// cannot read is an error wrapping ErrUnreadable. Every call takes about the
-// time of VerifyDummy (see there), so that a caller answering these like a
-// wrong password does not tell any of them apart by timing.
+// cannot read is an error wrapping ErrUnreadable. Every call takes at least
+// the time of VerifyDummy (see there), so that a caller answering these like
+// a wrong password does not tell any of them apart by timing.
 func (a Argon2id) Verify(password, hash string) (bool, error) {
+	defer padTo(time.Now())
 	switch algorithm, rest, _ := strings.Cut(hash, "$"); {
 	case strings.HasPrefix(hash, "$argon2id$"):
 		return a.verifyArgon2id(password, hash)
@@ -102,7 +104,6 @@ func (a Argon2id) verifyArgon2id(password, phc string) (bool, error) {
 		return false, fmt.Errorf("verify password: %w: %w", ErrUnreadable, err)
 	}
 	ok, err := argon2id.ComparePasswordAndHash(password, phc)
-	legacyDummy(password)
 	if err != nil {
 		return false, fmt.Errorf("verify password: %w: %w", ErrUnreadable, err)
 	}
@@ -118,7 +119,6 @@ func (a Argon2id) verifyPBKDF2(password, fields string, h func() hash.Hash) (boo
 		return false, fmt.Errorf("verify password: %w: %w", ErrUnreadable, err)
 	}
 	got, err := pbkdf2.Key(h, password, []byte(salt), iterations, len(want))
-	a.argon2idDummy(password)
 	if err != nil {
 		return false, fmt.Errorf("verify password: %w: %w", ErrUnreadable, err)
 	}
@@ -165,21 +165,20 @@ var (
 	dummyHash string
 )
 
-// legacyDummyIterations is the work of the old service's pbkdf2_sha256
-// hashes (Django 3.2's default, which its accounts carry).
-const legacyDummyIterations = 260_000
+// legacyIterations is the work of the old service's pbkdf2_sha256 hashes
+// (Django 3.2's default, which its accounts carry).
+const legacyIterations = 260_000
 
 // VerifyDummy spends the time of one Verify, for a login of an unknown user.
 //
-// Every check does the work of both schemes — a real argon2id check plus a
-// stand-in pbkdf2, a real pbkdf2 check plus a stand-in argon2id, or both
-// stand-ins here — so that neither an unknown username nor an imported
-// account still holding its old hash answers in a time of its own. (It costs
-// a login about 50 ms more CPU than argon2id alone, until the stand-in is
-// dropped once every account has been rehashed.)
+// Every check — Verify of any stored value, and VerifyDummy — takes at
+// least as long as checking an old service's hash (pbkdf2_sha256 at
+// legacyIterations), so that neither an unknown username nor an imported
+// account still holding its old hash answers in a time of its own. The
+// faster argon2id checks wait out the difference (asleep: it costs no CPU).
 func (a Argon2id) VerifyDummy(password string) {
+	defer padTo(time.Now())
 	a.argon2idDummy(password)
-	legacyDummy(password)
 }
 
 // argon2idDummy spends the time of one argon2id check with Params.
@@ -188,7 +187,17 @@ func (a Argon2id) argon2idDummy(password string) {
 	_, _ = argon2id.ComparePasswordAndHash(password, dummyHash)
 }
 
-// legacyDummy spends the time of one check of an old service's hash.
-func legacyDummy(password string) {
-	_, _ = pbkdf2.Key(sha256.New, password, []byte("timing stand-in"), legacyDummyIterations, sha256.Size)
+// legacyCost is how long one check of an old service's hash takes on this
+// machine, measured once.
+var legacyCost = sync.OnceValue(func() time.Duration {
+	start := time.Now()
+	_, _ = pbkdf2.Key(sha256.New, "timing stand-in", []byte("timing stand-in"), legacyIterations, sha256.Size)
+	return time.Since(start)
+})
+
+// padTo sleeps until a check that began at start has taken legacyCost.
+func padTo(start time.Time) {
+	if d := legacyCost() - time.Since(start); d > 0 {
+		time.Sleep(d)
+	}
 }

@@ -3,6 +3,7 @@ package pgtest_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"wallets/internal/pgtest"
 	"wallets/internal/postgres/migrate"
+	"wallets/migrations"
 )
 
 func TestMain(m *testing.M) {
@@ -155,7 +157,12 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"00001_schema.sql"}; !slices.Equal(applied, want) {
+	// Every migration, in order.
+	want, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil || len(want) == 0 {
+		t.Fatalf("migration files: %v %v", want, err)
+	}
+	if !slices.Equal(applied, want) {
 		t.Errorf("applied %v, want %v", applied, want)
 	}
 	applied, err = migrate.Up(t.Context(), url, "")
