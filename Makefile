@@ -85,9 +85,18 @@ diff: build node_modules
 deploy: build node_modules
 	$(CDK) deploy --context stage=$(STAGE) --all --require-approval broadening $(CDK_ARGS)
 
-## bench: the money-movement benchmarks against a throwaway PostgreSQL
+## bench: pgbench baselines, then the API in-process under vegeta load, on one throwaway PostgreSQL; one table (BENCH_SECONDS per run, default 10)
 bench:
+	$(GO) run ./cmd/wallets-bench
+
+## bench-go: the Go micro-benchmarks of the money movements against a throwaway PostgreSQL
+.PHONY: bench-go bench-cold
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./internal/postgres/
+
+## bench-cold: Init Duration of a hello-world bootstrap and the health function, cold under the Lambda RIE
+bench-cold:
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkColdStart$$' -benchtime 1x ./internal/bench/cold
 
 ## import: carry the old Django service's users, wallets and transactions into $$DATABASE_URL (migrated first): make import FROM=postgres://…
 ## (IMPORT_ARGS="-iam-region eu-west-1 -batch 5000" passes flags to cmd/wallets-import)
