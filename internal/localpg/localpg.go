@@ -63,6 +63,11 @@ type Options struct {
 	// os.TempDir(). Start also removes from it the directories of servers
 	// whose process died without calling Stop.
 	Dir string
+	// Durable keeps PostgreSQL's defaults for durability (fsync and
+	// full_page_writes on) and, unless Dir is set, the data on disk rather
+	// than under /dev/shm (where fsync does nothing): for benchmarks that
+	// must pay what a real database pays per commit.
+	Durable bool
 	// ReadyTimeout bounds the wait for the server to accept connections after
 	// each start; 0 means DefaultReadyTimeout.
 	ReadyTimeout time.Duration
@@ -87,6 +92,7 @@ type Server struct {
 	bins      binaries
 	cred      *syscall.Credential // nil: run as the current user
 	maxConns  int
+	durable   bool
 	readyWait time.Duration
 	logf      func(format string, args ...any)
 
@@ -119,6 +125,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	s := &Server{
 		bins:      bins,
 		maxConns:  cmp.Or(opts.MaxConnections, DefaultMaxConnections),
+		durable:   opts.Durable,
 		readyWait: cmp.Or(opts.ReadyTimeout, DefaultReadyTimeout),
 		logf:      opts.Logf,
 	}
@@ -131,7 +138,11 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		}
 	}
 
-	if s.Dir, err = s.makeDir(opts.Dir); err != nil {
+	dir := opts.Dir
+	if dir == "" && opts.Durable {
+		dir = os.TempDir()
+	}
+	if s.Dir, err = s.makeDir(dir); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -448,23 +459,30 @@ func (s *Server) startLocked(ctx context.Context) error {
 	if len(socketDir) > 80 { // Unix socket paths are limited to 107 bytes
 		socketDir = ""
 	}
-	cmd := exec.Command(s.bins.postgres,
+	args := []string{
 		"-D", s.dataDir(),
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "port="+strconv.Itoa(s.Port),
-		"-c", "unix_socket_directories="+socketDir,
-		"-c", "max_connections="+strconv.Itoa(s.maxConns),
-		// Throwaway data: no need to survive an OS crash. synchronous_commit
-		// stays on, since with fsync off it costs only a write(2) per commit,
-		// and it keeps committed data across Kill.
-		"-c", "fsync=off",
-		"-c", "full_page_writes=off",
+		"-c", "port=" + strconv.Itoa(s.Port),
+		"-c", "unix_socket_directories=" + socketDir,
+		"-c", "max_connections=" + strconv.Itoa(s.maxConns),
 		"-c", "TimeZone=UTC",
-		// Every CREATE DATABASE writes the template's 7 MB to the WAL; keep
-		// that from piling up (in memory, under /dev/shm) between checkpoints.
-		"-c", "max_wal_size=128MB",
-		"-c", "min_wal_size=32MB",
-	)
+	}
+	if !s.durable {
+		args = append(args,
+			// Throwaway data: no need to survive an OS crash.
+			// synchronous_commit stays on, since with fsync off it costs
+			// only a write(2) per commit, and it keeps committed data
+			// across Kill.
+			"-c", "fsync=off",
+			"-c", "full_page_writes=off",
+			// Every CREATE DATABASE writes the template's 7 MB to the WAL;
+			// keep that from piling up (in memory, under /dev/shm) between
+			// checkpoints.
+			"-c", "max_wal_size=128MB",
+			"-c", "min_wal_size=32MB",
+		)
+	}
+	cmd := exec.Command(s.bins.postgres, args...)
 	s.prepare(cmd, logFile)
 	// If we die without calling Stop, the kernel asks postgres for an
 	// immediate shutdown. (Go sets Pdeathsig after changing credentials,

@@ -260,3 +260,27 @@ func TestUnreachableDirectoryAsRoot(t *testing.T) {
 		t.Errorf("left behind %v", entries)
 	}
 }
+
+// TestDurable: a durable server keeps PostgreSQL's durability settings and
+// its data on disk; the default trades them for speed.
+func TestDurable(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		srv := start(t, localpg.Options{Durable: durable})
+		conn, err := pgx.Connect(t.Context(), srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fsync, fpw string
+		if err := conn.QueryRow(t.Context(), `SELECT current_setting('fsync'), current_setting('full_page_writes')`).Scan(&fsync, &fpw); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.Close(t.Context())
+		want := map[bool]string{false: "off", true: "on"}[durable]
+		if fsync != want || fpw != want {
+			t.Errorf("Durable %v: fsync %s, full_page_writes %s; want %s", durable, fsync, fpw, want)
+		}
+		if durable && filepath.Dir(srv.Dir) == "/dev/shm" {
+			t.Errorf("Durable: data under %s, in memory", srv.Dir)
+		}
+	}
+}
