@@ -43,7 +43,7 @@ vet:
 
 # The root module is everything but the CDK app (infra/ has its own go.mod,
 # and node_modules/ gets one, so ./... covers neither).
-test-go:
+test-go: node_modules
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 test-infra: node_modules

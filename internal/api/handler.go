@@ -53,6 +53,7 @@ func Handlers() map[string]HandlerFunc {
 		"business-debit":         (*Server).Collect,
 		"health":                 (*Server).Health,
 		"openapi":                (*Server).OpenAPI,
+		"docs":                   (*Server).Docs,
 	}
 }
 

@@ -82,7 +82,9 @@ type answer struct {
 	status      int
 	description string
 	schema      string // components/schemas name; "" for no body
-	headers     obj
+	// mediaType is the body's media type; "" means application/json.
+	mediaType string
+	headers   obj
 }
 
 // opDoc documents the request and responses of one route's function.
@@ -217,6 +219,12 @@ func opDocs() map[string]opDoc {
 			}},
 		"openapi": {tag: "Service",
 			answers: []answer{{status: 200, description: "This document.", schema: "OpenAPIDocument"}}, noDB: true},
+		"docs": {tag: "Service",
+			answers: []answer{{status: 200, description: "An HTML page that renders this document (`openapi.json`, " +
+				"next to it) with Redoc, served by the API itself: it loads nothing from elsewhere, under a strict " +
+				"`Content-Security-Policy`.", schema: "HTMLPage", mediaType: "text/html", headers: obj{
+				"Content-Security-Policy": ref("headers", "ContentSecurityPolicy")}}},
+			noDB: true},
 	}
 }
 
@@ -326,7 +334,7 @@ func tags() []any {
 		obj{"name": "Users", "description": "Accounts and authentication."},
 		obj{"name": "Wallets", "description": "Customers' (type 1) wallets and charges."},
 		obj{"name": "Businesses", "description": "The business directory and businesses' (type 2) wallet and charges."},
-		obj{"name": "Service", "description": "Health and this document."},
+		obj{"name": "Service", "description": "Health, this document and its readable rendering."},
 	}
 }
 
@@ -470,6 +478,9 @@ func responses(rt route.Route, d opDoc) obj {
 		r := obj{"description": a.description}
 		if a.schema != "" {
 			r["content"] = jsonContent(schemaRef(a.schema))
+			if a.mediaType != "" {
+				r["content"] = obj{a.mediaType: obj{"schema": schemaRef(a.schema)}}
+			}
 		}
 		headers := obj{}
 		for k, v := range a.headers {
@@ -579,6 +590,7 @@ func schemaComponents() obj {
 			"user":  schemaRef("User"),
 		}, nil),
 		"OpenAPIDocument": obj{"type": "object", "description": "An OpenAPI 3.1 document."},
+		"HTMLPage":        obj{"type": "string", "description": "An HTML page."},
 		"ValidationError": obj{"type": "object", "minProperties": 1,
 			"additionalProperties": obj{"type": "array", "minItems": 1, "items": str(nil)},
 			"description":          "Messages by field; `non_field_errors` holds those not tied to one field.",
@@ -800,6 +812,8 @@ func headerComponents() obj {
 			"with the same Idempotency-Key.",
 			"schema": str(obj{"enum": []any{"true"}})},
 		"Allow": obj{"required": true, "description": "The methods the path allows.", "schema": str(nil)},
+		"ContentSecurityPolicy": obj{"required": true, "description": "The page runs only its own two inline " +
+			"scripts (by hash) and fetches only from the API's origin.", "schema": str(nil)},
 	}
 }
 

@@ -23,6 +23,9 @@ type Response struct {
 	Cookies []string // Set-Cookie values
 }
 
+// htmlPage is a body sent as is, as text/html.
+type htmlPage string
+
 // ok returns a 200 response.
 func ok(body any) Response { return Response{Status: http.StatusOK, Body: body} }
 
@@ -101,6 +104,8 @@ func (r Response) encode() (events.APIGatewayProxyResponse, []byte) {
 	if r.Body != nil {
 		if raw, isRaw := r.Body.(json.RawMessage); isRaw {
 			body = raw
+		} else if page, isPage := r.Body.(htmlPage); isPage {
+			body = []byte(page)
 		} else {
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)
@@ -117,7 +122,9 @@ func (r Response) encode() (events.APIGatewayProxyResponse, []byte) {
 		Headers:    map[string]string{},
 		Body:       string(body),
 	}
-	if body != nil {
+	if _, isPage := r.Body.(htmlPage); isPage {
+		out.Headers["Content-Type"] = "text/html; charset=utf-8"
+	} else if body != nil {
 		out.Headers["Content-Type"] = "application/json"
 	}
 	for k, v := range r.Headers {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"wallets/internal/docs"
 	"wallets/internal/obs"
 )
 
@@ -36,4 +37,16 @@ func (s *Server) OpenAPI(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	return ok(json.RawMessage(doc)), nil
+}
+
+// Docs serves the API reference page: the document rendered by Redoc in the
+// browser, from the page and bundle of internal/docs, under the page's
+// Content-Security-Policy. Only the docs function links the bundle.
+func (s *Server) Docs(ctx context.Context, r *Request) (Response, error) {
+	page, csp := docs.Page()
+	return Response{Status: http.StatusOK, Body: htmlPage(page), Headers: map[string]string{
+		"Content-Security-Policy": csp,
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         "no-referrer",
+	}}, nil
 }

@@ -52,6 +52,13 @@ func Document() (*openapi3.T, error) {
 	return contractDoc.doc, contractDoc.err
 }
 
+// The docs page is the one text/html answer; its body is checked as a string.
+func init() {
+	if openapi3filter.RegisteredBodyDecoder("text/html") == nil {
+		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.FileBodyDecoder)
+	}
+}
+
 var contractDoc struct {
 	once sync.Once
 	doc  *openapi3.T

@@ -126,6 +126,8 @@ func Routes() []Route {
 			Summary: "Liveness and database reachability."},
 		{Function: "openapi", Methods: []string{get}, Path: Prefix + "/openapi.json", Access: Public,
 			Summary: "The OpenAPI 3.1 document of this API."},
+		{Function: "docs", Methods: []string{get}, Path: Prefix + "/docs", Access: Public,
+			Summary: "A readable reference of this API, rendered from the OpenAPI document."},
 	}
 }
 
