@@ -40,7 +40,7 @@ var (
 		"A traffic spike in the API Count metric and the WAF's rate rules; the function's ConcurrentExecutions against its reserved concurrency (routeConcurrency, authorizerConcurrency), raised only as far as the capacity rule allows."}
 	kindFnDuration = AlarmKind{"function-duration",
 		"The function's p99 duration has been above 80% of its timeout for 15 minutes: requests are about to time out.",
-		"The dashboard's database row (CPU, borrow latency, connections) — slowness is almost always the database — then the function's slow requests in its log (duration field)."}
+		"The dashboard's database row (CPU, borrow latency, connections) — slowness is almost always the database — then the function's slow requests in its log (Latency field, in ms)."}
 	kindApi5xx = AlarmKind{"api-5xx",
 		"More than 5% of API requests answered 5xx for 3 minutes.",
 		"The access log group (errorType, integrationError, authorizerError fields) to tell gateway faults from handler 5xx; then Sentry and the failing function's log."}

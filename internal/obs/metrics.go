@@ -166,11 +166,45 @@ func dimsKey(d map[string]string) string {
 	return b.String()
 }
 
-// writeEMF writes the request metrics and the buffered business metrics, one
-// document per distinct dimension set, one line each.
-func (o *Obs) writeEMF(ts time.Time, function string, request []point, business []point, props map[string]any) {
-	o.writeLine(emfDoc(ts, map[string]string{"Function": function}, request, props))
+// invocationEMF returns, as log attributes, the EMF members that make the
+// invocation's own log line an EMF document: the request metrics and the
+// business metrics dimensioned by Function alone, under one directive of
+// the dimension set [Function]. The other business metrics are returned
+// apart, to be written as documents of their own (writeEMF).
+func invocationEMF(ts time.Time, function string, request, business []point) (attrs []slog.Attr, rest []point) {
+	metrics := append([]point(nil), request...)
+	for _, p := range business {
+		if len(p.dims) == 1 && p.dims["Function"] == function {
+			metrics = append(metrics, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	dir := emfDirective{Namespace: Namespace, Dimensions: [][]string{{"Function"}}}
+	values := map[string][]float64{}
+	var names []string
+	for _, p := range metrics {
+		if _, seen := values[p.name]; !seen {
+			dir.Metrics = append(dir.Metrics, emfMetric{Name: p.name, Unit: p.unit})
+			names = append(names, p.name)
+		}
+		values[p.name] = append(values[p.name], p.value)
+	}
+	attrs = append(attrs, slog.String("Function", function))
+	for _, name := range names {
+		if vs := values[name]; len(vs) == 1 {
+			attrs = append(attrs, slog.Float64(name, vs[0]))
+		} else {
+			attrs = append(attrs, slog.Any(name, vs))
+		}
+	}
+	attrs = append(attrs, slog.Any("_aws", emfMeta{Timestamp: ts.UnixMilli(), CloudWatchMetrics: []emfDirective{dir}}))
+	return attrs, rest
+}
 
+// writeEMF writes business metrics, one document per distinct dimension
+// set, one line each.
+func (o *Obs) writeEMF(ts time.Time, business []point, props map[string]any) {
 	groups := map[string][]point{}
 	var order []string
 	for _, p := range business {

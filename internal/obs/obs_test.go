@@ -153,9 +153,11 @@ func lines(t *testing.T, buf *bytes.Buffer) (logs, emf []map[string]any) {
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			t.Fatalf("output line is not JSON: %v\n%s", err, sc.Text())
 		}
+		// The invocation's log line is also its EMF document.
 		if _, ok := m["_aws"]; ok {
 			emf = append(emf, m)
-		} else {
+		}
+		if _, ok := m["msg"]; ok {
 			logs = append(logs, m)
 		}
 	}
@@ -283,8 +285,8 @@ func TestFaultIsLoggedReportedAndCounted(t *testing.T) {
 			t.Errorf("log %s = %v, want %v", k, l[k], want)
 		}
 	}
-	if _, ok := l["duration_ms"].(float64); !ok {
-		t.Errorf("log duration_ms = %v", l["duration_ms"])
+	if _, ok := l[MetricLatency].(float64); !ok {
+		t.Errorf("log Latency (the duration, in ms) = %v", l[MetricLatency])
 	}
 	if e, _ := l["error"].(string); !strings.Contains(e, "deposit: lock wallet") || !strings.Contains(e, "connection refused") || strings.Contains(e, "abc123") {
 		t.Errorf("log error = %q", e)
@@ -510,8 +512,11 @@ func TestBusinessMetrics(t *testing.T) {
 		return 200, nil
 	})
 	_, emf := lines(t, buf)
-	if len(emf) != 4 {
-		t.Fatalf("%d EMF docs, want 4 (request, Operation+Outcome, Operation, Function): %v", len(emf), emf)
+	// The request line carries the metrics dimensioned by Function alone
+	// (IdempotentReplays with the request metrics); each other dimension
+	// set is a document of its own.
+	if len(emf) != 3 {
+		t.Fatalf("%d EMF docs, want 3 (the request line, Operation+Outcome, Operation): %v", len(emf), emf)
 	}
 	byDims := map[string]map[string]any{}
 	for _, doc := range emf {
@@ -532,8 +537,10 @@ func TestBusinessMetrics(t *testing.T) {
 			replays = doc
 		}
 	}
-	if replays == nil || replays["Function"] != "wallets-deposit" || replays["IdempotentReplays"] != float64(1) {
-		t.Errorf("IdempotentReplays doc = %v", replays)
+	if replays == nil || replays["Function"] != "wallets-deposit" || replays["IdempotentReplays"] != float64(1) || replays["msg"] != "request" {
+		t.Errorf("IdempotentReplays doc = %v, want the request line", replays)
+	} else if _, m := checkEMF(t, replays); m["IdempotentReplays"] != "Count" || m[MetricRequests] != "Count" {
+		t.Errorf("request line's directive = %v", m)
 	}
 
 	// Outside an invocation: no-ops, no panic.
@@ -716,5 +723,32 @@ func TestInitInstallsDefault(t *testing.T) {
 	logs, _ = lines(t, &buf)
 	if len(logs) != 1 || logs[0]["msg"] != "error outside a request" || logs[0]["error"] != "password=[Filtered] lost" || logs[0]["function"] != "wallets-balance" {
 		t.Errorf("logs = %v", logs)
+	}
+}
+
+// TestOneLinePerInvocation: an invocation writes one line, which is both
+// its log line and its EMF document; business metrics of another dimension
+// set add a line each.
+func TestOneLinePerInvocation(t *testing.T) {
+	o, buf := newTestObs(t, nil)
+	invoke(o, Invocation{Function: "users-me-get", Route: "/r", RequestID: "rid"}, func(ctx context.Context) (int, error) {
+		Count(ctx, MetricLoginFailures, 1) // dimensioned by Function: rides in the line
+		return 200, nil
+	})
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Fatalf("%d lines, want 1:\n%s", n, buf)
+	}
+	logs, emf := lines(t, buf)
+	if len(logs) != 1 || len(emf) != 1 || logs[0]["msg"] != "request" || logs[0]["request_id"] != "rid" {
+		t.Fatalf("logs %v, emf %v", logs, emf)
+	}
+	dims, metrics := checkEMF(t, emf[0])
+	if strings.Join(dims, ",") != "Function" || emf[0]["Function"] != "users-me-get" || emf[0][MetricLoginFailures] != float64(1) {
+		t.Errorf("dims %v, metrics %v, line %v", dims, metrics, emf[0])
+	}
+	for _, m := range []string{MetricRequests, MetricLatency, Metric4xx, Metric5xx, MetricLoginFailures} {
+		if _, ok := metrics[m]; !ok {
+			t.Errorf("metric %s missing from the line's directive: %v", m, metrics)
+		}
 	}
 }

@@ -132,10 +132,11 @@ func (st *Span) Recovered(r any) {
 // by Recovered) or a 5xx (with the error recorded by RecordError, else
 // fault, else a "METHOD route answered N" message) and flushes the report;
 // writes one log line with message msg (Error level for a 5xx), the request
-// attributes, path, status, duration_ms, aws_request_id, extra, error,
-// panic and stack, and sentry_event_id; and writes the EMF documents
-// (Requests, Latency, 4xx, 5xx by Function, and what Count and Metric
-// recorded). Later calls do nothing.
+// attributes, path, status, aws_request_id, extra, error, panic and stack,
+// and sentry_event_id, which is also the invocation's EMF document (Requests,
+// Latency in ms, 4xx, 5xx and what Count recorded without dimensions, by
+// Function); and one EMF document per other dimension set that Count and
+// Metric recorded. Later calls do nothing.
 func (st *Span) Finish(ctx context.Context, status int, fault error, msg string, extra ...slog.Attr) {
 	elapsed := time.Since(st.start)
 
@@ -190,7 +191,6 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 	attrs := []slog.Attr{
 		slog.String("path", st.inv.Path),
 		slog.Int("status", status),
-		slog.Float64("duration_ms", ms(elapsed)),
 	}
 	if st.inv.AWSRequestID != "" {
 		attrs = append(attrs, slog.String("aws_request_id", st.inv.AWSRequestID))
@@ -205,8 +205,6 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 	if eventID != "" {
 		attrs = append(attrs, slog.String("sentry_event_id", eventID))
 	}
-	logger.LogAttrs(ctx, level, msg, attrs...)
-
 	is4xx, is5xx := 0.0, 0.0
 	if status >= 400 && status < 500 {
 		is4xx = 1
@@ -220,8 +218,13 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 		{name: Metric4xx, unit: UnitCount, value: is4xx},
 		{name: Metric5xx, unit: UnitCount, value: is5xx},
 	}
+	// The log line is also the request's EMF document: one line per
+	// invocation, plus one per other dimension set of business metrics.
+	now := time.Now()
+	emf, rest := invocationEMF(now, st.inv.Function, request, business)
+	logger.LogAttrs(ctx, level, msg, append(attrs, emf...)...)
 	props := map[string]any{"request_id": st.inv.RequestID, "route": st.inv.Route}
-	st.o.writeEMF(time.Now(), st.inv.Function, request, business, props)
+	st.o.writeEMF(now, rest, props)
 }
 
 // ms converts d to fractional milliseconds (microsecond precision).
