@@ -106,9 +106,11 @@ func lines(t *testing.T, buf *bytes.Buffer) (logs, emf []map[string]any) {
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			t.Fatalf("output line is not JSON: %v\n%s", err, sc.Text())
 		}
+		// The invocation's log line is also its EMF document.
 		if _, ok := m["_aws"]; ok {
 			emf = append(emf, m)
-		} else {
+		}
+		if _, ok := m["msg"]; ok {
 			logs = append(logs, m)
 		}
 	}
