@@ -122,23 +122,12 @@ func emfDoc(ts time.Time, dims map[string]string, metrics []point, props map[str
 	sort.Strings(keys)
 
 	doc := make(map[string]any, len(dims)+len(metrics)+len(props)+1)
-	dir := emfDirective{Namespace: Namespace, Dimensions: [][]string{keys}}
 	for _, k := range keys {
 		doc[k] = dims[k]
 	}
-	values := map[string][]float64{}
-	for _, p := range metrics {
-		if _, seen := values[p.name]; !seen {
-			dir.Metrics = append(dir.Metrics, emfMetric{Name: p.name, Unit: p.unit})
-		}
-		values[p.name] = append(values[p.name], p.value)
-	}
-	for name, vs := range values {
-		if len(vs) == 1 {
-			doc[name] = vs[0]
-		} else {
-			doc[name] = vs
-		}
+	dir, names, values := emfValues(keys, metrics)
+	for _, name := range names {
+		doc[name] = values[name]
 	}
 	for k, v := range props {
 		if _, taken := doc[k]; !taken {
@@ -147,6 +136,31 @@ func emfDoc(ts time.Time, dims map[string]string, metrics []point, props map[str
 	}
 	doc["_aws"] = emfMeta{Timestamp: ts.UnixMilli(), CloudWatchMetrics: []emfDirective{dir}}
 	return json.Marshal(doc)
+}
+
+// emfValues gathers metrics under one directive of the dimension keys: the
+// directive, the metric names in the order first recorded, and each one's
+// value (a number, or an array of the values recorded more than once).
+func emfValues(keys []string, metrics []point) (emfDirective, []string, map[string]any) {
+	dir := emfDirective{Namespace: Namespace, Dimensions: [][]string{keys}}
+	recorded := map[string][]float64{}
+	var names []string
+	for _, p := range metrics {
+		if _, seen := recorded[p.name]; !seen {
+			dir.Metrics = append(dir.Metrics, emfMetric{Name: p.name, Unit: p.unit})
+			names = append(names, p.name)
+		}
+		recorded[p.name] = append(recorded[p.name], p.value)
+	}
+	values := make(map[string]any, len(names))
+	for name, vs := range recorded {
+		if len(vs) == 1 {
+			values[name] = vs[0]
+		} else {
+			values[name] = vs
+		}
+	}
+	return dir, names, values
 }
 
 // dimsKey identifies a dimension set with its values.
@@ -180,23 +194,10 @@ func invocationEMF(ts time.Time, function string, request, business []point) (at
 			rest = append(rest, p)
 		}
 	}
-	dir := emfDirective{Namespace: Namespace, Dimensions: [][]string{{"Function"}}}
-	values := map[string][]float64{}
-	var names []string
-	for _, p := range metrics {
-		if _, seen := values[p.name]; !seen {
-			dir.Metrics = append(dir.Metrics, emfMetric{Name: p.name, Unit: p.unit})
-			names = append(names, p.name)
-		}
-		values[p.name] = append(values[p.name], p.value)
-	}
+	dir, names, values := emfValues([]string{"Function"}, metrics)
 	attrs = append(attrs, slog.String("Function", function))
 	for _, name := range names {
-		if vs := values[name]; len(vs) == 1 {
-			attrs = append(attrs, slog.Float64(name, vs[0]))
-		} else {
-			attrs = append(attrs, slog.Any(name, vs))
-		}
+		attrs = append(attrs, slog.Any(name, values[name]))
 	}
 	attrs = append(attrs, slog.Any("_aws", emfMeta{Timestamp: ts.UnixMilli(), CloudWatchMetrics: []emfDirective{dir}}))
 	return attrs, rest
