@@ -64,6 +64,9 @@ func (s *Wallets) move(ctx context.Context, owner int64, id uuid.UUID, amount mo
 	}
 	var w wallet.Wallet
 	for attempt := 0; ; attempt++ {
+		// A statement that changes nothing is no error: in a unit of work,
+		// a retry that succeeds must still commit with it.
+		refused := false
 		err = inStatement(ctx, s.writer, func(q querier) error {
 			var err error
 			w, err = scanWallet(q.QueryRow(ctx, `
@@ -79,14 +82,15 @@ func (s *Wallets) move(ctx context.Context, owner int64, id uuid.UUID, amount mo
 				SELECT `+walletColumns+` FROM w`,
 				id, owner, amount, txID, description, typ, money.Max, wallet.Accepted))
 			if errors.Is(err, pgx.ErrNoRows) {
-				return errRefused
+				refused = true
+				return nil
 			}
 			if err != nil {
 				return fmt.Errorf("move %s on wallet %s: %w", amount, id, err)
 			}
 			return nil
 		})
-		if !errors.Is(err, errRefused) {
+		if err != nil || !refused {
 			return w, err
 		}
 		// Why: not the owner's wallet, or the rule the new balance breaks.
@@ -108,9 +112,6 @@ func (s *Wallets) move(ctx context.Context, owner int64, id uuid.UUID, amount mo
 		}
 	}
 }
-
-// errRefused is a statement's "changed nothing": the caller finds out why.
-var errRefused = errors.New("refused")
 
 // OpenCharge implements wallet.Service. The amount is checked first, without
 // a read (the caller checks the business first when its 404 must win); the
