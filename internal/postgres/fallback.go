@@ -29,8 +29,9 @@ import (
 //
 // pgconn tries the configured hosts in order, then the fallbacks; the
 // password is per server (a fresh IAM token for the host dialled, with
-// opts.IAMRegion), set once the network connection is up and its host known.
-func withFallback(ctx context.Context, cfg *pgxpool.Config, opts PoolOptions) error {
+// sign, when IAM authentication is on), set once the network connection is
+// up and its host known.
+func withFallback(cfg *pgxpool.Config, opts PoolOptions, sign signer) error {
 	fb, err := pgconn.ParseConfig(opts.Fallback)
 	if err != nil {
 		return fmt.Errorf("parse fallback database url: %w", err)
@@ -44,12 +45,6 @@ func withFallback(ctx context.Context, cfg *pgxpool.Config, opts PoolOptions) er
 	for _, f := range fb.Fallbacks {
 		passwords[f.Host] = fb.Password
 		cc.Fallbacks = append(cc.Fallbacks, f)
-	}
-	var sign func(context.Context, string, uint16, string) (string, error)
-	if opts.IAMRegion != "" {
-		if sign, err = iamSigner(ctx, opts.IAMRegion); err != nil {
-			return err
-		}
 	}
 
 	// Which host a connection was dialled for: pgconn resolves host names

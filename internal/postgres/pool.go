@@ -77,13 +77,15 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 	}
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt((4 * opts.StatementTimeout).Milliseconds(), 10)
+	var sign signer // one AWS configuration per pool, loaded at most once
 	if opts.IAMRegion != "" {
-		if cfg.BeforeConnect, err = IAMAuth(ctx, opts.IAMRegion); err != nil {
+		if sign, err = iamSigner(ctx, opts.IAMRegion); err != nil {
 			return nil, err
 		}
+		cfg.BeforeConnect = iamHook(sign)
 	}
 	if opts.Fallback != "" {
-		if err := withFallback(ctx, cfg, opts); err != nil {
+		if err := withFallback(cfg, opts, sign); err != nil {
 			return nil, err
 		}
 	}
@@ -103,6 +105,12 @@ func IAMAuth(ctx context.Context, region string) (func(context.Context, *pgx.Con
 	if err != nil {
 		return nil, err
 	}
+	return iamHook(sign), nil
+}
+
+// iamHook is the BeforeConnect hook that sets a connection's password to a
+// token sign makes for its host, port and user.
+func iamHook(sign signer) func(context.Context, *pgx.ConnConfig) error {
 	return func(ctx context.Context, cc *pgx.ConnConfig) error {
 		token, err := sign(ctx, cc.Host, cc.Port, cc.User)
 		if err != nil {
@@ -110,12 +118,14 @@ func IAMAuth(ctx context.Context, region string) (func(context.Context, *pgx.Con
 		}
 		cc.Password = token
 		return nil
-	}, nil
+	}
 }
 
-// iamSigner returns a function that signs an RDS IAM authentication token
-// for a user at host:port.
-func iamSigner(ctx context.Context, region string) (func(ctx context.Context, host string, port uint16, user string) (string, error), error) {
+// signer signs an RDS IAM authentication token for a user at host:port.
+type signer func(ctx context.Context, host string, port uint16, user string) (string, error)
+
+// iamSigner returns a signer with the AWS credentials of region.
+func iamSigner(ctx context.Context, region string) (signer, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
 	if err != nil {
 		return nil, fmt.Errorf("aws config for iam auth: %w", err)
