@@ -542,7 +542,7 @@ func ctLedger(t testing.TB, s *apitest.Stack, w string) money.Amount {
 	pool := ctPool(t, s)
 	var balance, sum string
 	err := pool.QueryRow(context.Background(), `
-		SELECT w.balance::text, COALESCE((
+		SELECT wallet_balance(w.uuid)::text, COALESCE((
 			SELECT sum(CASE WHEN w.is_business THEN tx.amount
 			                WHEN tx.business_id IS NULL THEN tx.amount
 			                ELSE -tx.amount END)

@@ -16,12 +16,17 @@ import (
 
 // The money movements. Each is one statement — in the unit of work's
 // transaction when there is one, else committing on its own — so the rows it
-// changes stay locked for one round trip. They lock in one fixed order (a
-// charge, then the customer's wallet, then the business's), so concurrent
-// movements serialise without deadlocks; the balance change and the
-// transaction that records it commit together. The statements check the
-// balance rules (wallet.Credit, wallet.Take) themselves, with the same
-// bounds; on a refusal the Go rules name the reason.
+// changes stay locked for one round trip. A wallet's balance is its row's
+// plus its sub-balances' (migrations/00005_balance_shards.sql): a credit
+// locks one sub-balance picked at random, a debit the wallet's row, so
+// movements on one hot wallet rarely wait on each other; only a debit the
+// row cannot cover, or a credit near the limit, locks the whole wallet.
+// Locks are taken in one fixed order (a charge, then the customer's wallet,
+// then the business's; within a wallet its row, then its sub-balances), so
+// concurrent movements never deadlock; the balance change and the
+// transaction that records it commit together. The statements enforce the
+// balance rules of wallet.Credit and wallet.Take exactly, with the same
+// bounds, and say which one refused.
 
 // Deposit implements wallet.Service.
 func (s *Wallets) Deposit(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (w wallet.Wallet, err error) {
@@ -45,72 +50,64 @@ func (s *Wallets) Withdraw(ctx context.Context, owner int64, id uuid.UUID, amoun
 // owner's: someone else's wallet is wallet.ErrNotFound whatever the amount.
 // It reads the wallet on the writer, outside any unit of work.
 func (s *Wallets) refuseAmount(ctx context.Context, owner int64, id uuid.UUID, refusal error) error {
-	if _, err := customerWallet(ctx, s.writer, owner, id, false); err != nil {
+	if _, err := customerWallet(ctx, s.writer, owner, id); err != nil {
 		return err
 	}
 	return refusal
 }
 
 // move adds amount (negative for a withdrawal) to owner's wallet id and
-// records an accepted transaction of type typ for it, in one statement: the
-// wallet's row stays locked for one round trip (and, outside a unit of work,
-// the statement commits on its own). The statement changes nothing when the
-// wallet is not owner's or the new balance would break a rule; only then a
-// second read tells which.
+// records an accepted transaction of type typ for it, in one statement
+// (move_money, migrations/00005_balance_shards.sql): a credit locks one of
+// the wallet's sub-balances, a debit the wallet's row, for one round trip
+// (and, outside a unit of work, the statement commits on its own). The
+// statement decides under those locks whether the movement is allowed and
+// changes nothing when it is not: not owner's wallet, or the balance would
+// pass money.Max or go negative.
 func (s *Wallets) move(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string, typ wallet.Type) (wallet.Wallet, error) {
 	txID, err := uuid.NewRandom()
 	if err != nil {
 		return wallet.Wallet{}, abort(ctx, fmt.Errorf("new transaction id: %w", err))
 	}
-	var w wallet.Wallet
-	for attempt := 0; ; attempt++ {
-		// A statement that changes nothing is no error: in a unit of work,
-		// a retry that succeeds must still commit with it.
-		refused := false
-		err = inStatement(ctx, s.writer, func(q querier) error {
-			var err error
-			w, err = scanWallet(q.QueryRow(ctx, `
-				WITH w AS (
-					UPDATE wallets SET balance = balance + $3, updated_at = now()
-					 WHERE uuid = $1 AND user_id = $2 AND NOT is_business
-					   AND balance + $3 >= 0 AND balance + $3 <= $7
-					RETURNING `+walletColumns+`
-				), t AS (
-					INSERT INTO transactions (uuid, wallet_id, customer_id, amount, description, status, type)
-					SELECT $4, uuid, user_id, $3, $5, $8, $6 FROM w
-				)
-				SELECT `+walletColumns+` FROM w`,
-				id, owner, amount, txID, description, typ, money.Max, wallet.Accepted))
-			if errors.Is(err, pgx.ErrNoRows) {
-				refused = true
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("move %s on wallet %s: %w", amount, id, err)
-			}
-			return nil
-		})
-		if err != nil || !refused {
-			return w, err
+	var (
+		outcome string
+		w       wallet.Wallet
+	)
+	err = inStatement(ctx, s.writer, func(q querier) error {
+		var (
+			walletID *uuid.UUID
+			ownerID  *int64
+			business *bool
+			balance  *money.Amount
+			created  *time.Time
+		)
+		err := q.QueryRow(ctx, `SELECT * FROM move_money($1, $2, $3, $4, $5, $6, $7, $8)`,
+			id, owner, amount, txID, description, typ, wallet.Accepted, money.Max).
+			Scan(&outcome, &walletID, &ownerID, &business, &balance, &created)
+		if err != nil {
+			return fmt.Errorf("move %s on wallet %s: %w", amount, id, err)
 		}
-		// Why: not the owner's wallet, or the rule the new balance breaks.
-		// A balance that changed since may now allow the movement: try
-		// again (a few times; it cannot change forever).
-		cur, err := customerWallet(ctx, s.writer, owner, id, false)
-		if err == nil {
-			if amount > 0 {
-				_, err = wallet.Credit(cur.Balance, amount, wallet.ErrBalanceOverflow)
-			} else {
-				_, err = wallet.Take(cur.Balance, -amount)
-			}
+		if outcome == "moved" {
+			w = wallet.Wallet{UUID: *walletID, OwnerID: *ownerID, IsBusiness: *business, Balance: *balance, Created: *created}
 		}
-		if err != nil || attempt == 2 {
-			if err == nil {
-				err = fmt.Errorf("move %s on wallet %s: refused, then allowed, three times", amount, id)
-			}
-			return wallet.Wallet{}, abort(ctx, err)
-		}
+		return nil
+	})
+	if err != nil {
+		return wallet.Wallet{}, err
 	}
+	switch outcome {
+	case "moved":
+		return w, nil
+	case "not_found":
+		err = wallet.ErrNotFound
+	case "overflow":
+		err = wallet.ErrBalanceOverflow
+	case "insufficient":
+		err = wallet.ErrNegativeBalance
+	default:
+		err = fmt.Errorf("move %s on wallet %s: unknown outcome %q", amount, id, outcome)
+	}
+	return wallet.Wallet{}, abort(ctx, err)
 }
 
 // OpenCharge implements wallet.Service. The amount is checked first, without

@@ -98,7 +98,7 @@ func (e *env) fund(t testing.TB, owner int64, id uuid.UUID, amount money.Amount)
 func (e *env) balance(t testing.TB, id uuid.UUID) money.Amount {
 	t.Helper()
 	var b money.Amount
-	if err := e.db.QueryRow(context.Background(), `SELECT balance FROM wallets WHERE uuid = $1`, id).Scan(&b); err != nil {
+	if err := e.db.QueryRow(context.Background(), `SELECT wallet_balance($1)`, id).Scan(&b); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -285,5 +285,17 @@ func TestListPlansUseIndexes(t *testing.T) {
 		if !strings.Contains(text, tt.index) || strings.Contains(text, "Sort") {
 			t.Errorf("%s: plan does not read %s in order:\n%s", tt.name, tt.index, text)
 		}
+	}
+}
+
+// setBalance makes wallet id's balance b by hand, in its row, emptying its
+// sub-balances and the room they held below the limit, as a wallet that
+// never had a credit spread over them.
+func (e *env) setBalance(t testing.TB, id uuid.UUID, b money.Amount) {
+	t.Helper()
+	if _, err := e.db.Exec(context.Background(), `
+		WITH s AS (UPDATE balance_shards SET balance = 0, room = 0 WHERE wallet_id = $1)
+		UPDATE wallets SET balance = $2 WHERE uuid = $1`, id, b); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -56,7 +56,7 @@ func (s *Wallets) OpenWallet(ctx context.Context, owner int64) (w wallet.Wallet,
 // Wallet implements wallet.Service, on the writer.
 func (s *Wallets) Wallet(ctx context.Context, owner int64, id uuid.UUID) (w wallet.Wallet, err error) {
 	defer classifyErr(&err)
-	return customerWallet(ctx, s.writer, owner, id, false)
+	return customerWallet(ctx, s.writer, owner, id)
 }
 
 // OpenBusinessWallet implements wallet.Service.
@@ -108,7 +108,10 @@ func (s *Wallets) ListBusinesses(ctx context.Context, p wallet.Page) (l wallet.L
 	return l, nil
 }
 
-const walletColumns = `uuid, user_id, is_business, balance, created_at`
+// walletColumns reads a wallet from table wallets (unaliased); its balance is
+// the row's plus its sub-balances' (migrations/00005_balance_shards.sql).
+const walletColumns = `uuid, user_id, is_business,
+	balance + COALESCE((SELECT sum(s.balance) FROM balance_shards s WHERE s.wallet_id = wallets.uuid), 0), created_at`
 
 func scanWallet(row pgx.Row) (wallet.Wallet, error) {
 	var w wallet.Wallet
@@ -125,7 +128,7 @@ func createWallet(ctx context.Context, q querier, owner int64, business bool) (w
 	}
 	w, err := scanWallet(q.QueryRow(ctx, `
 		INSERT INTO wallets (uuid, user_id, is_business) VALUES ($1, $2, $3)
-		RETURNING `+walletColumns, id, owner, business))
+		RETURNING uuid, user_id, is_business, balance, created_at`, id, owner, business))
 	if c, ok := uniqueViolation(err); ok && c == "wallets_one_per_business" {
 		return wallet.Wallet{}, wallet.ErrBusinessWalletExists
 	}
@@ -136,16 +139,9 @@ func createWallet(ctx context.Context, q querier, owner int64, business bool) (w
 }
 
 // customerWallet returns owner's customer wallet id, or wallet.ErrNotFound
-// when it does not exist or belongs to someone else. With lock, the row is
-// locked for a balance update until the transaction ends.
-func customerWallet(ctx context.Context, q querier, owner int64, id uuid.UUID, lock bool) (wallet.Wallet, error) {
-	sql := `SELECT ` + walletColumns + ` FROM wallets WHERE uuid = $1 AND user_id = $2 AND NOT is_business`
-	if lock {
-		// NO KEY UPDATE: balance is not a key, so inserts of transactions
-		// referencing this wallet (foreign-key share locks) do not wait.
-		sql += ` FOR NO KEY UPDATE`
-	}
-	w, err := scanWallet(q.QueryRow(ctx, sql, id, owner))
+// when it does not exist or belongs to someone else.
+func customerWallet(ctx context.Context, q querier, owner int64, id uuid.UUID) (wallet.Wallet, error) {
+	w, err := scanWallet(q.QueryRow(ctx, `SELECT `+walletColumns+` FROM wallets WHERE uuid = $1 AND user_id = $2 AND NOT is_business`, id, owner))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return wallet.Wallet{}, wallet.ErrNotFound
 	}
