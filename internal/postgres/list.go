@@ -80,14 +80,32 @@ func listByOffset[T any](ctx context.Context, q querier, table, columns string, 
 	if w.counted != "" {
 		countSQL, countArgs = `SELECT coalesce(sum(n), 0) FROM transaction_counts WHERE scope = $1`, []any{w.counted}
 	}
+	limit, offset := w.arg(p.Limit), w.arg(p.Offset)
+	pageSQL := "SELECT " + columns + " FROM " + table + " WHERE " + w.sql + " ORDER BY " + order + " LIMIT " + limit + " OFFSET " + offset
+	if p.Offset == 0 {
+		// The first page cannot be past the end: the count and the page
+		// go together, in one round trip.
+		var b pgx.Batch
+		b.Queue(countSQL, countArgs...).QueryRow(func(row pgx.Row) error { return row.Scan(&l.Total) })
+		b.Queue(pageSQL, w.args...).Query(func(rows pgx.Rows) error {
+			var err error
+			l.Items, err = collect(rows, scan)
+			return err
+		})
+		if err := q.SendBatch(ctx, &b).Close(); err != nil {
+			return l, fmt.Errorf("count and first page: %w", err)
+		}
+		l.More = len(l.Items) < l.Total
+		return l, nil
+	}
 	if err := q.QueryRow(ctx, countSQL, countArgs...).Scan(&l.Total); err != nil {
 		return l, fmt.Errorf("count: %w", err)
 	}
-	if p.Offset >= l.Total && p.Offset > 0 {
+	if p.Offset >= l.Total {
+		// Past the end: no need to skip every row to find nothing.
 		return l, nil
 	}
-	limit, offset := w.arg(p.Limit), w.arg(p.Offset)
-	items, err := query(ctx, q, "SELECT "+columns+" FROM "+table+" WHERE "+w.sql+" ORDER BY "+order+" LIMIT "+limit+" OFFSET "+offset, w.args, scan)
+	items, err := query(ctx, q, pageSQL, w.args, scan)
 	if err != nil {
 		return l, err
 	}
@@ -118,6 +136,11 @@ func query[T any](ctx context.Context, q querier, sql string, args []any, scan f
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
+	return collect(rows, scan)
+}
+
+// collect scans every row of rows, and closes them.
+func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 	defer rows.Close()
 	items := []T{}
 	for rows.Next() {
