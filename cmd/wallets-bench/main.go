@@ -7,7 +7,9 @@
 //
 // Environment:
 //
-//	BENCH_SECONDS  length of each pgbench run and each workload (default 10)
+//	BENCH_SECONDS     length of each pgbench run and each workload (default 10)
+//	BENCH_ONLY        run only the workloads whose name contains it
+//	BENCH_CPUPROFILE  write a CPU profile of the workloads (this process) there
 //
 // It exits 0 when it ran (whether or not every target is met; the table
 // says), 1 when it could not run.
@@ -22,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -129,7 +132,17 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	report := bench.Report{Baselines: baselines}
 	var costs []string
 	var logs logTotals
+	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	for _, spec := range bench.Specs(in, clients) {
+		if only := os.Getenv("BENCH_ONLY"); only != "" && !strings.Contains(spec.Name, only) {
+			continue
+		}
 		progress("workload %q, %d client(s), %s", spec.Name, spec.Clients, dur)
 		before := stack.Usage()
 		st := bench.Attack{Name: spec.Name, BaseURL: stack.BaseURL, Clients: spec.Clients, Duration: dur, Next: spec.Next}.Run(ctx)
@@ -281,4 +294,21 @@ func cpuModel() string {
 		}
 	}
 	return "CPU model unknown"
+}
+
+// startCPUProfile writes a CPU profile of the workloads (the process: load
+// generator, gateway, authorizer and handlers, not PostgreSQL) to path.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
