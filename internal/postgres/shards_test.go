@@ -207,3 +207,68 @@ func TestHotWalletMixedMovements(t *testing.T) {
 	e.parts(t, cw.UUID)
 	e.parts(t, bw.UUID)
 }
+
+// TestMovementsFollowTheRules: whatever the spread of a balance over a
+// wallet's row and sub-balances, a movement is allowed exactly when the
+// domain's rules (wallet.Credit, wallet.Take) allow it on the whole balance.
+func TestMovementsFollowTheRules(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	alice := e.newUser(t, "alice", auth.CustomerType)
+	tests := []struct {
+		name string
+		// deposits build the balance, spread over sub-balances.
+		deposits []money.Amount
+		sweep    bool // withdraw a cent and deposit it back: the shards are swept into the row
+		amount   money.Amount
+	}{
+		{"deposit into an empty wallet", nil, false, 100},
+		{"deposit up to the limit", []money.Amount{money.Max - 1000, 900}, false, 100},
+		{"deposit a cent past the limit", []money.Amount{money.Max - 1000, 900}, false, 101},
+		{"deposit past the limit, part in the row", []money.Amount{money.Max - 1000, 900}, true, 101},
+		{"deposit the limit at once", nil, false, money.Max},
+		{"withdraw from an empty wallet", nil, false, -1},
+		{"withdraw all of a spread balance", []money.Amount{300, 200, 100, 50, 25}, false, -675},
+		{"withdraw a cent more than a spread balance", []money.Amount{300, 200, 100, 50, 25}, false, -676},
+		{"withdraw part, row and shards", []money.Amount{300, 200, 100}, true, -450},
+		{"withdraw more than row and shards", []money.Amount{300, 200, 100}, true, -601},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := e.newWallet(t, alice.ID)
+			var balance money.Amount
+			for _, d := range tt.deposits {
+				if _, err := e.wallets.Deposit(ctx, alice.ID, w.UUID, d, "build"); err != nil {
+					t.Fatal(err)
+				}
+				balance += d
+			}
+			if tt.sweep && balance > 0 {
+				if _, err := e.wallets.Withdraw(ctx, alice.ID, w.UUID, -1, "sweep"); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.wallets.Deposit(ctx, alice.ID, w.UUID, 1, "back"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var want money.Amount
+			var wantErr error
+			var got wallet.Wallet
+			var err error
+			if tt.amount > 0 {
+				want, wantErr = wallet.Credit(balance, tt.amount, wallet.ErrBalanceOverflow)
+				got, err = e.wallets.Deposit(ctx, alice.ID, w.UUID, tt.amount, "move")
+			} else {
+				want, wantErr = wallet.Take(balance, -tt.amount)
+				got, err = e.wallets.Withdraw(ctx, alice.ID, w.UUID, tt.amount, "move")
+			}
+			if !errors.Is(err, wantErr) || (err == nil && got.Balance != want) {
+				t.Errorf("%v on %v: got %v %v, want %v %v", tt.amount, balance, got.Balance, err, want, wantErr)
+			}
+			if b := e.balance(t, w.UUID); b != want {
+				t.Errorf("balance afterwards %v, want %v", b, want)
+			}
+			e.parts(t, w.UUID)
+		})
+	}
+}
