@@ -33,13 +33,20 @@ const (
 	Metric5xx      = "5xx"
 )
 
-// Names of the business metrics the handlers emit (see Count and Metric).
+// Names of the business metrics the handlers emit (see Count and Metric),
+// all dimensioned by Function.
 const (
-	MetricMoneyMovements    = "MoneyMovements"    // dims Operation, Outcome
-	MetricAmountMoved       = "AmountMoved"       // currency units; dim Operation
-	MetricIdempotentReplays = "IdempotentReplays" //
-	MetricLoginFailures     = "LoginFailures"     //
-	MetricLoginThrottled    = "LoginThrottled"    //
+	// AmountMoved is the amount of one accepted money movement (a deposit,
+	// a withdrawal, a collected charge), in currency units: its Sum is the
+	// money moved, its SampleCount the movements accepted.
+	MetricAmountMoved = "AmountMoved"
+	// RejectedMovements counts movements refused because the balance would
+	// go negative (a withdrawal, a collection). Other refusals are the
+	// function's 4xx, failures its 5xx.
+	MetricRejectedMovements = "RejectedMovements"
+	MetricIdempotentReplays = "IdempotentReplays"
+	MetricLoginFailures     = "LoginFailures"
+	MetricLoginThrottled    = "LoginThrottled"
 )
 
 // Count adds value to the counter name for this invocation (unit None).
