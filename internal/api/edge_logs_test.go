@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -73,6 +74,12 @@ func TestEdgeLogLines(t *testing.T) {
 		},
 		status: http.StatusServiceUnavailable,
 		want:   map[string]any{"5xx": 1.0, "level": "ERROR", "AmountMoved": nil},
+	}, {
+		name:   "health, database unreachable",
+		q:      req{fn: "health"},
+		set:    func(e *edge) { e.health.err = unavailable() },
+		status: http.StatusServiceUnavailable,
+		want:   map[string]any{"5xx": 1.0, "level": "ERROR", "user_id": nil},
 	}} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEdge(t)
@@ -146,5 +153,51 @@ func TestEdgeMoneyMetricsByFunction(t *testing.T) {
 	}
 	if _, ok := route.ByFunction(rt.Function); !ok || line["Function"] != "wallets-deposit" {
 		t.Errorf("Function = %v", line["Function"])
+	}
+}
+
+// failingHousekeeper's purges fail.
+type failingHousekeeper struct{ calls counter }
+
+func (h *failingHousekeeper) Purge(context.Context, int) (int64, error) {
+	h.calls.inc()
+	return 0, errors.New("canceling statement due to statement timeout")
+}
+
+// A failed purge (about one mutating request in 100 purges) is a warning in
+// the request's one line, not a line of its own.
+func TestEdgePurgeFailureIsAWarning(t *testing.T) {
+	e := newEdge(t)
+	hk := &failingHousekeeper{}
+	e.srv = api.NewServer(api.Services{Wallets: e.wallets, Housekeeper: hk, Tokens: e.tokens, SigningKey: []byte("k")})
+	e.wallets.OpenWalletFn = func(context.Context, int64) (wallet.Wallet, error) { return customerWallet(0), nil }
+	var buf bytes.Buffer
+	o := obs.New(obs.Config{Output: &buf})
+	rt, ev := req{fn: "wallets-create", caller: customer(customerID)}.event(t)
+	h := api.Observe(o, rt.Function, rt.Path, e.srv.Handler(rt, api.Handlers()[rt.Function]))
+	const n = 2000 // P(no purge) = 0.99^2000, about 2e-9
+	for range n {
+		if resp, err := h(context.Background(), ev); err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("answer %d, %v", resp.StatusCode, err)
+		}
+	}
+	if hk.calls.get() == 0 {
+		t.Fatal("no purge in 2000 mutating requests")
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != n {
+		t.Fatalf("%d lines for %d requests", len(lines), n)
+	}
+	warned := 0
+	for _, l := range lines {
+		if strings.Contains(l, `"warning"`) {
+			warned++
+			if !strings.Contains(l, `"level":"WARN"`) || !strings.Contains(l, `"warning":"purge expired rows: canceling statement due to statement timeout"`) {
+				t.Errorf("line %s", l)
+			}
+		}
+	}
+	if warned != hk.calls.get() {
+		t.Errorf("%d warnings for %d failed purges", warned, hk.calls.get())
 	}
 }
