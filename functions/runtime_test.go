@@ -647,7 +647,7 @@ func checkRequestLog(t *testing.T, fn *lambdatest.Function, ids requestIDs, msg 
 		t.Errorf("%s: no JSON %q log line with request_id %s", fn.Name, msg, ids.apiGateway)
 		return
 	}
-	if line["aws_request_id"] != ids.lambda || line["function"] != fn.Name || line["status"] != float64(status) {
-		t.Errorf("%s: log line %v: want aws_request_id %s, function %s, status %d", fn.Name, line, ids.lambda, fn.Name, status)
+	if line["aws_request_id"] != ids.lambda || line["Function"] != fn.Name || line["status"] != float64(status) {
+		t.Errorf("%s: log line %v: want aws_request_id %s, Function %s, status %d", fn.Name, line, ids.lambda, fn.Name, status)
 	}
 }

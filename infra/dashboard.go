@@ -112,13 +112,17 @@ func newDashboard(scope constructs.Construct, s Settings, deps MonitoringDeps, a
 		}),
 	)
 
-	// Business.
+	// Business, by Function (the function is the operation): a movement
+	// accepted is one AmountMoved value (its SampleCount counts them), one
+	// rejected for insufficient balance a RejectedMovements; one refused
+	// otherwise is the function's 4xx, one failed its 5xx.
 	d.AddWidgets(
-		graph("Money movements by operation and outcome", 8, []awscloudwatch.IMetric{
-			search("MoneyMovements", fmt.Sprintf(`SEARCH('{%s,Operation,Outcome} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricMoneyMovements), five)},
+		graph("Money movements accepted and rejected, by function", 8, []awscloudwatch.IMetric{
+			search("Accepted", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'SampleCount', 300)`, ns, obs.MetricAmountMoved), five),
+			search("Rejected", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricRejectedMovements), five)},
 			RejectedDebitsMetric(five).With(&awscloudwatch.MetricOptions{Label: jsii.String("Rejected debits")})),
-		graph("Amount moved by operation", 8, []awscloudwatch.IMetric{
-			search("AmountMoved", fmt.Sprintf(`SEARCH('{%s,Operation} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricAmountMoved), five)}),
+		graph("Amount moved by function", 8, []awscloudwatch.IMetric{
+			search("AmountMoved", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricAmountMoved), five)}),
 		graph("Logins and replays", 8, []awscloudwatch.IMetric{
 			search("Logins", fmt.Sprintf(`SEARCH('{%s,Function} MetricName=(%s)', 'Sum', 300)`, ns,
 				strings.Join([]string{`"` + obs.MetricLoginFailures + `"`, `"` + obs.MetricIdempotentReplays + `"`}, " OR ")), five)},

@@ -622,16 +622,39 @@ func TestAlarms(t *testing.T) {
 		t.Errorf("users-login duration alarm %s", jsonString(dur))
 	}
 	debits := alarms["wallets-prod-rejected-debits"].Props
-	if debits["Namespace"] != "Wallets" || debits["MetricName"] != "MoneyMovements" ||
-		!strings.Contains(jsonString(debits["Dimensions"]), `{"Name":"Operation","Value":"debit"}`) ||
-		!strings.Contains(jsonString(debits["Dimensions"]), `{"Name":"Outcome","Value":"rejected"}`) {
+	// The series the invocation's line carries: RejectedMovements by
+	// Function, with no Unit (the line writes none).
+	if debits["Namespace"] != "Wallets" || debits["MetricName"] != "RejectedMovements" ||
+		jsonString(debits["Dimensions"]) != `[{"Name":"Function","Value":"business-debit"}]` || debits["Unit"] != nil {
 		t.Errorf("rejected-debits alarm %s", jsonString(debits))
+	}
+	for name, a := range alarms {
+		if ns := a.Props["Namespace"]; ns == "Wallets" && a.Props["Unit"] != nil {
+			t.Errorf("alarm %s pins the unit of an EMF metric: %s", name, jsonString(a.Props))
+		}
 	}
 	pinned := alarms["wallets-prod-proxy-pinned-sessions"].Props
 	if pinned["MetricName"] != "DatabaseConnectionsCurrentlySessionPinned" || !strings.Contains(jsonString(pinned["Dimensions"]), "ProxyName") {
 		t.Errorf("pinned sessions alarm %s", jsonString(pinned))
 	}
 	check(t, "dashboard", func() { d.mon.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1)) })
+	// The dashboard reads the EMF series the invocations' lines carry: every
+	// one dimensioned by Function alone.
+	body := jsonString(d.monJSON.resources("AWS::CloudWatch::Dashboard")[0].Props["DashboardBody"])
+	for _, want := range []string{
+		`{Wallets,Function} MetricName=\\\"Requests\\\"', 'Sum'`,
+		`{Wallets,Function} MetricName=\\\"5xx\\\"', 'Sum'`,
+		`{Wallets,Function} MetricName=\\\"AmountMoved\\\"', 'SampleCount'`,
+		`{Wallets,Function} MetricName=\\\"AmountMoved\\\"', 'Sum'`,
+		`{Wallets,Function} MetricName=\\\"RejectedMovements\\\"', 'Sum'`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dashboard does not read %s", want)
+		}
+	}
+	if strings.Contains(body, "Operation") || strings.Contains(body, "MoneyMovements") {
+		t.Errorf("dashboard reads a series no line carries: %s", body)
+	}
 }
 
 // cdk-nag's AWS Solutions rules find nothing unsuppressed, in prod and dev.

@@ -72,8 +72,8 @@ var (
 		"Client sessions have stayed pinned to database connections for 15 minutes; pinned sessions defeat pooling. The code avoids pinning, so a change introduced it (the migrations pin briefly during a deploy, which this ignores).",
 		"The proxy's logs with debug logging on for a few minutes (it names the pinning statement): session SETs, named prepared statements, advisory locks, temporary tables."}
 	kindRejectedDebits = AlarmKind{"rejected-debits",
-		"A surge of business debits rejected for insufficient balance (MoneyMovements Operation=debit Outcome=rejected).",
-		"business-debit's log for the business ids involved: one business retrying rejected charges, or customers' balances drained by a fault elsewhere (wallets-retire, AmountMoved)."}
+		"A surge of business debits rejected for insufficient balance (RejectedMovements of Function=business-debit).",
+		"business-debit's log (lines with RejectedMovements) for the businesses and users involved: one business retrying rejected charges, or customers' balances drained by a fault elsewhere (wallets-retire's AmountMoved)."}
 	kindLoginThrottled = AlarmKind{"login-throttled",
 		"A surge of logins refused for too many failed attempts (LoginThrottled): credential stuffing or a client retrying with a stale password.",
 		"users-login's log and the access log (ip, userAgent) for the sources; the WAF's rate-users metric and sampled requests; lower wafUsersRateLimit if one source drives it."}
@@ -386,12 +386,12 @@ func (d *Database) proxyMetric(name, stat string, period awscdk.Duration) awsclo
 }
 
 // RejectedDebitsMetric counts business debits rejected for insufficient
-// balance (EMF: MoneyMovements by Operation and Outcome).
+// balance (EMF: RejectedMovements by Function).
 func RejectedDebitsMetric(period awscdk.Duration) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace:     jsii.String(obs.Namespace),
-		MetricName:    jsii.String(obs.MetricMoneyMovements),
-		DimensionsMap: &map[string]*string{"Operation": jsii.String("debit"), "Outcome": jsii.String("rejected")},
+		MetricName:    jsii.String(obs.MetricRejectedMovements),
+		DimensionsMap: &map[string]*string{"Function": jsii.String("business-debit")},
 		Statistic:     jsii.String("Sum"),
 		Period:        period,
 	})

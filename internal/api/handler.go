@@ -181,7 +181,7 @@ func (s *Server) purge(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	if _, err := s.housekeep.Purge(ctx, purgeLimit); err != nil {
-		obs.Logger(ctx).Warn("purge expired rows", "error", err.Error())
+		obs.Warn(ctx, "purge expired rows", err)
 	}
 }
 

@@ -43,10 +43,11 @@ func serverError() events.APIGatewayProxyResponse {
 // request-scoped logger in ctx (see obs.Begin); panics and handler errors
 // turned into 500 {"detail":"A server error occurred."}, as is a response
 // without a status code; every 5xx reported (flushed before returning); one
-// "request" log line; EMF metrics (Requests, Latency, 4xx, 5xx by Function,
-// plus those recorded with obs.Count and obs.Metric). function names the
-// Lambda function (empty: the Obs's); route is the API Gateway resource path
-// (empty: req.Resource). A nil o means obs.Default(), looked up at each
+// "request" log line, which is also its EMF document (Requests, Latency, 4xx
+// or 5xx by Function, plus what obs.Count and obs.Metric recorded; see
+// obs.(*Span).Finish). function names the Lambda function (empty: the
+// Obs's); route is the API Gateway resource path (empty: req.Resource), for
+// the error reports. A nil o means obs.Default(), looked up at each
 // call (so Observe may run before obs.Init). The returned error is always
 // nil.
 func Observe(o *obs.Obs, function, route string, h Handler) Handler {
@@ -95,16 +96,17 @@ func callHandler(ctx context.Context, span *obs.Span, h Handler, req events.APIG
 	return resp, err, false
 }
 
-// ObserveAuthorizer returns h with panic recovery, error reports, one
-// "authorize" log line (with "effect": Allow, Deny or unauthorized) and EMF
-// metrics (with the same names as Observe's, function "authorizer": an allow
-// counts as 200, a deny as 403, "Unauthorized" as 401, a panic or any other
-// error as 500). A panic is reported and answered with an error (API
-// Gateway: AUTHORIZER_FAILURE, a 5xx; never a 401 that blames the token). An
-// "Unauthorized" error is a normal answer, not a fault; any other error is
-// reported and returned as is (API Gateway: 500). An allow's
-// context["user_id"] becomes the invocation's user. A nil o means
-// obs.Default(), looked up at each call.
+// ObserveAuthorizer returns h with panic recovery, error reports, and one
+// "authorize" log line (with "effect": Allow, Deny or unauthorized) that is
+// also its EMF document, with the same metrics as Observe's and Function
+// "authorizer": an allow counts as 200, a deny as 403, "Unauthorized" as
+// 401, a panic or any other error as 500. The line names the route by
+// method and path; the route goes to the error reports. A panic is reported
+// and answered with an error (API Gateway: AUTHORIZER_FAILURE, a 5xx; never
+// a 401 that blames the token). An "Unauthorized" error is a normal answer,
+// not a fault; any other error is reported and returned as is (API Gateway:
+// 500). An allow's context["user_id"] becomes the invocation's user. A nil o
+// means obs.Default(), looked up at each call.
 func ObserveAuthorizer(o *obs.Obs, h AuthorizerHandler) AuthorizerHandler {
 	// The authorizer is its own function, also where one process serves
 	// everything (the local gateway).

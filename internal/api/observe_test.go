@@ -196,7 +196,7 @@ func TestHandlerErrorIsA500(t *testing.T) {
 
 	logs, emf := lines(t, buf)
 	l := requestLog(t, logs, "request")
-	for k, want := range map[string]any{"request_id": "req-123", "function": "wallets-deposit", "method": "POST", "route": route,
+	for k, want := range map[string]any{"request_id": "req-123", "Function": "wallets-deposit", "method": "POST",
 		"path": "/api/v1/wallets/customers/wallets/3f2a", "status": float64(500), "user_id": "42", "level": "ERROR", "sentry_event_id": "ev1"} {
 		if l[k] != want {
 			t.Errorf("log %s = %v, want %v", k, l[k], want)
@@ -206,7 +206,8 @@ func TestHandlerErrorIsA500(t *testing.T) {
 		t.Errorf("log error = %q", e)
 	}
 	assertNoSecrets(t, "output", buf.String())
-	if len(emf) != 1 || emf[0]["Function"] != "wallets-deposit" || emf[0]["5xx"] != float64(1) || emf[0]["4xx"] != float64(0) {
+	// One line: the log line is the EMF document.
+	if len(emf) != 1 || len(logs) != 1 || emf[0]["Function"] != "wallets-deposit" || emf[0]["5xx"] != float64(1) || emf[0]["4xx"] != nil {
 		t.Errorf("emf = %v", emf)
 	}
 }
@@ -283,6 +284,10 @@ func TestHandlerAnswersPassThrough(t *testing.T) {
 			t.Errorf("%s: %d, %v; want the handler's %d", path, resp.StatusCode, err, status)
 		}
 	}
+	// The route defaults to req.Resource.
+	if len(rep.begun) != 3 || rep.begun[0].Route != "/res" {
+		t.Errorf("invocations = %+v", rep.begun)
+	}
 	// Only the 503 is reported, with the recorded error.
 	if sent := rep.reports(); len(sent) != 1 || sent[0].status != 503 || sent[0].kind != "error" || sent[0].err.Error() != "deadlock detected" {
 		t.Errorf("reports = %+v", sent)
@@ -292,9 +297,9 @@ func TestHandlerAnswersPassThrough(t *testing.T) {
 		t.Fatalf("logs = %v", logs)
 	}
 	for _, l := range logs {
-		// Function, route and method default to the Obs's, req.Resource and
-		// the request context's method; no authorizer, no user.
-		if l["function"] != "wallets-test" || l["route"] != "/res" || l["method"] != "GET" || l["user_id"] != nil {
+		// Function and method default to the Obs's and the request
+		// context's method; no authorizer, no user.
+		if l["Function"] != "wallets-test" || l["method"] != "GET" || l["user_id"] != nil {
 			t.Errorf("log = %v", l)
 		}
 	}
@@ -371,24 +376,28 @@ func TestObserveAuthorizer(t *testing.T) {
 	logs, emf := lines(t, buf)
 	var got []string
 	for _, l := range logs {
-		if l["msg"] != "authorize" || l["function"] != "authorizer" {
+		if l["msg"] != "authorize" || l["Function"] != "authorizer" {
 			t.Errorf("unexpected line %v", l)
 		}
-		got = append(got, fmt.Sprint(l["status"], " ", l["effect"], " ", l["user_id"], " ", l["route"], " ", l["method"]))
+		got = append(got, fmt.Sprint(l["status"], " ", l["effect"], " ", l["user_id"], " ", l["path"], " ", l["method"]))
 	}
 	want := []string{
-		"200 Allow 42 /api/v1/x GET",
-		"401 unauthorized <nil> /api/v1/x GET",
-		"500 <nil> <nil> /api/v1/x GET",
-		"403 Deny 43 /api/v1/x GET",
-		"500 <nil> <nil> /api/v1/x GET",
-		"200 Allow 42 /api/v1/y PUT",
+		"200 Allow 42 /ok GET",
+		"401 unauthorized <nil> /anon GET",
+		"500 <nil> <nil> /panic GET",
+		"403 Deny 43 /deny GET",
+		"500 <nil> <nil> /broken GET",
+		"200 Allow 42 /ok PUT",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("authorize lines = %v, want %v", got, want)
 	}
-	if len(emf) != 6 || emf[1]["4xx"] != float64(1) || emf[2]["5xx"] != float64(1) || emf[3]["4xx"] != float64(1) || emf[0]["4xx"] != float64(0) || emf[0]["Function"] != "authorizer" {
+	if len(emf) != 6 || emf[1]["4xx"] != float64(1) || emf[2]["5xx"] != float64(1) || emf[3]["4xx"] != float64(1) || emf[0]["4xx"] != nil || emf[0]["Function"] != "authorizer" {
 		t.Errorf("emf = %v", emf)
+	}
+	// The route goes to the reports; Function, method and path name it.
+	if r := rep.begun[len(rep.begun)-1]; r.Route != "/api/v1/y" || r.Method != "PUT" {
+		t.Errorf("invocation = %+v", r)
 	}
 	assertNoSecrets(t, "output", buf.String())
 }
@@ -406,17 +415,17 @@ func TestNilObsIsTheDefaultAtCallTime(t *testing.T) {
 	t.Cleanup(func() { slog.SetDefault(prev) })
 	var buf bytes.Buffer
 	obs.Init(context.Background(), obs.Config{Function: "wallets-balance", Output: &buf})
-	if _, err := h(context.Background(), events.APIGatewayProxyRequest{}); err != nil {
+	if _, err := h(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{}); err == nil {
 		t.Fatal("authorizer error lost")
 	}
 	logs, emf := lines(t, &buf)
-	if len(logs) != 3 || logs[0]["function"] != "wallets-balance" || logs[1]["function"] != "wallets-balance" || logs[2]["function"] != "authorizer" || len(emf) != 2 {
+	if len(logs) != 3 || logs[0]["Function"] != "wallets-balance" || logs[1]["Function"] != "wallets-balance" || logs[2]["Function"] != "authorizer" || len(emf) != 2 {
 		t.Fatalf("logs = %v, emf = %v", logs, emf)
 	}
-	if logs[0]["request_id"] == nil || logs[0]["request_id"] != logs[1]["request_id"] || logs[0]["route"] != "/r" {
+	if logs[0]["request_id"] == nil || logs[0]["request_id"] != logs[1]["request_id"] || logs[0]["method"] != "GET" {
 		t.Errorf("slog default line lacks the request's attributes: %v", logs[0])
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -24,7 +25,8 @@ func (s *Server) Health(ctx context.Context, r *Request) (Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, HealthTimeout)
 	defer cancel()
 	if err := s.health.Ping(ctx); err != nil {
-		obs.Logger(ctx).Warn("health: database unreachable", "error", err.Error())
+		// The cause of the 503, in the invocation's line and its report.
+		obs.RecordError(ctx, fmt.Errorf("health: database unreachable: %w", err))
 		return Response{Status: http.StatusServiceUnavailable, Body: healthView{Status: "unavailable", Database: "unreachable"}}, nil
 	}
 	return ok(healthView{Status: "ok", Database: "ok"}), nil

@@ -99,16 +99,16 @@ func movement(r *Request) (money.Amount, string, error) {
 
 // Deposit puts money into one of the caller's wallets.
 func (s *Server) Deposit(ctx context.Context, r *Request) (Response, error) {
-	return s.move(ctx, r, "deposit", wallet.CheckDeposit, s.wallets.Deposit)
+	return s.move(ctx, r, wallet.CheckDeposit, s.wallets.Deposit)
 }
 
 // Retire takes money (a negative amount) out of one of the caller's wallets.
 func (s *Server) Retire(ctx context.Context, r *Request) (Response, error) {
-	return s.move(ctx, r, "retire", wallet.CheckWithdrawal, s.wallets.Withdraw)
+	return s.move(ctx, r, wallet.CheckWithdrawal, s.wallets.Withdraw)
 }
 
 // move runs a deposit or a withdrawal on one of the caller's wallets.
-func (s *Server) move(ctx context.Context, r *Request, op string, check func(money.Amount) error,
+func (s *Server) move(ctx context.Context, r *Request, check func(money.Amount) error,
 	apply func(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (wallet.Wallet, error)) (Response, error) {
 	id, err := r.UUIDParam("uuid")
 	if err != nil {
@@ -127,30 +127,29 @@ func (s *Server) move(ctx context.Context, r *Request, op string, check func(mon
 		return Response{}, err
 	}
 	w, err := apply(ctx, r.Principal.UserID, id, amount, desc)
-	countMovement(ctx, op, amount, err)
+	countMovement(ctx, amount, err)
 	if err != nil {
 		return Response{}, err
 	}
 	return ok(viewWallet(w)), nil
 }
 
-// countMovement emits the money-movement metrics of one operation.
-func countMovement(ctx context.Context, op string, amount money.Amount, err error) {
-	outcome := "accepted"
+// countMovement emits the money-movement metrics of one movement, by
+// Function (the function is the operation): the amount of an accepted one,
+// or a rejected one (the balance would go negative). A movement refused
+// otherwise is the function's 4xx, a failed one its 5xx. Dimensioned by
+// Function, they ride in the request metrics' directive of the invocation's
+// line, which keeps it short (an Operation and Outcome directive of their
+// own would cost about 200 bytes more on every money request).
+func countMovement(ctx context.Context, amount money.Amount, err error) {
 	switch {
-	case errors.Is(err, wallet.ErrNegativeBalance):
-		outcome = "rejected"
-	case err != nil && !isFault(err):
-		outcome = "refused"
-	case err != nil:
-		outcome = "failed"
-	}
-	obs.Count(ctx, obs.MetricMoneyMovements, 1, "Operation", op, "Outcome", outcome)
-	if outcome == "accepted" {
+	case err == nil:
 		if amount < 0 {
 			amount = -amount
 		}
-		obs.Metric(ctx, obs.MetricAmountMoved, obs.UnitNone, float64(amount)/100, map[string]string{"Operation": op})
+		obs.Metric(ctx, obs.MetricAmountMoved, obs.UnitNone, float64(amount)/100, nil)
+	case errors.Is(err, wallet.ErrNegativeBalance):
+		obs.Count(ctx, obs.MetricRejectedMovements, 1)
 	}
 }
 
@@ -220,7 +219,6 @@ func (s *Server) OpenCharge(ctx context.Context, r *Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	obs.Count(ctx, obs.MetricMoneyMovements, 1, "Operation", "charge", "Outcome", "pending")
 	return created(viewTransaction(t)), nil
 }
 
@@ -282,7 +280,7 @@ func (s *Server) Collect(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	t, err := s.wallets.Collect(ctx, r.Principal.UserID, id)
-	countMovement(ctx, "debit", t.Amount, err)
+	countMovement(ctx, t.Amount, err)
 	if err != nil {
 		return Response{}, err
 	}

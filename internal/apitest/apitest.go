@@ -32,6 +32,8 @@ import (
 	"wallets/internal/app"
 	"wallets/internal/config"
 	"wallets/internal/gateway"
+	"wallets/internal/obs"
+	sentryreport "wallets/internal/obs/sentry"
 	"wallets/internal/passhash"
 	"wallets/internal/pgtest"
 	"wallets/internal/route"
@@ -71,6 +73,19 @@ func New(t testing.TB) *Stack {
 // (a Sentry DSN, say).
 func NewWith(t testing.TB, configure func(*config.Config)) *Stack {
 	t.Helper()
+	return newStack(t, configure, nil)
+}
+
+// NewLogged starts a stack like NewWith whose functions and authorizer
+// write their log lines to logs instead of stdout (one Write per line,
+// never two at once).
+func NewLogged(t testing.TB, logs io.Writer, configure func(*config.Config)) *Stack {
+	t.Helper()
+	return newStack(t, configure, logs)
+}
+
+func newStack(t testing.TB, configure func(*config.Config), logs io.Writer) *Stack {
+	t.Helper()
 	dbURL := pgtest.URL(t)
 	cfg := config.Config{
 		DatabaseURL:      dbURL,
@@ -85,6 +100,15 @@ func NewWith(t testing.TB, configure func(*config.Config)) *Stack {
 	e, err := app.NewEnv(context.Background(), cfg, "apitest")
 	if err != nil {
 		t.Fatalf("apitest: %v", err)
+	}
+	if logs != nil {
+		// The Obs NewEnv built, with the same Reporter, writing to logs.
+		rep, err := sentryreport.New(sentryreport.Options{DSN: cfg.SentryDSN, Environment: cfg.Environment})
+		if err != nil {
+			t.Fatalf("apitest: %v", err)
+		}
+		e.Obs.Close(time.Second)
+		e.Obs = obs.Init(context.Background(), obs.Config{Function: "apitest", Output: logs, Reporter: rep})
 	}
 	svc := e.All(passhash.Argon2id{})
 	srv := httptest.NewServer(gateway.New(route.Routes(), e.Bind(svc), e.Authorizer(svc.Users), gateway.Options{}))

@@ -13,7 +13,9 @@ import (
 // Unit is a CloudWatch metric unit.
 type Unit string
 
-// The units this service uses (any CloudWatch unit name is valid).
+// The units this service uses (any CloudWatch unit name is valid). None is
+// EMF's default: a metric in None is written without a Unit, which saves
+// its bytes on every line; nothing in infra/ reads a metric by its unit.
 const (
 	UnitCount        Unit = "Count"
 	UnitMilliseconds Unit = "Milliseconds"
@@ -21,7 +23,9 @@ const (
 )
 
 // Names of the metrics every invocation emits (see Finish) with the
-// dimension set [["Function"]]. 4xx and 5xx are 0 or 1 so that their Average is a rate.
+// dimension set [["Function"]]: Requests (1) and Latency (ms) on every line,
+// 4xx and 5xx (1) only on a line that answered one, so their Sum counts
+// them (their rate is 4xx / Requests).
 const (
 	MetricRequests = "Requests"
 	MetricLatency  = "Latency"
@@ -29,19 +33,26 @@ const (
 	Metric5xx      = "5xx"
 )
 
-// Names of the business metrics the handlers emit (see Count and Metric).
+// Names of the business metrics the handlers emit (see Count and Metric),
+// all dimensioned by Function.
 const (
-	MetricMoneyMovements    = "MoneyMovements"    // dims Operation, Outcome
-	MetricAmountMoved       = "AmountMoved"       // UnitNone, currency units; dim Operation
-	MetricIdempotentReplays = "IdempotentReplays" //
-	MetricLoginFailures     = "LoginFailures"     //
-	MetricLoginThrottled    = "LoginThrottled"    //
+	// AmountMoved is the amount of one accepted money movement (a deposit,
+	// a withdrawal, a collected charge), in currency units: its Sum is the
+	// money moved, its SampleCount the movements accepted.
+	MetricAmountMoved = "AmountMoved"
+	// RejectedMovements counts movements refused because the balance would
+	// go negative (a withdrawal, a collection). Other refusals are the
+	// function's 4xx, failures its 5xx.
+	MetricRejectedMovements = "RejectedMovements"
+	MetricIdempotentReplays = "IdempotentReplays"
+	MetricLoginFailures     = "LoginFailures"
+	MetricLoginThrottled    = "LoginThrottled"
 )
 
-// Count adds value to the counter name for this invocation. dims are
-// key/value pairs ("Operation", "deposit", "Outcome", "accepted"); a dangling
-// key is ignored. Keep dimension values few (an enum, never an id). Without
-// dims the metric is dimensioned by Function. Outside an invocation it does
+// Count adds value to the counter name for this invocation (unit None).
+// dims are key/value pairs ("Operation", "deposit"); a dangling key is
+// ignored. Keep dimension values few (an enum, never an id). Without dims
+// the metric is dimensioned by Function. Outside an invocation it does
 // nothing.
 func Count(ctx context.Context, name string, value float64, dims ...string) {
 	var m map[string]string
@@ -51,14 +62,17 @@ func Count(ctx context.Context, name string, value float64, dims ...string) {
 			m[dims[i]] = dims[i+1]
 		}
 	}
-	Metric(ctx, name, UnitCount, value, m)
+	Metric(ctx, name, UnitNone, value, m)
 }
 
 // Metric records one value of the metric name in unit with the given
-// dimensions, to be written as EMF when the invocation ends. Values with the
-// same dimensions share one EMF document; repeated names become a value
-// array. Without dims the metric is dimensioned by Function. Outside an
-// invocation it does nothing.
+// dimensions, to be written in the invocation's log line when it ends;
+// repeated names become a value array. Without dims the metric is
+// dimensioned by Function (the cheapest: it joins the request metrics'
+// directive). Another dimension set adds a directive, and its dimension
+// values become members of the line: name dimensions like metrics
+// (Capitalized), never like the line's fields. Outside an invocation it
+// does nothing.
 func Metric(ctx context.Context, name string, unit Unit, value float64, dims map[string]string) {
 	st := stateFrom(ctx)
 	if st == nil || name == "" || math.IsNaN(value) || math.IsInf(value, 0) {
@@ -111,43 +125,50 @@ type emfMeta struct {
 	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
 }
 
-// emfDoc builds one EMF document: the _aws metadata, each dimension and each
-// metric value as a top-level member, then props (request id and such) as
-// extra members that are searchable in Logs Insights but are not dimensions.
-func emfDoc(ts time.Time, dims map[string]string, metrics []point, props map[string]any) ([]byte, error) {
-	keys := make([]string, 0, len(dims))
-	for k := range dims {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+// group is the metrics recorded with one dimension set and its values.
+type group struct {
+	keys   []string // sorted
+	dims   map[string]string
+	points []point
+}
 
-	doc := make(map[string]any, len(dims)+len(metrics)+len(props)+1)
-	for _, k := range keys {
-		doc[k] = dims[k]
-	}
-	dir, names, values := emfValues(keys, metrics)
-	for _, name := range names {
-		doc[name] = values[name]
-	}
-	for k, v := range props {
-		if _, taken := doc[k]; !taken {
-			doc[k] = v
+// groupPoints gathers points by dimension set and values, in the order
+// first recorded.
+func groupPoints(points []point) []*group {
+	var groups []*group
+	byKey := map[string]*group{}
+	for _, p := range points {
+		k := dimsKey(p.dims)
+		g, ok := byKey[k]
+		if !ok {
+			g = &group{dims: p.dims}
+			for key := range p.dims {
+				g.keys = append(g.keys, key)
+			}
+			sort.Strings(g.keys)
+			byKey[k] = g
+			groups = append(groups, g)
 		}
+		g.points = append(g.points, p)
 	}
-	doc["_aws"] = emfMeta{Timestamp: ts.UnixMilli(), CloudWatchMetrics: []emfDirective{dir}}
-	return json.Marshal(doc)
+	return groups
 }
 
 // emfValues gathers metrics under one directive of the dimension keys: the
 // directive, the metric names in the order first recorded, and each one's
-// value (a number, or an array of the values recorded more than once).
+// value (a number, or an array of the values recorded more than once). A
+// metric in None is written without a Unit (EMF's default).
 func emfValues(keys []string, metrics []point) (emfDirective, []string, map[string]any) {
 	dir := emfDirective{Namespace: Namespace, Dimensions: [][]string{keys}}
 	recorded := map[string][]float64{}
 	var names []string
 	for _, p := range metrics {
 		if _, seen := recorded[p.name]; !seen {
-			dir.Metrics = append(dir.Metrics, emfMetric{Name: p.name, Unit: p.unit})
+			unit := p.unit
+			if unit == UnitNone {
+				unit = ""
+			}
+			dir.Metrics = append(dir.Metrics, emfMetric{Name: p.name, Unit: unit})
 			names = append(names, p.name)
 		}
 		recorded[p.name] = append(recorded[p.name], p.value)
@@ -180,44 +201,104 @@ func dimsKey(d map[string]string) string {
 	return b.String()
 }
 
-// invocationEMF returns, as log attributes, the EMF members that make the
-// invocation's own log line an EMF document: the request metrics and the
-// business metrics dimensioned by Function alone, under one directive of
-// the dimension set [Function]. The other business metrics are returned
-// apart, to be written as documents of their own (writeEMF).
-func invocationEMF(ts time.Time, function string, request, business []point) (attrs []slog.Attr, rest []point) {
-	metrics := append([]point(nil), request...)
-	for _, p := range business {
-		if len(p.dims) == 1 && p.dims["Function"] == function {
-			metrics = append(metrics, p)
-		} else {
-			rest = append(rest, p)
+// lineEMF returns, as log attributes, the EMF members that make the
+// invocation's log line its EMF document: the request metrics and the
+// business metrics dimensioned by Function alone under one directive
+// [["Function"]], then one directive per other dimension set of business
+// metrics, its dimension values and metric values as members of the line.
+// taken holds the line's other members (the value of a string member, nil
+// for any other): Function must be among them. A dimension set that cannot
+// join the line — a dimension the line already has with another value, a
+// metric name the line already has — is returned apart, for a document of
+// its own (writeEMF); this service records none.
+func lineEMF(ts time.Time, function string, request, business []point, taken map[string]any) (attrs []slog.Attr, apart []point) {
+	meta := emfMeta{Timestamp: ts.UnixMilli()}
+	own := append([]point(nil), request...)
+	var others []*group
+	for _, g := range groupPoints(business) {
+		switch {
+		case len(g.keys) != 1 || g.dims["Function"] != function:
+			others = append(others, g)
+		case fits(g, taken): // a name of a request metric is no clash: it becomes a value array
+			own = append(own, g.points...)
+		default:
+			apart = append(apart, g.points...)
 		}
 	}
-	dir, names, values := emfValues([]string{"Function"}, metrics)
-	attrs = append(attrs, slog.String("Function", function))
-	for _, name := range names {
-		attrs = append(attrs, slog.Any(name, values[name]))
+	add := func(keys []string, g *group, ps []point) {
+		dir, names, values := emfValues(keys, ps)
+		if g != nil {
+			for _, k := range keys {
+				if _, ok := taken[k]; !ok {
+					taken[k] = g.dims[k]
+					attrs = append(attrs, slog.String(k, g.dims[k]))
+				}
+			}
+		}
+		for _, name := range names {
+			taken[name] = nil
+			attrs = append(attrs, slog.Any(name, values[name]))
+		}
+		meta.CloudWatchMetrics = append(meta.CloudWatchMetrics, dir)
 	}
-	attrs = append(attrs, slog.Any("_aws", emfMeta{Timestamp: ts.UnixMilli(), CloudWatchMetrics: []emfDirective{dir}}))
-	return attrs, rest
+	add([]string{"Function"}, nil, own)
+	for _, g := range others {
+		if !fits(g, taken) {
+			apart = append(apart, g.points...)
+			continue
+		}
+		add(g.keys, g, g.points)
+	}
+	attrs = append(attrs, slog.Any("_aws", meta))
+	return attrs, apart
 }
 
-// writeEMF writes business metrics, one document per distinct dimension
-// set, one line each.
-func (o *Obs) writeEMF(ts time.Time, business []point, props map[string]any) {
-	groups := map[string][]point{}
-	var order []string
-	for _, p := range business {
-		k := dimsKey(p.dims)
-		if _, ok := groups[k]; !ok {
-			order = append(order, k)
+// fits reports whether g's dimensions and metrics can be members of a line
+// that already has the members taken.
+func fits(g *group, taken map[string]any) bool {
+	for _, k := range g.keys {
+		if v, ok := taken[k]; ok && v != g.dims[k] {
+			return false
 		}
-		groups[k] = append(groups[k], p)
 	}
-	for _, k := range order {
-		ps := groups[k]
-		o.writeLine(emfDoc(ts, ps[0].dims, ps, props))
+	for _, p := range g.points {
+		if _, ok := taken[p.name]; ok {
+			return false
+		}
+		if _, ok := g.dims[p.name]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+// emfDoc builds one EMF document of its own: the _aws metadata, each
+// dimension and each metric value as a top-level member, then props
+// (request id and such) as extra members that are searchable in Logs
+// Insights but are not dimensions.
+func emfDoc(ts time.Time, g *group, props map[string]any) ([]byte, error) {
+	doc := make(map[string]any, len(g.keys)+len(g.points)+len(props)+1)
+	for _, k := range g.keys {
+		doc[k] = g.dims[k]
+	}
+	dir, names, values := emfValues(g.keys, g.points)
+	for _, name := range names {
+		doc[name] = values[name]
+	}
+	for k, v := range props {
+		if _, taken := doc[k]; !taken {
+			doc[k] = v
+		}
+	}
+	doc["_aws"] = emfMeta{Timestamp: ts.UnixMilli(), CloudWatchMetrics: []emfDirective{dir}}
+	return json.Marshal(doc)
+}
+
+// writeEMF writes the metrics that could not join the invocation's line,
+// one document per dimension set, one line each.
+func (o *Obs) writeEMF(ts time.Time, points []point, props map[string]any) {
+	for _, g := range groupPoints(points) {
+		o.writeLine(emfDoc(ts, g, props))
 	}
 }
 

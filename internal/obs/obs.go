@@ -1,14 +1,15 @@
-// Package obs is the service's observability: JSON logs (log/slog) with the
-// request id on every line, CloudWatch metrics in the Embedded Metric Format,
-// and error reports for every panic and every 5xx answer through a Reporter
-// (Sentry's is in wallets/internal/obs/sentry).
+// Package obs is the service's observability: one JSON log line (log/slog)
+// per invocation, with its request id, that is also its CloudWatch metrics
+// document in the Embedded Metric Format, and error reports for every panic
+// and every 5xx answer through a Reporter (Sentry's is in
+// wallets/internal/obs/sentry).
 //
 // obs knows no transport and no error tracker. A Lambda's main calls Init
 // once per container (cold start); the adapter of its event source (API
 // Gateway's is Observe) brackets every invocation with Begin and
-// (*Span).Finish. Inside an invocation, Logger, RecordError, SetUser, Count
-// and Metric reach its state through the context; outside one they fall back
-// to the process logger or do nothing.
+// (*Span).Finish, which writes the line. Inside an invocation, RecordError,
+// Warn, SetUser, Count, Metric and Logger reach its state through the
+// context; outside one they fall back to the process logger or do nothing.
 package obs
 
 import (
@@ -76,12 +77,10 @@ func New(cfg Config) *Obs {
 		Level:       cfg.LogLevel,
 		ReplaceAttr: redactAttr,
 	}))
-	// The process logger also tags lines logged with an invocation's context
-	// (slog.InfoContext(ctx, ...) through slog's default).
-	o.log = slog.New(ctxHandler{o.root.Handler()})
-	if o.function != "" {
-		o.log = o.log.With(slog.String("function", o.function))
-	}
+	// The process logger tags its lines with the process's Function, or
+	// those logged with an invocation's context (slog.InfoContext(ctx, ...)
+	// through slog's default) with the invocation's attributes.
+	o.log = slog.New(ctxHandler{o.root.Handler(), o.function})
 	return o
 }
 
@@ -113,7 +112,7 @@ func Default() *Obs {
 	return fallback()
 }
 
-// Logger returns the process logger (JSON, with the configured function).
+// Logger returns the process logger (JSON, with the configured Function).
 func (o *Obs) Logger() *slog.Logger { return o.log }
 
 // ReportingEnabled reports whether errors are reported (Config.Reporter).
@@ -137,35 +136,34 @@ func (o *Obs) Close(timeout time.Duration) {
 	o.rep.Close(timeout)
 }
 
-// ctxHandler adds the invocation's request_id, route, method and user_id to
-// records logged with its context. (Request loggers from Logger(ctx) carry
-// them already and do not use it.)
-type ctxHandler struct{ slog.Handler }
+// ctxHandler adds the invocation's request_id, Function, method and
+// user_id to records logged with its context, and the process's Function
+// to the others. (Request loggers from Logger(ctx) carry them already and
+// do not use it.)
+type ctxHandler struct {
+	slog.Handler
+	function string
+}
 
 func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 	if st := stateFrom(ctx); st != nil {
 		r = r.Clone()
-		r.AddAttrs(
-			slog.String("request_id", st.inv.RequestID),
-			slog.String("route", st.inv.Route),
-			slog.String("method", st.inv.Method),
-		)
 		st.mu.Lock()
-		user := st.inv.UserID
+		r.Add(st.requestAttrs()...)
 		st.mu.Unlock()
-		if user != "" {
-			r.AddAttrs(slog.String("user_id", user))
-		}
+	} else if h.function != "" {
+		r = r.Clone()
+		r.AddAttrs(slog.String("Function", h.function))
 	}
 	return h.Handler.Handle(ctx, r)
 }
 
 func (h ctxHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return ctxHandler{h.Handler.WithAttrs(as)}
+	return ctxHandler{h.Handler.WithAttrs(as), h.function}
 }
 
 func (h ctxHandler) WithGroup(name string) slog.Handler {
-	return ctxHandler{h.Handler.WithGroup(name)}
+	return ctxHandler{h.Handler.WithGroup(name), h.function}
 }
 
 // lockedWriter serializes writes so that log lines and EMF documents of

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -179,8 +180,11 @@ func requestLog(t *testing.T, logs []map[string]any, msg string) map[string]any 
 	return found[0]
 }
 
-// checkEMF asserts the EMF specification's shape and returns the directive's
-// dimension keys and metric names.
+// checkEMF asserts the EMF specification's shape of doc — each directive in
+// the namespace, each of its dimensions a top-level string, each of its
+// metrics a top-level number (or array of numbers) — and returns its
+// directives' dimension sets ("Function", "Operation,Outcome") and every
+// metric's unit ("" when left out).
 func checkEMF(t *testing.T, doc map[string]any) (dims []string, metrics map[string]string) {
 	t.Helper()
 	aws, ok := doc["_aws"].(map[string]any)
@@ -191,50 +195,61 @@ func checkEMF(t *testing.T, doc map[string]any) (dims []string, metrics map[stri
 		t.Errorf("_aws.Timestamp = %v, want ms epoch", aws["Timestamp"])
 	}
 	cwm, ok := aws["CloudWatchMetrics"].([]any)
-	if !ok || len(cwm) != 1 {
+	if !ok || len(cwm) == 0 {
 		t.Fatalf("_aws.CloudWatchMetrics = %v", aws["CloudWatchMetrics"])
 	}
-	dir := cwm[0].(map[string]any)
-	if dir["Namespace"] != "Wallets" {
-		t.Errorf("Namespace = %v", dir["Namespace"])
-	}
-	sets, ok := dir["Dimensions"].([]any)
-	if !ok || len(sets) != 1 {
-		t.Fatalf("Dimensions = %v", dir["Dimensions"])
-	}
-	for _, k := range sets[0].([]any) {
-		key := k.(string)
-		if _, ok := doc[key].(string); !ok {
-			t.Errorf("dimension %q has no top-level string value: %v", key, doc[key])
-		}
-		dims = append(dims, key)
-	}
 	metrics = map[string]string{}
-	for _, m := range dir["Metrics"].([]any) {
-		def := m.(map[string]any)
-		name := def["Name"].(string)
-		unit, _ := def["Unit"].(string)
-		metrics[name] = unit
-		switch v := doc[name].(type) {
-		case float64:
-		case []any:
-			for _, x := range v {
-				if _, ok := x.(float64); !ok {
-					t.Errorf("metric %q value %v is not numeric", name, x)
+	for _, d := range cwm {
+		dir := d.(map[string]any)
+		if dir["Namespace"] != "Wallets" {
+			t.Errorf("Namespace = %v", dir["Namespace"])
+		}
+		sets, ok := dir["Dimensions"].([]any)
+		if !ok || len(sets) == 0 {
+			t.Fatalf("Dimensions = %v", dir["Dimensions"])
+		}
+		for _, set := range sets {
+			var keys []string
+			for _, k := range set.([]any) {
+				key := k.(string)
+				if _, ok := doc[key].(string); !ok {
+					t.Errorf("dimension %q has no top-level string value: %v", key, doc[key])
 				}
+				keys = append(keys, key)
 			}
-		default:
-			t.Errorf("metric %q has no top-level numeric value: %v", name, doc[name])
+			dims = append(dims, strings.Join(keys, ","))
+		}
+		for _, m := range dir["Metrics"].([]any) {
+			def := m.(map[string]any)
+			name := def["Name"].(string)
+			unit, _ := def["Unit"].(string)
+			if _, dup := metrics[name]; dup {
+				t.Errorf("metric %q in two directives", name)
+			}
+			metrics[name] = unit
+			switch v := doc[name].(type) {
+			case float64:
+			case []any:
+				for _, x := range v {
+					if _, ok := x.(float64); !ok {
+						t.Errorf("metric %q value %v is not numeric", name, x)
+					}
+				}
+			default:
+				t.Errorf("metric %q has no top-level numeric value: %v", name, doc[name])
+			}
 		}
 	}
 	return dims, metrics
 }
 
-// requestEMF returns the request document (dimension set [Function]).
+// requestEMF returns the invocation's line, the document with the request
+// metrics.
 func requestEMF(t *testing.T, emf []map[string]any) map[string]any {
 	t.Helper()
 	for _, doc := range emf {
-		if _, m := checkEMF(t, doc); m[MetricRequests] != "" {
+		if _, ok := doc[MetricRequests]; ok {
+			checkEMF(t, doc)
 			return doc
 		}
 	}
@@ -279,10 +294,16 @@ func TestFaultIsLoggedReportedAndCounted(t *testing.T) {
 
 	logs, emf := lines(t, buf)
 	l := requestLog(t, logs, "request")
-	for k, want := range map[string]any{"request_id": "req-123", "function": "wallets-deposit", "method": "POST", "route": inv.Route,
+	for k, want := range map[string]any{"request_id": "req-123", "Function": "wallets-deposit", "method": "POST",
 		"path": inv.Path, "status": float64(500), "user_id": "42", "level": "ERROR", "sentry_event_id": r.id} {
 		if l[k] != want {
 			t.Errorf("log %s = %v, want %v", k, l[k], want)
+		}
+	}
+	// Function and method name the route; CloudWatch timestamps the line.
+	for _, k := range []string{"route", "function", "time"} {
+		if v, ok := l[k]; ok {
+			t.Errorf("log has %s (%v)", k, v)
 		}
 	}
 	if _, ok := l[MetricLatency].(float64); !ok {
@@ -295,22 +316,21 @@ func TestFaultIsLoggedReportedAndCounted(t *testing.T) {
 		t.Errorf("output contains the token:\n%s", buf)
 	}
 
+	if len(emf) != 1 {
+		t.Fatalf("%d EMF documents, want the log line alone", len(emf))
+	}
 	doc := requestEMF(t, emf)
 	dims, metrics := checkEMF(t, doc)
 	if len(dims) != 1 || dims[0] != "Function" || doc["Function"] != "wallets-deposit" {
 		t.Errorf("request EMF dimensions = %v (%v)", dims, doc["Function"])
 	}
-	want := map[string]string{"Requests": "Count", "Latency": "Milliseconds", "4xx": "Count", "5xx": "Count"}
-	for name, unit := range want {
-		if metrics[name] != unit {
-			t.Errorf("metric %s unit = %q, want %q", name, metrics[name], unit)
-		}
+	// Counts are in None, EMF's default, so without a Unit; a 5xx has no 4xx.
+	want := map[string]string{"Requests": "", "Latency": "Milliseconds", "5xx": ""}
+	if fmt.Sprint(metrics) != fmt.Sprint(want) {
+		t.Errorf("metrics = %v, want %v", metrics, want)
 	}
-	if doc["5xx"] != float64(1) || doc["4xx"] != float64(0) || doc["Requests"] != float64(1) {
+	if doc["5xx"] != float64(1) || doc["Requests"] != float64(1) {
 		t.Errorf("request EMF values: %v", doc)
-	}
-	if doc["request_id"] != "req-123" || doc["route"] != inv.Route {
-		t.Errorf("request EMF properties: %v", doc)
 	}
 }
 
@@ -448,7 +468,8 @@ func TestClientErrorsAndSuccessAreNotReported(t *testing.T) {
 	if _, ok := logs[0]["sentry_event_id"]; ok {
 		t.Errorf("event id without a report: %v", logs[0])
 	}
-	if emf[0]["4xx"] != float64(1) || emf[0]["5xx"] != float64(0) || emf[1]["4xx"] != float64(0) {
+	// 4xx and 5xx only where they happened: their Sum counts them.
+	if emf[0]["4xx"] != float64(1) || emf[0]["5xx"] != nil || emf[1]["4xx"] != nil || emf[1]["5xx"] != nil {
 		t.Errorf("emf = %v", emf)
 	}
 	// No request id from the event source: one is generated, and the
@@ -481,7 +502,7 @@ func TestNoReporterMeansNoReports(t *testing.T) {
 	o.Close(time.Second)
 	logs, _ := lines(t, &buf)
 	l := requestLog(t, logs, "request")
-	if l["function"] != "wallets-test" || l["status"] != float64(500) || l["panic"] != true {
+	if l["Function"] != "wallets-test" || l["status"] != float64(500) || l["panic"] != true {
 		t.Errorf("log = %v", l)
 	}
 	if e, _ := l["error"].(string); !strings.Contains(e, "boom") || !strings.Contains(e, "recorded") {
@@ -505,42 +526,41 @@ func TestNoReporterMeansNoReports(t *testing.T) {
 func TestBusinessMetrics(t *testing.T) {
 	o, buf := newTestObs(t, nil)
 	invoke(o, Invocation{Function: "wallets-deposit", Route: "/r"}, func(ctx context.Context) (int, error) {
-		Count(ctx, MetricMoneyMovements, 1, "Operation", "deposit", "Outcome", "accepted")
-		Metric(ctx, MetricAmountMoved, UnitNone, 10.5, map[string]string{"Operation": "deposit"})
-		Metric(ctx, MetricAmountMoved, UnitNone, 2.25, map[string]string{"Operation": "deposit"})
+		Metric(ctx, MetricAmountMoved, UnitNone, 10.5, nil)
+		Metric(ctx, MetricAmountMoved, UnitNone, 2.25, nil)
 		Count(ctx, MetricIdempotentReplays, 1)
+		Count(ctx, "Movements", 1, "Operation", "deposit", "Outcome", "accepted")
+		Metric(ctx, "Amount", UnitCount, 3, map[string]string{"Operation": "deposit"})
 		return 200, nil
 	})
-	_, emf := lines(t, buf)
-	// The request line carries the metrics dimensioned by Function alone
-	// (IdempotentReplays with the request metrics); each other dimension
-	// set is a document of its own.
-	if len(emf) != 3 {
-		t.Fatalf("%d EMF docs, want 3 (the request line, Operation+Outcome, Operation): %v", len(emf), emf)
+	// One line: the metrics dimensioned by Function alone join the request
+	// metrics' directive; each other dimension set is a directive of its
+	// own, its dimension values members of the line.
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Fatalf("%d lines, want 1:\n%s", n, buf)
 	}
-	byDims := map[string]map[string]any{}
-	for _, doc := range emf {
-		dims, _ := checkEMF(t, doc)
-		byDims[strings.Join(dims, ",")] = doc
+	logs, emf := lines(t, buf)
+	if len(logs) != 1 || len(emf) != 1 || logs[0]["msg"] != "request" {
+		t.Fatalf("logs %v, emf %v", logs, emf)
 	}
-	if d := byDims["Operation,Outcome"]; d == nil || d["MoneyMovements"] != float64(1) || d["Operation"] != "deposit" || d["Outcome"] != "accepted" {
-		t.Errorf("MoneyMovements doc = %v", d)
+	doc := emf[0]
+	dims, metrics := checkEMF(t, doc)
+	if fmt.Sprint(dims) != "[Function Operation,Outcome Operation]" {
+		t.Errorf("dimension sets %v", dims)
 	}
-	if d := byDims["Operation"]; d == nil || fmt.Sprint(d["AmountMoved"]) != "[10.5 2.25]" {
-		t.Errorf("AmountMoved doc = %v", d)
-	} else if _, m := checkEMF(t, d); m["AmountMoved"] != "None" {
-		t.Errorf("AmountMoved unit = %q", m["AmountMoved"])
+	if doc["Function"] != "wallets-deposit" || doc["Operation"] != "deposit" || doc["Outcome"] != "accepted" {
+		t.Errorf("dimension values in %v", doc)
 	}
-	var replays map[string]any
-	for _, doc := range emf {
-		if _, ok := doc["IdempotentReplays"]; ok {
-			replays = doc
-		}
+	if fmt.Sprint(doc["AmountMoved"]) != "[10.5 2.25]" || doc["IdempotentReplays"] != float64(1) || doc["Movements"] != float64(1) || doc["Amount"] != float64(3) {
+		t.Errorf("values in %v", doc)
 	}
-	if replays == nil || replays["Function"] != "wallets-deposit" || replays["IdempotentReplays"] != float64(1) || replays["msg"] != "request" {
-		t.Errorf("IdempotentReplays doc = %v, want the request line", replays)
-	} else if _, m := checkEMF(t, replays); m["IdempotentReplays"] != "Count" || m[MetricRequests] != "Count" {
-		t.Errorf("request line's directive = %v", m)
+	if want := map[string]string{"Requests": "", "Latency": "Milliseconds", "AmountMoved": "", "IdempotentReplays": "", "Movements": "", "Amount": "Count"}; fmt.Sprint(metrics) != fmt.Sprint(want) {
+		t.Errorf("metrics %v, want %v", metrics, want)
+	}
+	aws := doc["_aws"].(map[string]any)
+	first := aws["CloudWatchMetrics"].([]any)[0].(map[string]any)
+	if fmt.Sprint(first["Dimensions"]) != "[[Function]]" || len(first["Metrics"].([]any)) != 4 {
+		t.Errorf("the request directive %v, want Requests, Latency, AmountMoved, IdempotentReplays by Function", first)
 	}
 
 	// Outside an invocation: no-ops, no panic.
@@ -550,6 +570,48 @@ func TestBusinessMetrics(t *testing.T) {
 	SetUser(ctx, "1")
 	if Logger(ctx) == nil || RequestID(ctx) != "" {
 		t.Error("Logger/RequestID outside an invocation")
+	}
+}
+
+// TestMetricsThatCannotJoinTheLine: a dimension the line already has with
+// another value, or a metric or dimension named like one of its fields,
+// cannot be a member of the line: such metrics are a document of their own.
+func TestMetricsThatCannotJoinTheLine(t *testing.T) {
+	o, buf := newTestObs(t, nil)
+	invoke(o, Invocation{Function: "f", Route: "/r", Method: "GET", RequestID: "rid"}, func(ctx context.Context) (int, error) {
+		Count(ctx, "Moves", 1, "Operation", "deposit")
+		Count(ctx, "Moves", 1, "Operation", "charge") // Operation is deposit in the line
+		Count(ctx, "Other", 1, "Function", "g")       // Function is f
+		Count(ctx, "status", 1)                       // a field of the line
+		Count(ctx, "Odd", 1, "method", "POST")        // method is GET
+		Count(ctx, "Fine", 1, "method", "GET")        // the same value: joins
+		return 200, nil
+	})
+	_, emf := lines(t, buf)
+	if len(emf) != 5 {
+		t.Fatalf("%d documents, want the line and 4 apart: %v", len(emf), emf)
+	}
+	line := requestEMF(t, emf)
+	if line["Moves"] != float64(1) || line["Operation"] != "deposit" || line["Fine"] != float64(1) || line["status"] != float64(200) {
+		t.Errorf("line %v", line)
+	}
+	for _, doc := range emf[1:] {
+		checkEMF(t, doc)
+		if doc["request_id"] != "rid" || doc["msg"] != nil {
+			t.Errorf("document apart %v", doc)
+		}
+	}
+	var apart []string
+	for _, doc := range emf[1:] {
+		for _, k := range []string{"Operation", "Function", "method"} {
+			if v, ok := doc[k]; ok {
+				apart = append(apart, fmt.Sprint(k, "=", v, " ", doc["Moves"], doc["Other"], doc["status"], doc["Odd"]))
+			}
+		}
+	}
+	sort.Strings(apart)
+	if want := "[Function=f <nil> <nil> 1 <nil> Function=g <nil> 1 <nil> <nil> Operation=charge 1 <nil> <nil> <nil> method=POST <nil> <nil> <nil> 1]"; fmt.Sprint(apart) != want {
+		t.Errorf("documents apart %v, want %v", apart, want)
 	}
 }
 
@@ -604,7 +666,7 @@ func TestLoggerIsRequestScopedAndRedacts(t *testing.T) {
 		t.Fatalf("logs = %v", logs)
 	}
 	for _, l := range logs {
-		if l["request_id"] != "rid" || l["function"] != "users-login" || l["route"] != "/api/v1/users/login" || l["method"] != "POST" {
+		if l["request_id"] != "rid" || l["Function"] != "users-login" || l["method"] != "POST" {
 			t.Errorf("log line lacks request attributes: %v", l)
 		}
 	}
@@ -652,7 +714,7 @@ func TestConcurrentInvocationsShareOneObs(t *testing.T) {
 			user := fmt.Sprintf("u%d", i)
 			invoke(o, Invocation{Route: "/r", RequestID: fmt.Sprintf("r%d", i)}, func(ctx context.Context) (int, error) {
 				SetUser(ctx, user)
-				Count(ctx, MetricMoneyMovements, 1, "Operation", "deposit", "Outcome", "accepted")
+				Count(ctx, "MoneyMovements", 1, "Operation", "deposit", "Outcome", "accepted")
 				Logger(ctx).Info("working")
 				if strings.HasSuffix(user, "7") {
 					return 0, errors.New("fault " + user)
@@ -663,8 +725,13 @@ func TestConcurrentInvocationsShareOneObs(t *testing.T) {
 	}
 	wg.Wait()
 	logs, emf := lines(t, buf)
-	if len(logs) != 2*n || len(emf) != 2*n {
-		t.Fatalf("%d logs, %d EMF, want %d each", len(logs), len(emf), 2*n)
+	if len(logs) != 2*n || len(emf) != n {
+		t.Fatalf("%d logs, %d EMF, want %d and %d", len(logs), len(emf), 2*n, n)
+	}
+	for _, doc := range emf {
+		if doc["Operation"] != "deposit" || doc["MoneyMovements"] != float64(1) {
+			t.Errorf("business metrics not in the line: %v", doc)
+		}
 	}
 	for _, l := range logs {
 		// Each invocation's lines carry its own ids.
@@ -703,14 +770,14 @@ func TestInitInstallsDefault(t *testing.T) {
 	}
 	// A nil Obs begins with Default.
 	var none *Obs
-	ctx, span := none.Begin(context.Background(), Invocation{Route: "/r"})
+	ctx, span := none.Begin(context.Background(), Invocation{Route: "/r", Method: "GET"})
 	slog.InfoContext(ctx, "via slog default")
 	span.Finish(ctx, 204, nil, "request")
 	logs, emf := lines(t, &buf)
-	if len(logs) != 2 || logs[0]["function"] != "wallets-balance" || logs[1]["function"] != "wallets-balance" || len(emf) != 1 {
+	if len(logs) != 2 || logs[0]["Function"] != "wallets-balance" || logs[1]["Function"] != "wallets-balance" || len(emf) != 1 {
 		t.Fatalf("logs = %v, emf = %v", logs, emf)
 	}
-	if logs[0]["request_id"] == nil || logs[0]["request_id"] != logs[1]["request_id"] || logs[0]["route"] != "/r" {
+	if logs[0]["request_id"] == nil || logs[0]["request_id"] != logs[1]["request_id"] || logs[0]["method"] != "GET" {
 		t.Errorf("slog default line lacks the request's attributes: %v", logs[0])
 	}
 	if len(rep.begun) != 1 {
@@ -721,34 +788,98 @@ func TestInitInstallsDefault(t *testing.T) {
 	buf.Reset()
 	RecordError(context.Background(), errors.New("password=hunter2 lost"))
 	logs, _ = lines(t, &buf)
-	if len(logs) != 1 || logs[0]["msg"] != "error outside a request" || logs[0]["error"] != "password=[Filtered] lost" || logs[0]["function"] != "wallets-balance" {
+	if len(logs) != 1 || logs[0]["msg"] != "error outside a request" || logs[0]["error"] != "password=[Filtered] lost" || logs[0]["Function"] != "wallets-balance" {
 		t.Errorf("logs = %v", logs)
 	}
 }
 
 // TestOneLinePerInvocation: an invocation writes one line, which is both
-// its log line and its EMF document; business metrics of another dimension
-// set add a line each.
+// its log line and its EMF document, and it is short: a deposit's, with
+// uuid ids and path, a 6-digit user and its amount, fits in 600 bytes.
 func TestOneLinePerInvocation(t *testing.T) {
-	o, buf := newTestObs(t, nil)
-	invoke(o, Invocation{Function: "users-me-get", Route: "/r", RequestID: "rid"}, func(ctx context.Context) (int, error) {
-		Count(ctx, MetricLoginFailures, 1) // dimensioned by Function: rides in the line
+	o, buf := newTestObs(t, &fakeReporter{})
+	lambda := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "2e9f0c53-3b1f-4f4c-a3b5-0d1c9b8e7f60"})
+	inv := Invocation{
+		Function:  "wallets-deposit",
+		Route:     "/api/v1/wallets/customers/wallets/{uuid}/deposit",
+		Method:    "PUT",
+		Path:      "/api/v1/wallets/customers/wallets/4c1d7a3e-9b2f-4e8a-b6d1-3f5e7a9c2b40/deposit",
+		RequestID: "1b0c6f2d-8e4a-4c7b-9d3e-5a1f2b8c4d69",
+		UserID:    "123456",
+	}
+	ctx, span := o.Begin(lambda, inv)
+	Metric(ctx, MetricAmountMoved, UnitNone, 1234.56, nil)
+	span.Finish(ctx, 200, nil, "request")
+
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Fatalf("%d lines, want 1:\n%s", n, buf)
+	}
+	if n := buf.Len(); n > 600 {
+		t.Errorf("the deposit's line is %d bytes, want at most 600:\n%s", n, buf)
+	}
+	t.Logf("%d bytes: %s", buf.Len(), buf)
+	logs, emf := lines(t, buf)
+	if len(logs) != 1 || len(emf) != 1 {
+		t.Fatalf("logs %v, emf %v", logs, emf)
+	}
+	l := logs[0]
+	for k, want := range map[string]any{"level": "INFO", "msg": "request", "request_id": inv.RequestID, "aws_request_id": "2e9f0c53-3b1f-4f4c-a3b5-0d1c9b8e7f60",
+		"Function": inv.Function, "method": "PUT", "path": inv.Path, "user_id": "123456", "status": float64(200), "AmountMoved": 1234.56, "Requests": float64(1)} {
+		if l[k] != want {
+			t.Errorf("%s = %v, want %v", k, l[k], want)
+		}
+	}
+	if _, ok := l[MetricLatency].(float64); !ok {
+		t.Errorf("Latency = %v", l[MetricLatency])
+	}
+	dims, metrics := checkEMF(t, l)
+	if fmt.Sprint(dims) != "[Function]" || len(metrics) != 3 {
+		t.Errorf("dims %v, metrics %v", dims, metrics)
+	}
+}
+
+// TestWarnRidesInTheLine: a problem that does not fail the invocation is a
+// warning in its line, which is then at Warn level, not another line.
+func TestWarnRidesInTheLine(t *testing.T) {
+	rep := &fakeReporter{}
+	o, buf := newTestObs(t, rep)
+	invoke(o, Invocation{Function: "wallets-deposit", Route: "/r"}, func(ctx context.Context) (int, error) {
+		Warn(ctx, "purge expired rows", errors.New("statement timeout (password=hunter2)"))
+		Warn(ctx, "second", nil)
 		return 200, nil
 	})
 	if n := strings.Count(buf.String(), "\n"); n != 1 {
 		t.Fatalf("%d lines, want 1:\n%s", n, buf)
 	}
-	logs, emf := lines(t, buf)
-	if len(logs) != 1 || len(emf) != 1 || logs[0]["msg"] != "request" || logs[0]["request_id"] != "rid" {
-		t.Fatalf("logs %v, emf %v", logs, emf)
+	logs, _ := lines(t, buf)
+	l := logs[0]
+	if l["level"] != "WARN" || l["warning"] != "purge expired rows: statement timeout (password=[Filtered]); second" || l["error"] != nil {
+		t.Errorf("line %v", l)
 	}
-	dims, metrics := checkEMF(t, emf[0])
-	if strings.Join(dims, ",") != "Function" || emf[0]["Function"] != "users-me-get" || emf[0][MetricLoginFailures] != float64(1) {
-		t.Errorf("dims %v, metrics %v, line %v", dims, metrics, emf[0])
+	if len(rep.reports()) != 0 {
+		t.Errorf("a warning was reported: %v", rep.reports())
 	}
-	for _, m := range []string{MetricRequests, MetricLatency, Metric4xx, Metric5xx, MetricLoginFailures} {
-		if _, ok := metrics[m]; !ok {
-			t.Errorf("metric %s missing from the line's directive: %v", m, metrics)
-		}
+
+	// A 5xx stays at Error level.
+	buf.Reset()
+	invoke(o, Invocation{Route: "/r"}, func(ctx context.Context) (int, error) {
+		Warn(ctx, "purge expired rows", errors.New("timeout"))
+		return 503, nil
+	})
+	if logs, _ := lines(t, buf); len(logs) != 1 || logs[0]["level"] != "ERROR" || logs[0]["warning"] != "purge expired rows: timeout" {
+		t.Errorf("logs %v", logs)
+	}
+
+	// Outside an invocation: a line of its own.
+	buf.Reset()
+	prev := slog.Default()
+	t.Cleanup(func() {
+		slog.SetDefault(prev)
+		defaultObs.Store(nil)
+	})
+	Init(context.Background(), Config{Function: "wallets-x", Output: buf})
+	Warn(context.Background(), "cleanup", errors.New("gone"))
+	if logs, _ := lines(t, buf); len(logs) != 1 || logs[0]["level"] != "WARN" || logs[0]["warning"] != "cleanup: gone" || logs[0]["Function"] != "wallets-x" {
+		t.Errorf("logs %v", logs)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,7 +49,8 @@ type Span struct {
 	mu       sync.Mutex
 	logger   *slog.Logger
 	errs     []error
-	report   Report // prepared by the first RecordError, with its stack
+	warnings []string // from Warn, redacted
+	report   Report   // prepared by the first RecordError, with its stack
 	metrics  []point
 	done     bool // Finish has begun: record nothing more
 	finished bool
@@ -96,16 +98,24 @@ func (o *Obs) Begin(ctx context.Context, inv Invocation) (context.Context, *Span
 
 // newLogger must be called with st.mu held or before st is shared.
 func (st *Span) newLogger() *slog.Logger {
+	return st.o.root.With(st.requestAttrs()...)
+}
+
+// requestAttrs are the attributes of every line of the invocation:
+// request_id, Function (the EMF dimension of the invocation's line, so the
+// field the other lines share), method and user_id, if any. The route is
+// not among them: Function and method name it. Call with st.mu held or
+// before st is shared.
+func (st *Span) requestAttrs() []any {
 	attrs := []any{
 		slog.String("request_id", st.inv.RequestID),
-		slog.String("function", st.inv.Function),
-		slog.String("route", st.inv.Route),
+		slog.String("Function", st.inv.Function),
 		slog.String("method", st.inv.Method),
 	}
 	if st.inv.UserID != "" {
 		attrs = append(attrs, slog.String("user_id", st.inv.UserID))
 	}
-	return st.o.root.With(attrs...)
+	return attrs
 }
 
 // Recovered records a panic of the handler, whose value r is not nil, and
@@ -131,12 +141,13 @@ func (st *Span) Recovered(r any) {
 // error); it is ignored after a panic. Finish reports a panic (already sent
 // by Recovered) or a 5xx (with the error recorded by RecordError, else
 // fault, else a "METHOD route answered N" message) and flushes the report;
-// writes one log line with message msg (Error level for a 5xx), the request
-// attributes, path, status, aws_request_id, extra, error, panic and stack,
-// and sentry_event_id, which is also the invocation's EMF document (Requests,
-// Latency in ms, 4xx, 5xx and what Count recorded without dimensions, by
-// Function); and one EMF document per other dimension set that Count and
-// Metric recorded. Later calls do nothing.
+// then writes the invocation's one line with message msg (at Error level
+// for a 5xx, at Warn level after Warn, else Info): request_id, Function,
+// method, user_id, path, status, aws_request_id, extra, warning, error,
+// panic and stack, sentry_event_id, and its EMF document — Requests,
+// Latency in ms, 4xx or 5xx if it answered one, what Count and Metric
+// recorded, and _aws. The line has no time: CloudWatch Logs timestamps
+// every event, and _aws.Timestamp is the metrics'. Later calls do nothing.
 func (st *Span) Finish(ctx context.Context, status int, fault error, msg string, extra ...slog.Attr) {
 	elapsed := time.Since(st.start)
 
@@ -146,7 +157,7 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 		return
 	}
 	st.finished, st.done = true, true
-	logger, recorded, recReport, business := st.logger, st.errs, st.report, st.metrics
+	logger, recorded, recReport, business, warnings := st.logger, st.errs, st.report, st.metrics, st.warnings
 	st.mu.Unlock()
 
 	panicked := st.panicErr != nil
@@ -185,8 +196,11 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 	}
 
 	level := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case status >= 500:
 		level = slog.LevelError
+	case len(warnings) > 0:
+		level = slog.LevelWarn
 	}
 	attrs := []slog.Attr{
 		slog.String("path", st.inv.Path),
@@ -196,6 +210,9 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 		attrs = append(attrs, slog.String("aws_request_id", st.inv.AWSRequestID))
 	}
 	attrs = append(attrs, extra...)
+	if len(warnings) > 0 {
+		attrs = append(attrs, slog.String("warning", strings.Join(warnings, "; ")))
+	}
 	if logErr != nil {
 		attrs = append(attrs, slog.String("error", RedactText(logErr.Error())))
 	}
@@ -205,33 +222,48 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 	if eventID != "" {
 		attrs = append(attrs, slog.String("sentry_event_id", eventID))
 	}
-	is4xx, is5xx := 0.0, 0.0
+	request := []point{
+		{name: MetricRequests, unit: UnitNone, value: 1},
+		{name: MetricLatency, unit: UnitMilliseconds, value: ms(elapsed)},
+	}
 	if status >= 400 && status < 500 {
-		is4xx = 1
+		request = append(request, point{name: Metric4xx, unit: UnitNone, value: 1})
 	}
 	if status >= 500 {
-		is5xx = 1
+		request = append(request, point{name: Metric5xx, unit: UnitNone, value: 1})
 	}
-	request := []point{
-		{name: MetricRequests, unit: UnitCount, value: 1},
-		{name: MetricLatency, unit: UnitMilliseconds, value: ms(elapsed)},
-		{name: Metric4xx, unit: UnitCount, value: is4xx},
-		{name: Metric5xx, unit: UnitCount, value: is5xx},
+
+	// The members the line has before its metrics, which these may not
+	// take over.
+	taken := map[string]any{
+		slog.TimeKey: nil, slog.LevelKey: nil, slog.MessageKey: nil,
+		"request_id": st.inv.RequestID, "Function": st.inv.Function, "method": st.inv.Method, "user_id": nil,
 	}
-	// The log line is also the request's EMF document: one line per
-	// invocation, plus one per other dimension set of business metrics.
+	for _, a := range attrs {
+		taken[a.Key] = nil
+	}
 	now := time.Now()
-	emf, rest := invocationEMF(now, st.inv.Function, request, business)
-	logger.LogAttrs(ctx, level, msg, append(attrs, emf...)...)
-	props := map[string]any{"request_id": st.inv.RequestID, "route": st.inv.Route}
-	st.o.writeEMF(now, rest, props)
+	emf, apart := lineEMF(now, st.inv.Function, request, business, taken)
+	// The zero time leaves "time" out of the line.
+	r := slog.NewRecord(time.Time{}, level, msg, 0)
+	r.AddAttrs(attrs...)
+	r.AddAttrs(emf...)
+	if h := logger.Handler(); h.Enabled(ctx, level) {
+		_ = h.Handle(ctx, r)
+	}
+	if len(apart) > 0 {
+		st.o.writeEMF(now, apart, map[string]any{"request_id": st.inv.RequestID})
+	}
 }
 
 // ms converts d to fractional milliseconds (microsecond precision).
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// Logger returns the invocation's logger (with request_id, function, route,
-// method and user_id), or the default Obs's logger outside an invocation.
+// Logger returns the invocation's logger (with request_id, Function, method
+// and user_id), or the default Obs's logger outside an invocation. Each
+// call to it writes a line of its own, besides the invocation's line that
+// Finish writes: to keep one line per invocation, attach what there is to
+// say to that line instead, with RecordError (the cause of a 5xx) or Warn.
 func Logger(ctx context.Context) *slog.Logger {
 	if st := stateFrom(ctx); st != nil {
 		st.mu.Lock()
@@ -297,6 +329,30 @@ func RecordError(ctx context.Context, err error) {
 	st.errs = append(st.errs, err)
 	if r != nil && st.report == nil {
 		st.report = r
+	}
+}
+
+// Warn records a problem that does not fail the invocation (a housekeeping
+// step that failed, say): the invocation's line carries it in "warning"
+// ("msg: err", secrets redacted; several are joined by "; ") and is written
+// at Warn level unless it is an Error. It is neither logged as the error nor
+// reported: RecordError is for the cause of a 5xx. Outside an invocation it
+// logs a line at Warn level with the default logger.
+func Warn(ctx context.Context, msg string, err error) {
+	text := msg
+	if err != nil {
+		text += ": " + err.Error()
+	}
+	text = RedactText(text)
+	st := stateFrom(ctx)
+	if st == nil {
+		Default().log.WarnContext(ctx, msg, slog.String("warning", text))
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.done {
+		st.warnings = append(st.warnings, text)
 	}
 }
 
