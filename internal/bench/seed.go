@@ -54,7 +54,7 @@ type Charge struct {
 // users with passwordHash, their wallets funded by a deposit each, the
 // listing business's rows (one INSERT … SELECT generate_series; the counter
 // triggers keep the counts), and the pending charges. It ends with VACUUM
-// ANALYZE.
+// ANALYZE and a CHECKPOINT.
 func Seed(ctx context.Context, conn *pgx.Conn, p Plan, passwordHash string) (Seeded, error) {
 	var s Seeded
 	var err error
@@ -83,6 +83,11 @@ func Seed(ctx context.Context, conn *pgx.Conn, p Plan, passwordHash string) (See
 	}
 	if _, err := conn.Exec(ctx, "VACUUM ANALYZE"); err != nil {
 		return s, fmt.Errorf("seed: vacuum analyze: %w", err)
+	}
+	// Write the seed's dirty pages out now, not in a checkpoint during the
+	// first workloads.
+	if _, err := conn.Exec(ctx, "CHECKPOINT"); err != nil {
+		return s, fmt.Errorf("seed: checkpoint: %w", err)
 	}
 	return s, nil
 }
