@@ -1,7 +1,6 @@
 package cold
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,24 +18,23 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // pki is a throwaway certificate authority and one certificate it signed
-// for localhost (and 127.0.0.1), used by the stand-ins of AWS endpoints and
-// by PostgreSQL, so that the functions verify TLS as they do in AWS.
+// for localhost (and 127.0.0.1), used by the stand-ins of AWS endpoints, so
+// that the functions verify TLS as they do in AWS.
 type pki struct {
+	// CA is the CA's certificate (PEM): the functions get it as
+	// AWS_CA_BUNDLE, which adds it to the roots AWS endpoints are verified
+	// against (package awstrust).
+	CA string
 	// Bundle is the system's trust store with the CA appended: the
-	// functions get it as SSL_CERT_FILE, so they load as many roots as they
-	// would in AWS and trust the stand-ins too.
+	// functions get it as SSL_CERT_FILE, so that whatever verifies against
+	// the system's store still loads all of it, and trusts the stand-ins.
 	Bundle string
-	// CertFile and KeyFile are the localhost certificate and its key (PEM).
-	CertFile, KeyFile string
-	// Cert is the same, for a Go TLS server.
+	// Cert is the localhost certificate and its key.
 	Cert tls.Certificate
 }
 
@@ -110,12 +108,8 @@ func newPKI(t testing.TB) *pki {
 	if bundle == nil {
 		t.Logf("no system trust store found (%s): the functions load the bench CA alone", strings.Join(systemBundles, ", "))
 	}
-	p := &pki{
-		Bundle:   filepath.Join(dir, "bundle.pem"),
-		CertFile: filepath.Join(dir, "server.crt"),
-		KeyFile:  filepath.Join(dir, "server.key"),
-	}
-	for path, b := range map[string][]byte{p.Bundle: append(bundle, caPEM...), p.CertFile: certPEM, p.KeyFile: keyPEM} {
+	p := &pki{CA: filepath.Join(dir, "ca.pem"), Bundle: filepath.Join(dir, "bundle.pem")}
+	for path, b := range map[string][]byte{p.CA: caPEM, p.Bundle: append(bundle, caPEM...)} {
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -124,67 +118,6 @@ func newPKI(t testing.TB) *pki {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// enableTLS turns TLS on in the PostgreSQL server at url, whose data
-// directory is dataDir, with p's certificate (a reload applies it).
-func enableTLS(ctx context.Context, t testing.TB, url, dataDir string, p *pki) {
-	t.Helper()
-	// The server wants its key in a file it owns, readable by no one else:
-	// copy both into its data directory, owned by its owner.
-	fi, err := os.Stat(dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		t.Fatalf("%s: no owner", dataDir)
-	}
-	uid, gid := int(st.Uid), int(st.Gid)
-	for _, f := range []struct{ src, name string }{{p.CertFile, "bench-cold.crt"}, {p.KeyFile, "bench-cold.key"}} {
-		b, err := os.ReadFile(f.src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst := filepath.Join(dataDir, f.name)
-		if err := os.WriteFile(dst, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if os.Getuid() == 0 {
-			if err := os.Chown(dst, uid, gid); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, sql := range []string{
-		"ALTER SYSTEM SET ssl_cert_file = 'bench-cold.crt'",
-		"ALTER SYSTEM SET ssl_key_file = 'bench-cold.key'",
-		"ALTER SYSTEM SET ssl = on",
-		"SELECT pg_reload_conf()",
-	} {
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	// The reload is asynchronous: wait until a verified TLS connection works.
-	tlsURL := strings.Replace(url, "sslmode=disable", "sslmode=verify-full&sslrootcert="+p.CertFile, 1)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := pgx.Connect(ctx, tlsURL)
-		if err == nil {
-			c.Close(ctx)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("PostgreSQL did not accept TLS after the reload: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // secretsStandIn is an HTTPS stand-in of AWS Secrets Manager's
