@@ -400,19 +400,20 @@ func report(names []string, results map[string][]coldStart) {
 		}
 		return xs
 	}
+	initOf := func(c coldStart) float64 { return c.init }
 	cost := func(c coldStart) float64 { return c.cost() }
-	helloCost := median(col("hello", cost))
+	helloInit, helloCost := median(col("hello", initOf)), median(col("hello", cost))
 	fmt.Printf("\nCold starts under the Lambda Runtime Interface Emulator, %d per function, interleaved; medians in ms\n", runs)
 	fmt.Printf("(init: INIT REPORT, fork/exec to the first /next; first: the cold invocation; warm: median of %d more;\n", warm)
 	fmt.Printf(" cost = init + first − warm, what the cold start adds to the first request; [min–max] of cost):\n")
-	fmt.Printf("  %-22s %7s %7s %7s %7s  %-15s %6s\n", "function", "init", "first", "warm", "cost", "[min–max]", "×hello")
+	fmt.Printf("  %-22s %7s %6s %7s %7s %7s  %-15s %6s\n", "function", "init", "×hello", "first", "warm", "cost", "[min–max]", "×hello")
 	worst, worstName := 0.0, ""
 	for _, name := range names {
 		costs := col(name, cost)
-		c := median(costs)
+		in, c := median(col(name, initOf)), median(costs)
 		ratio := c / helloCost
-		fmt.Printf("  %-22s %7.2f %7.2f %7.2f %7.2f  [%5.2f–%5.2f] %5.2f×\n", name,
-			median(col(name, func(c coldStart) float64 { return c.init })),
+		fmt.Printf("  %-22s %7.2f %5.2f× %7.2f %7.2f %7.2f  [%5.2f–%5.2f] %5.2f×\n", name,
+			in, in/helloInit,
 			median(col(name, func(c coldStart) float64 { return c.first })),
 			median(col(name, func(c coldStart) float64 { return c.warm })),
 			c, slices.Min(costs), slices.Max(costs), ratio)
