@@ -94,7 +94,7 @@ bench:
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./internal/postgres/
 
-## bench-cold: Init Duration of a hello-world bootstrap and the health function, cold under the Lambda RIE
+## bench-cold: the cold start (Init Duration, and what the first call adds) of a hello-world bootstrap and of five functions run as in AWS (stand-ins for Secrets Manager and RDS Proxy), side by side under the Lambda RIE
 bench-cold:
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkColdStart$$' -benchtime 1x ./internal/bench/cold
 

@@ -9,6 +9,7 @@ import (
 	"go/parser"
 	"go/token"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -454,6 +455,33 @@ func TestLambdaRuntime(t *testing.T) {
 		}
 		if logs := fn.Logs(); !strings.Contains(logs, "init failed") || !strings.Contains(logs, "no JWT key") {
 			t.Errorf("the output does not say why init failed:\n%s", logs)
+		}
+	})
+
+	t.Run("database down", func(t *testing.T) {
+		t.Parallel()
+		// A port nothing listens on: every connection is refused. The
+		// containers still start (their init's first connection fails and
+		// is left to the first request), then answer 503.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		down := "postgres://postgres@" + l.Addr().String() + "/wallets?sslmode=disable"
+		l.Close()
+		health, login := start(t, "health", down), start(t, "users-login", down)
+
+		began := time.Now()
+		resp, _ := invokeAPI(ctx, t, health, http.MethodGet, "/api/v1/health", nil, "")
+		want(t, resp, http.StatusServiceUnavailable, `{"status":"unavailable","database":"unreachable"}`)
+		if d := time.Since(began); d > 5*time.Second {
+			t.Errorf("health: cold invocation with the database down took %v", d)
+		}
+		resp, _ = invokeAPI(ctx, t, login, http.MethodPost, "/api/v1/users/login",
+			map[string]string{"Content-Type": "application/json"}, `{"username":"nobody","password":"whatever-it-is"}`)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(resp.Body, "temporarily unavailable") ||
+			resp.Headers["Retry-After"] == "" {
+			t.Errorf("login with the database down: %d %v %s, want 503 with Retry-After", resp.StatusCode, resp.Headers, resp.Body)
 		}
 	})
 

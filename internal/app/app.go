@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"wallets/internal/api"
 	"wallets/internal/auth"
+	"wallets/internal/awstrust"
 	"wallets/internal/config"
 	"wallets/internal/obs"
 	sentryreport "wallets/internal/obs/sentry"
@@ -38,27 +40,51 @@ type Env struct {
 // NewEnv builds the Env of function for cfg: observability first (so
 // failures after it are reported), then the pools (which dial lazily).
 func NewEnv(ctx context.Context, cfg config.Config, function string) (*Env, error) {
-	reporter, err := sentryreport.New(sentryreport.Options{DSN: cfg.SentryDSN, Environment: cfg.Environment})
-	o := obs.Init(ctx, obs.Config{Function: function, Reporter: reporter})
-	if err != nil {
-		o.Logger().Error("sentry disabled", "error", err.Error())
-	}
-	if cfg.DatabaseURL == "" {
-		return nil, errors.New("no database: set DATABASE_URL (or DATABASE_HOST in AWS)")
-	}
-	tokens, err := auth.NewTokens(cfg.JWTKey, cfg.JWTPreviousKey)
-	if err != nil {
+	e := &Env{Config: cfg}
+	if err := e.observe(ctx, function); err != nil {
 		return nil, err
+	}
+	if err := e.openPools(ctx, nil); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// observe sets up error reporting and logs, and the token signer.
+func (e *Env) observe(ctx context.Context, function string) error {
+	reporter, err := sentryreport.New(sentryreport.Options{DSN: e.Config.SentryDSN, Environment: e.Config.Environment})
+	e.Obs = obs.Init(ctx, obs.Config{Function: function, Reporter: reporter})
+	if err != nil {
+		e.Obs.Logger().Error("sentry disabled", "error", err.Error())
+	}
+	e.Tokens, err = auth.NewTokens(e.Config.JWTKey, e.Config.JWTPreviousKey)
+	return err
+}
+
+// openPools opens the writer's pool and, when configured, the reader's,
+// with IAM authentication signed with the configuration loadAWS returns
+// (nil: the default one). They dial lazily.
+func (e *Env) openPools(ctx context.Context, loadAWS func(context.Context) (aws.Config, error)) error {
+	cfg := e.Config
+	if cfg.DatabaseURL == "" {
+		return errors.New("no database: set DATABASE_URL (or DATABASE_HOST in AWS)")
 	}
 	opts := postgres.PoolOptions{MaxConns: cfg.MaxConns, StatementTimeout: cfg.StatementTimeout}
 	if cfg.IAMAuth {
-		opts.IAMRegion = cfg.Region
+		opts.IAMRegion, opts.AWS = cfg.Region, loadAWS
+	}
+	if cfg.ProxyTLS {
+		roots, err := awstrust.Pool()
+		if err != nil {
+			return err
+		}
+		opts.RootCAs = roots
 	}
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, opts)
 	if err != nil {
-		return nil, fmt.Errorf("writer pool: %w", err)
+		return fmt.Errorf("writer pool: %w", err)
 	}
-	e := &Env{Config: cfg, DB: db, Obs: o, Tokens: tokens}
+	e.DB = db
 	if cfg.ReadDatabaseURL != "" {
 		// Listings fall back to the writer while the reader is unreachable
 		// (a reader failover) instead of waiting out the proxy's borrow
@@ -67,10 +93,10 @@ func NewEnv(ctx context.Context, cfg config.Config, function string) (*Env, erro
 		readOpts.Fallback = cfg.DatabaseURL
 		if e.ReadDB, err = postgres.Open(ctx, cfg.ReadDatabaseURL, readOpts); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("reader pool: %w", err)
+			return fmt.Errorf("reader pool: %w", err)
 		}
 	}
-	return e, nil
+	return nil
 }
 
 // Wallets is the money service on the writer (and the reader for lists).
@@ -132,22 +158,88 @@ func (e *Env) Close() {
 	e.Obs.Close(2 * time.Second)
 }
 
-// lambdaEnv loads the configuration and builds the Env of a Lambda
-// container, or exits: a container that cannot start must fail its init.
-func lambdaEnv(function string) *Env {
+// warmWait bounds how long a container's init waits for its first
+// database connections: a healthy RDS Proxy answers in tens of
+// milliseconds; an unreachable database must not hold the init for long
+// (the first request then dials, and answers 503 if it fails too).
+const warmWait = time.Second
+
+// lambdaEnv builds the Env of a Lambda container, or exits: a container that
+// cannot start must fail its init. usesDB, called once the pools are open,
+// tells whether the function queries them.
+//
+// The init overlaps what waits on the network: the configuration comes from
+// the environment first, the pools are opened and, for a function that uses
+// them, their first connection is made (TCP, TLS, IAM token, PostgreSQL
+// startup; postgres.Warm) while the secrets are read from Secrets Manager
+// and observability is set up. The init then waits for that connection (at
+// most warmWait), so that the first request finds it idle in the pool
+// rather than dialling one.
+func lambdaEnv(function string, usesDB func(*Env) bool) *Env {
 	// Until obs takes over, failures are still logged as JSON.
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
-	ctx := context.Background()
-	cfg, err := config.Load(ctx, config.Options{})
-	if err == nil {
-		var e *Env
-		if e, err = NewEnv(ctx, cfg, function); err == nil {
-			return e
-		}
+	e, err := startLambda(context.Background(), function, usesDB)
+	if err != nil {
+		slog.Error("init failed", "function", function, "error", err.Error())
+		os.Exit(1)
 	}
-	slog.Error("init failed", "function", function, "error", err.Error())
-	os.Exit(1)
-	return nil
+	return e
+}
+
+func startLambda(ctx context.Context, function string, usesDB func(*Env) bool) (*Env, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	loadAWS := config.AWSLoader() // one for Secrets Manager and IAM auth
+	e := &Env{Config: cfg}
+	if err := e.openPools(ctx, loadAWS); err != nil {
+		return nil, err
+	}
+	warmed := make(chan struct{})
+	if usesDB(e) {
+		go func() {
+			defer close(warmed)
+			e.warm(ctx)
+		}()
+	} else {
+		close(warmed)
+	}
+	// Only the authorizer verifies tokens, with the previous key too.
+	opts := config.Options{AWS: loadAWS, SigningOnly: function != "authorizer"}
+	if err := cfg.ReadSecrets(ctx, opts); err != nil {
+		return nil, err
+	}
+	e.Config = cfg
+	if err := e.observe(ctx, function); err != nil {
+		return nil, err
+	}
+	t := time.NewTimer(warmWait)
+	defer t.Stop()
+	select {
+	case <-warmed:
+	case <-t.C:
+	}
+	return e, nil
+}
+
+// warm makes the first connection of each pool. A failure is left to the
+// first request, which dials again and reports it. (A listing function
+// reads from the reader and, most of them, checks ownership on the writer;
+// wallets-list and business-list keep a writer connection they do not use,
+// idle until MaxConnIdleTime closes it.)
+func (e *Env) warm(ctx context.Context) {
+	done := make(chan struct{})
+	if e.ReadDB != nil {
+		go func() {
+			defer close(done)
+			_ = postgres.Warm(ctx, e.ReadDB)
+		}()
+	} else {
+		close(done)
+	}
+	_ = postgres.Warm(ctx, e.DB)
+	<-done
 }
 
 // Health pings the writer.
@@ -162,10 +254,14 @@ func Serve(function string, h api.HandlerFunc, wire func(*Env) api.Services) {
 		slog.Error("no such route", "function", function)
 		os.Exit(1)
 	}
-	// Routes reading only from the replica still get a writer pool: it
-	// dials lazily, so an unused one costs nothing.
-	e := lambdaEnv(function)
-	svc := wire(e)
+	// wire picks services over the pools; it runs before the secrets are
+	// read (see lambdaEnv), so that a function with a service has its first
+	// connection made during its init. (openapi and docs have none.)
+	var svc api.Services
+	e := lambdaEnv(function, func(e *Env) bool {
+		svc = wire(e)
+		return svc.Wallets != nil || svc.Users != nil || svc.Health != nil
+	})
 	if rt.Mutates() {
 		idem := e.Idempotency()
 		svc.Idempotency, svc.Housekeeper = idem, idem
@@ -175,6 +271,6 @@ func Serve(function string, h api.HandlerFunc, wire func(*Env) api.Services) {
 
 // ServeAuthorizer runs the REQUEST authorizer.
 func ServeAuthorizer() {
-	e := lambdaEnv("authorizer")
+	e := lambdaEnv("authorizer", func(*Env) bool { return true })
 	lambda.Start(e.Authorizer(e.Users(nil)))
 }

@@ -7,18 +7,25 @@ package config
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"wallets/internal/awstrust"
 	"wallets/internal/sentrydsn"
 )
 
@@ -35,12 +42,17 @@ type Config struct {
 	// (DATABASE_IAM_AUTH=true); Region is where the proxy lives.
 	IAMAuth bool
 	Region  string
+	// ProxyTLS: the URLs were built from DATABASE_HOST (RDS Proxy
+	// endpoints, sslmode=verify-full), whose certificates are verified
+	// against the roots of package awstrust.
+	ProxyTLS bool
 	// JWTKey signs tokens and cursors: Secrets Manager secret JWT_SECRET_ARN,
 	// else JWT_SECRET.
 	JWTKey []byte
 	// JWTPreviousKey still verifies tokens during a key rotation: the
 	// secret's AWSPREVIOUS version (Secrets Manager moves the replaced value
-	// there on put-secret-value), else JWT_SECRET_PREVIOUS; nil when none.
+	// there on put-secret-value), else JWT_SECRET_PREVIOUS; nil when none,
+	// or when read with Options.SigningOnly.
 	JWTPreviousKey []byte
 	// SentryDSN: secret SENTRY_DSN_SECRET_ARN, else SENTRY_DSN; empty
 	// disables error reporting.
@@ -64,11 +76,31 @@ type Options struct {
 	// AllowRandomKey lets Load invent a JWT key when none is configured
 	// (the local server on a throwaway database); Lambda refuses to start.
 	AllowRandomKey bool
+	// SigningOnly: the process signs tokens but verifies none (every Lambda
+	// function but the authorizer), so ReadSecrets leaves out the JWT key's
+	// previous version, one Secrets Manager call fewer at a cold start.
+	SigningOnly bool
+	// AWS loads the AWS configuration for the Secrets Manager client, only
+	// when a secret's ARN is set (see AWSLoader); nil means a loader of
+	// its own.
+	AWS func(context.Context) (aws.Config, error)
 }
 
 // Load reads the configuration from the environment and, for the ARNs it
-// names, from Secrets Manager.
+// names, from Secrets Manager: FromEnv, then ReadSecrets.
 func Load(ctx context.Context, opts Options) (Config, error) {
+	c, err := FromEnv()
+	if err != nil {
+		return c, err
+	}
+	err = c.ReadSecrets(ctx, opts)
+	return c, err
+}
+
+// FromEnv reads what the environment gives, without a network call: all
+// but the JWT keys and the Sentry DSN, which ReadSecrets adds. (A Lambda
+// container opens its database connection while it reads the secrets.)
+func FromEnv() (Config, error) {
 	c := Config{
 		DatabaseURL:     os.Getenv("DATABASE_URL"),
 		ReadDatabaseURL: os.Getenv("READ_DATABASE_URL"),
@@ -78,6 +110,7 @@ func Load(ctx context.Context, opts Options) (Config, error) {
 	}
 	if host := os.Getenv("DATABASE_HOST"); host != "" && c.DatabaseURL == "" {
 		c.DatabaseURL = dsn(host)
+		c.ProxyTLS = true
 		if read := os.Getenv("DATABASE_READ_HOST"); read != "" && c.ReadDatabaseURL == "" {
 			c.ReadDatabaseURL = dsn(read)
 		}
@@ -91,7 +124,18 @@ func Load(ctx context.Context, opts Options) (Config, error) {
 		return c, fmt.Errorf("DB_MAX_CONNS: %q is not a positive number", os.Getenv("DB_MAX_CONNS"))
 	}
 	c.MaxConns = int32(maxConns)
+	return c, nil
+}
 
+// ReadSecrets sets the JWT keys and the Sentry DSN: from Secrets Manager
+// for the ARNs the environment names (calls in a row on one connection: the
+// JWT key's current version and, unless opts.SigningOnly, its previous one;
+// the DSN), else from the environment.
+func (c *Config) ReadSecrets(ctx context.Context, opts Options) error {
+	loadAWS := opts.AWS
+	if loadAWS == nil {
+		loadAWS = AWSLoader()
+	}
 	var secrets *secretsmanager.Client
 	secretVersion := func(arnVar, plainVar, stage string) (string, error) {
 		arn := os.Getenv(arnVar)
@@ -99,9 +143,9 @@ func Load(ctx context.Context, opts Options) (Config, error) {
 			return os.Getenv(plainVar), nil
 		}
 		if secrets == nil {
-			awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+			awsCfg, err := loadAWS(ctx)
 			if err != nil {
-				return "", fmt.Errorf("aws config: %w", err)
+				return "", err
 			}
 			secrets = secretsmanager.NewFromConfig(awsCfg)
 		}
@@ -125,14 +169,16 @@ func Load(ctx context.Context, opts Options) (Config, error) {
 	secret := func(arnVar, plainVar string) (string, error) { return secretVersion(arnVar, plainVar, "") }
 	key, err := secret("JWT_SECRET_ARN", "JWT_SECRET")
 	if err != nil {
-		return c, err
+		return err
 	}
-	previous, err := secretVersion("JWT_SECRET_ARN", "JWT_SECRET_PREVIOUS", "AWSPREVIOUS")
-	if err != nil {
-		return c, err
-	}
-	if previous != "" && previous != key {
-		c.JWTPreviousKey = []byte(previous)
+	if !opts.SigningOnly {
+		previous, err := secretVersion("JWT_SECRET_ARN", "JWT_SECRET_PREVIOUS", "AWSPREVIOUS")
+		if err != nil {
+			return err
+		}
+		if previous != "" && previous != key {
+			c.JWTPreviousKey = []byte(previous)
+		}
 	}
 	switch {
 	case key != "":
@@ -140,21 +186,52 @@ func Load(ctx context.Context, opts Options) (Config, error) {
 	case opts.AllowRandomKey:
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
-			return c, fmt.Errorf("random jwt key: %w", err)
+			return fmt.Errorf("random jwt key: %w", err)
 		}
 		c.JWTKey = []byte(hex.EncodeToString(b))
 	default:
-		return c, errors.New("no JWT key: set JWT_SECRET_ARN (Secrets Manager) or JWT_SECRET")
+		return errors.New("no JWT key: set JWT_SECRET_ARN (Secrets Manager) or JWT_SECRET")
 	}
 	if c.SentryDSN, err = secret("SENTRY_DSN_SECRET_ARN", "SENTRY_DSN"); err != nil {
-		return c, err
+		return err
 	}
 	// The deployment creates the DSN secret holding this placeholder until
 	// an operator stores a real DSN.
 	if c.SentryDSN == SentryDisabled {
 		c.SentryDSN = ""
 	}
-	return c, nil
+	return nil
+}
+
+// AWSLoader returns a function that loads the AWS configuration (region,
+// credentials, endpoints) at its first call and returns the same one
+// afterwards, so that the Secrets Manager client and RDS IAM authentication
+// share one. Its HTTP client trusts the roots of package awstrust (and
+// AWS_CA_BUNDLE's, which the SDK adds), not the system's store.
+func AWSLoader() func(context.Context) (aws.Config, error) {
+	var (
+		once sync.Once
+		cfg  aws.Config
+		err  error
+	)
+	return func(ctx context.Context) (aws.Config, error) {
+		once.Do(func() {
+			var roots *x509.CertPool
+			if roots, err = awstrust.Amazon(); err != nil {
+				return
+			}
+			client := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+				if tr.TLSClientConfig == nil {
+					tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+				}
+				tr.TLSClientConfig.RootCAs = roots
+			})
+			if cfg, err = awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(client)); err != nil {
+				err = fmt.Errorf("aws config: %w", err)
+			}
+		})
+		return cfg, err
+	}
 }
 
 func envOr(name, def string) string {

@@ -223,8 +223,9 @@ type Function struct {
 	// procs are the descendants seen alive (the bootstrap among them); stop
 	// kills them too, since the emulator starts the bootstrap in a process
 	// group of its own.
-	mu    sync.Mutex
-	procs map[int]uint64 // pid → start time, to never kill a reused pid
+	mu       sync.Mutex
+	procs    map[int]uint64 // pid → start time, to never kill a reused pid
+	stopOnce sync.Once
 }
 
 // InvokePath is the emulator's invoke endpoint (Lambda's Invoke API).
@@ -319,17 +320,17 @@ func start(ctx context.Context, t testing.TB, cfg Config) (*Function, error) {
 		case <-f.exited:
 			return nil, fmt.Errorf("aws-lambda-rie exited before listening: %v\n%s", cmd.ProcessState, out.String())
 		case <-ctx.Done():
-			f.stop()
+			f.Stop()
 			return nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			f.stop()
+			f.Stop()
 			return nil, fmt.Errorf("aws-lambda-rie not listening on %d after 10s\n%s", invokePort, out.String())
 		}
 	}
 	t.Cleanup(func() {
-		f.stop()
+		f.Stop()
 		if t.Failed() {
 			t.Logf("output of aws-lambda-rie running %s:\n%s", f.Name, f.Logs())
 		}
@@ -427,9 +428,14 @@ func (f *Function) Processes() []int {
 	return slices.Sorted(maps.Keys(f.procs))
 }
 
+// Stop stops the emulator and its function now rather than when the test
+// ends (see Start).
+func (f *Function) Stop() { f.stopOnce.Do(f.stop) }
+
 // stop ends the emulator and every descendant it was seen with: SIGTERM to
 // the emulator's group (it then stops its runtime), SIGKILL to whatever is
-// left after 2 s, and a test error if a process survives.
+// left after 2 s, and a test error if a process survives. Call it through
+// Stop, once.
 func (f *Function) stop() {
 	f.track()
 	pid := f.cmd.Process.Pid

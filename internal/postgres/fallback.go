@@ -22,8 +22,8 @@ import (
 // (ConnectTimeout) or do not answer a probe (SELECT 1) within
 // opts.ProbeTimeout — RDS Proxy's read-only endpoint during a reader
 // failover holds a query until its borrow timeout (5 s) instead of failing
-// it. It also drops, on release, every connection on which a statement
-// failed as unavailable, so that a connection to a reader that went away
+// it. It also closes, so that the pool drops it on release, every
+// connection on which a statement failed as unavailable, so that a connection to a reader that went away
 // is replaced by a new one (which the probe sends to the fallback) instead
 // of failing every request it serves.
 //
@@ -127,16 +127,12 @@ func withFallback(cfg *pgxpool.Config, opts PoolOptions, sign signer) error {
 		return nil
 	}
 
-	// Drop connections on which a statement failed as unavailable.
-	var bad sync.Map // *pgx.Conn → struct{}
-	cc.Tracer = unavailableTracer{bad: &bad, next: cc.Tracer}
-	afterRelease := cfg.AfterRelease
-	cfg.AfterRelease = func(c *pgx.Conn) bool {
-		if _, failed := bad.LoadAndDelete(c); failed {
-			return false
-		}
-		return afterRelease == nil || afterRelease(c)
-	}
+	// Drop connections on which a statement failed as unavailable: the
+	// tracer closes them, and the pool destroys a closed connection on
+	// release. (Not in an AfterRelease hook: with one, pgxpool gives every
+	// connection back in a goroutine, so a request's next query — a
+	// listing's page after its count — found none idle and dialled another.)
+	cc.Tracer = unavailableTracer{next: cc.Tracer}
 	return nil
 }
 
@@ -146,10 +142,9 @@ type hostConn struct {
 	host string
 }
 
-// unavailableTracer marks the connection of a statement that failed
+// unavailableTracer closes the connection of a statement that failed
 // because the database was unavailable.
 type unavailableTracer struct {
-	bad  *sync.Map
 	next pgx.QueryTracer
 }
 
@@ -161,10 +156,14 @@ func (t unavailableTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, 
 }
 
 func (t unavailableTracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
-	if data.Err != nil && errors.Is(classify(data.Err), apperr.ErrUnavailable) {
-		t.bad.Store(conn, struct{}{})
-	}
 	if t.next != nil {
 		t.next.TraceQueryEnd(ctx, conn, data)
+	}
+	if data.Err != nil && errors.Is(classify(data.Err), apperr.ErrUnavailable) {
+		// The statement is over (its result read): nothing else uses the
+		// connection until it is released.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		_ = conn.Close(cctx)
+		cancel()
 	}
 }

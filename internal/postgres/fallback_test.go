@@ -124,3 +124,29 @@ func TestFallbackPoolDropsUnavailableConnections(t *testing.T) {
 		t.Errorf("the connection on which a statement failed as unavailable (pid %d) was reused", first)
 	}
 }
+
+// Back-to-back statements (a listing's count, then its page) reuse one
+// connection: a connection is idle again as soon as it is released.
+func TestFallbackPoolReusesAConnectionAtOnce(t *testing.T) {
+	writer := pgtest.URL(t)
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, writer, postgres.PoolOptions{Fallback: writer, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for range 5 {
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := pool.Query(ctx, "SELECT generate_series(1, 3)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	if n := pool.Stat().NewConnsCount(); n != 1 {
+		t.Errorf("%d connections made for statements one after another, want 1", n)
+	}
+}

@@ -11,11 +11,14 @@ package postgres
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	rdsauth "github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	"github.com/jackc/pgx/v5"
@@ -35,6 +38,13 @@ type PoolOptions struct {
 	// IAMRegion, when set, makes every new connection authenticate with a
 	// fresh RDS IAM token for the URL's user (RDS Proxy with IAM auth).
 	IAMRegion string
+	// AWS, when set, loads the AWS configuration whose credentials sign the
+	// IAM tokens (a process shares one); nil loads the default one.
+	AWS func(context.Context) (aws.Config, error)
+	// RootCAs, when set, is the trust store the server's certificate is
+	// verified against (with sslmode verify-ca or verify-full), instead of
+	// the URL's sslrootcert or the system's.
+	RootCAs *x509.CertPool
 	// Fallback, when set, is the URL of a server to connect to instead when
 	// url's server is unreachable or does not answer a probe within
 	// ProbeTimeout: the reader pool falls back to the writer during a
@@ -79,7 +89,7 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt((4 * opts.StatementTimeout).Milliseconds(), 10)
 	var sign signer // one AWS configuration per pool, loaded at most once
 	if opts.IAMRegion != "" {
-		if sign, err = iamSigner(ctx, opts.IAMRegion); err != nil {
+		if sign, err = iamSigner(ctx, opts.IAMRegion, opts.AWS); err != nil {
 			return nil, err
 		}
 		cfg.BeforeConnect = iamHook(sign)
@@ -89,6 +99,12 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 			return nil, err
 		}
 	}
+	if opts.RootCAs != nil {
+		setRoots(cfg.ConnConfig.TLSConfig, opts.RootCAs)
+		for _, f := range cfg.ConnConfig.Fallbacks {
+			setRoots(f.TLSConfig, opts.RootCAs)
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
@@ -96,12 +112,33 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 	return pool, nil
 }
 
+// Warm makes a connection of pool and leaves it idle in the pool, for the
+// next query: a Lambda container warms its pools during its init. An error
+// that means the database is unreachable carries apperr.ErrUnavailable.
+func Warm(ctx context.Context, pool *pgxpool.Pool) (err error) {
+	defer classifyErr(&err)
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("warm pool: %w", err)
+	}
+	c.Release()
+	return nil
+}
+
+// setRoots makes c verify servers against roots (pgconn's verify-ca check
+// reads c.RootCAs too).
+func setRoots(c *tls.Config, roots *x509.CertPool) {
+	if c != nil {
+		c.RootCAs = roots
+	}
+}
+
 // IAMAuth returns a hook that gives each new connection a fresh RDS IAM
 // authentication token (valid 15 minutes) for its user, as RDS Proxy with
 // IAM authentication requires. It loads the AWS configuration for region
 // once; the hook signs locally, without a network call.
 func IAMAuth(ctx context.Context, region string) (func(context.Context, *pgx.ConnConfig) error, error) {
-	sign, err := iamSigner(ctx, region)
+	sign, err := iamSigner(ctx, region, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -124,9 +161,15 @@ func iamHook(sign signer) func(context.Context, *pgx.ConnConfig) error {
 // signer signs an RDS IAM authentication token for a user at host:port.
 type signer func(ctx context.Context, host string, port uint16, user string) (string, error)
 
-// iamSigner returns a signer with the AWS credentials of region.
-func iamSigner(ctx context.Context, region string) (signer, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+// iamSigner returns a signer with the AWS credentials load returns (nil:
+// the default configuration's), for region.
+func iamSigner(ctx context.Context, region string, load func(context.Context) (aws.Config, error)) (signer, error) {
+	if load == nil {
+		load = func(ctx context.Context) (aws.Config, error) {
+			return awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+		}
+	}
+	awsCfg, err := load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("aws config for iam auth: %w", err)
 	}
