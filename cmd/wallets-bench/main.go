@@ -238,6 +238,7 @@ func setUp(ctx context.Context, stack *bench.Stack, s bench.Seeded) (bench.Input
 // logTotals is the log output of every workload together.
 type logTotals struct {
 	requests, lines, bytes, accessBytes int64
+	invocations                         bench.LogOutput
 }
 
 func (t *logTotals) add(u bench.Usage, requests int64) {
@@ -245,6 +246,7 @@ func (t *logTotals) add(u bench.Usage, requests int64) {
 	t.lines += u.LogLines
 	t.bytes += u.LogBytes
 	t.accessBytes += u.AccessBytes
+	t.invocations.Add(u)
 }
 
 func printReport(ctx context.Context, out io.Writer, pg *localpg.Server, dur time.Duration, r bench.Report, costs []string, logs logTotals) error {
@@ -275,8 +277,10 @@ func printReport(ctx context.Context, out io.Writer, pg *localpg.Server, dur tim
 	for _, c := range costs {
 		fmt.Fprintln(out, "  "+c)
 	}
+	logLine, logsMet := logs.invocations.Check()
+	fmt.Fprintln(out, logLine)
 	met := "NO"
-	if r.AllMet() {
+	if r.AllMet() && logsMet {
 		met = "yes"
 	}
 	fmt.Fprintf(out, "every target met: %s\n", met)

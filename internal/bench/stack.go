@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,17 +30,32 @@ const AuthorizerFunction = "authorizer"
 // (infra/functions.go), which the route table does not hold.
 const AuthorizerMemoryMB = 256
 
-// Counter counts the bytes and lines written to it and discards them.
+// Counter counts the bytes and lines written to it and discards them,
+// the authorizer's lines (its "authorize" message) apart from the rest.
 type Counter struct {
-	bytes, lines atomic.Int64
+	bytes, lines           atomic.Int64
+	authzBytes, authzLines atomic.Int64
 }
+
+// authorizerLine marks the authorizer's invocation line (obs writes each
+// line in one Write).
+var authorizerLine = []byte(`"msg":"authorize"`)
 
 // Write counts p.
 func (c *Counter) Write(p []byte) (int, error) {
-	c.bytes.Add(int64(len(p)))
-	for _, b := range p {
-		if b == '\n' {
+	for rest := p; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		rest = rest[len(line):]
+		c.bytes.Add(int64(len(line)))
+		if line[len(line)-1] == '\n' {
 			c.lines.Add(1)
+		}
+		if bytes.Contains(line, authorizerLine) {
+			c.authzBytes.Add(int64(len(line)))
+			c.authzLines.Add(1)
 		}
 	}
 	return len(p), nil
@@ -147,6 +163,9 @@ type Usage struct {
 	Invocations           map[string]Invocations
 	LogBytes, AccessBytes int64
 	LogLines, AccessLines int64
+	// AuthorizerLogBytes and AuthorizerLogLines are the authorizer's part
+	// of LogBytes and LogLines.
+	AuthorizerLogBytes, AuthorizerLogLines int64
 }
 
 // Usage returns the meters and counters now; Sub of two snapshots is what
@@ -156,6 +175,7 @@ func (s *Stack) Usage() Usage {
 		Invocations: map[string]Invocations{},
 		LogBytes:    s.Logs.Bytes(), LogLines: s.Logs.Lines(),
 		AccessBytes: s.Access.Bytes(), AccessLines: s.Access.Lines(),
+		AuthorizerLogBytes: s.Logs.authzBytes.Load(), AuthorizerLogLines: s.Logs.authzLines.Load(),
 	}
 	for name, m := range s.meters {
 		u.Invocations[name] = Invocations{MemoryMB: s.memory[name], Count: m.count.Load(), BilledMS: m.billedMS.Load()}
@@ -169,6 +189,8 @@ func (u Usage) Sub(earlier Usage) Usage {
 		Invocations: map[string]Invocations{},
 		LogBytes:    u.LogBytes - earlier.LogBytes, LogLines: u.LogLines - earlier.LogLines,
 		AccessBytes: u.AccessBytes - earlier.AccessBytes, AccessLines: u.AccessLines - earlier.AccessLines,
+		AuthorizerLogBytes: u.AuthorizerLogBytes - earlier.AuthorizerLogBytes,
+		AuthorizerLogLines: u.AuthorizerLogLines - earlier.AuthorizerLogLines,
 	}
 	for name, v := range u.Invocations {
 		e := earlier.Invocations[name]
