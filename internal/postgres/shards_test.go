@@ -53,22 +53,32 @@ func TestSubBalancesSpreadAndSweep(t *testing.T) {
 			t.Fatalf("deposit %d answered balance %v, want %v", i, got.Balance, want)
 		}
 	}
-	main, shards, inShards, _ := e.parts(t, w.UUID)
-	if main != 0 || inShards != 100*n || shards < 2 {
-		t.Errorf("after %d deposits: row %v, %d shards holding %v; want the deposits spread over shards", n, main, shards, inShards)
+	// And from several connections at once.
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if _, err := e.wallets.Deposit(ctx, alice.ID, w.UUID, 100, "in"); err != nil {
+				t.Error(err)
+			}
+		})
 	}
-	if got, err := e.wallets.Wallet(ctx, alice.ID, w.UUID); err != nil || got.Balance != 100*n {
-		t.Errorf("read %+v %v, want balance %v", got, err, money.Amount(100*n))
+	wg.Wait()
+	main, shards, inShards, _ := e.parts(t, w.UUID)
+	if main != 0 || inShards != 2*100*n || shards < 1 {
+		t.Errorf("after %d deposits: row %v, %d shards holding %v; want the deposits in the shards", 2*n, main, shards, inShards)
+	}
+	if got, err := e.wallets.Wallet(ctx, alice.ID, w.UUID); err != nil || got.Balance != 2*100*n {
+		t.Errorf("read %+v %v, want balance %v", got, err, money.Amount(2*100*n))
 	}
 	// One cent more than there is: refused, and nothing moved.
-	if _, err := e.wallets.Withdraw(ctx, alice.ID, w.UUID, -(100*n + 1), "too much"); !errors.Is(err, wallet.ErrNegativeBalance) {
+	if _, err := e.wallets.Withdraw(ctx, alice.ID, w.UUID, -(2*100*n + 1), "too much"); !errors.Is(err, wallet.ErrNegativeBalance) {
 		t.Errorf("withdraw past the balance: %v", err)
 	}
-	if m, _, s, _ := e.parts(t, w.UUID); m != 0 || s != 100*n {
+	if m, _, s, _ := e.parts(t, w.UUID); m != 0 || s != 2*100*n {
 		t.Errorf("a refused withdrawal moved money: row %v, shards %v", m, s)
 	}
 	// Most of it: the shards are swept into the row, then debited.
-	got, err := e.wallets.Withdraw(ctx, alice.ID, w.UUID, -(100*n - 1), "most")
+	got, err := e.wallets.Withdraw(ctx, alice.ID, w.UUID, -(2*100*n - 1), "most")
 	if err != nil || got.Balance != 1 {
 		t.Fatalf("withdraw all but a cent: %+v %v", got, err)
 	}
@@ -270,5 +280,52 @@ func TestMovementsFollowTheRules(t *testing.T) {
 			}
 			e.parts(t, w.UUID)
 		})
+	}
+}
+
+// TestSubBalanceIsTheBackends: a credit goes to its backend's shard, so
+// credits from two connections at once land on two shards unless their
+// process ids agree modulo 16.
+func TestSubBalanceIsTheBackends(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	alice := e.newUser(t, "alice", auth.CustomerType)
+	w := e.newWallet(t, alice.ID)
+	want := map[int32]bool{}
+	for range 2 {
+		c, err := e.db.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Release() // held, so the next Acquire is another backend
+		var pid int32
+		var ok bool
+		if err := c.QueryRow(ctx, `SELECT pg_backend_pid(), wallet_credit($1, 1.00, $2)`, w.UUID, money.Max).Scan(&pid, &ok); err != nil || !ok {
+			t.Fatalf("credit: %v %v", ok, err)
+		}
+		want[pid%16] = true
+	}
+	rows, err := e.db.Query(ctx, `SELECT shard FROM balance_shards WHERE wallet_id = $1 AND balance > 0`, w.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int32]bool{}
+	for rows.Next() {
+		var s int16
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got[int32(s)] = true
+	}
+	if rows.Err() != nil || len(got) != len(want) {
+		t.Fatalf("shards %v, want the backends' %v (%v)", got, want, rows.Err())
+	}
+	for s := range want {
+		if !got[s] {
+			t.Errorf("shards %v, want the backends' %v", got, want)
+		}
+	}
+	if b := e.balance(t, w.UUID); b != 200 {
+		t.Errorf("balance %v, want 2.00", b)
 	}
 }
