@@ -18,8 +18,8 @@ import (
 // transaction when there is one, else committing on its own — so the rows it
 // changes stay locked for one round trip. A wallet's balance is its row's
 // plus its sub-balances' (migrations/00005_balance_shards.sql): a credit
-// locks one sub-balance picked at random, a debit the wallet's row, so
-// movements on one hot wallet rarely wait on each other; only a debit the
+// locks one sub-balance (its database backend's), a debit the wallet's row,
+// so movements on one hot wallet rarely wait on each other; only a debit the
 // row cannot cover, or a credit near the limit, locks the whole wallet.
 // Locks are taken in one fixed order (a charge, then the customer's wallet,
 // then the business's; within a wallet its row, then its sub-balances), so
