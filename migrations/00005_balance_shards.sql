@@ -32,7 +32,9 @@ CREATE TABLE balance_shards (
 );
 
 -- wallet_balance is wallet p_wallet's whole balance, as the statement
--- calling it sees the rows.
+-- calling it sees the rows. (The functions below spell its query out: a
+-- PL/pgSQL statement keeps its plan for the session, a SQL function called
+-- from one is planned again in every transaction.)
 -- +goose StatementBegin
 CREATE FUNCTION wallet_balance(p_wallet uuid) RETURNS numeric
 LANGUAGE sql STABLE AS $$
@@ -62,7 +64,8 @@ BEGIN
     -- shards created, so with the row locked the set of shards is fixed.
     PERFORM 1 FROM wallets WHERE uuid = p_wallet FOR NO KEY UPDATE;
     PERFORM 1 FROM balance_shards WHERE wallet_id = p_wallet ORDER BY shard FOR UPDATE;
-    total := wallet_balance(p_wallet);
+    SELECT w.balance + COALESCE((SELECT sum(s.balance) FROM balance_shards s WHERE s.wallet_id = w.uuid), 0)
+      INTO total FROM wallets w WHERE w.uuid = p_wallet;
     IF total > p_max - p_amount THEN
         RETURN false;
     END IF;
@@ -93,7 +96,8 @@ BEGIN
     -- The locked path: sweep the shards into the main part, then take.
     PERFORM 1 FROM wallets WHERE uuid = p_wallet FOR NO KEY UPDATE;
     PERFORM 1 FROM balance_shards WHERE wallet_id = p_wallet ORDER BY shard FOR UPDATE;
-    total := wallet_balance(p_wallet);
+    SELECT w.balance + COALESCE((SELECT sum(s.balance) FROM balance_shards s WHERE s.wallet_id = w.uuid), 0)
+      INTO total FROM wallets w WHERE w.uuid = p_wallet;
     IF total < p_amount THEN
         RETURN false;
     END IF;
@@ -135,7 +139,8 @@ BEGIN
     END IF;
     INSERT INTO transactions (uuid, wallet_id, customer_id, amount, description, status, type)
     VALUES (p_tx, p_wallet, p_owner, p_amount, p_description, p_status, p_type);
-    w_balance := wallet_balance(p_wallet);
+    SELECT w.balance + COALESCE((SELECT sum(s.balance) FROM balance_shards s WHERE s.wallet_id = w.uuid), 0)
+      INTO w_balance FROM wallets w WHERE w.uuid = p_wallet;
     outcome := 'moved';
 END
 $$;
