@@ -149,7 +149,7 @@ func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 	if st := stateFrom(ctx); st != nil {
 		r = r.Clone()
 		st.mu.Lock()
-		r.Add(st.requestAttrs()...)
+		r.AddAttrs(st.requestAttrs()...)
 		st.mu.Unlock()
 	} else if h.function != "" {
 		r = r.Clone()

@@ -89,16 +89,25 @@ func (o *Obs) Begin(ctx context.Context, inv Invocation) (context.Context, *Span
 		}
 	}
 	st := &Span{o: o, inv: inv, start: start}
-	st.logger = st.newLogger()
 	if o.rep != nil {
 		ctx, st.scope = o.rep.Begin(ctx, inv)
 	}
 	return context.WithValue(ctx, ctxKey{}, st), st
 }
 
-// newLogger must be called with st.mu held or before st is shared.
-func (st *Span) newLogger() *slog.Logger {
-	return st.o.root.With(st.requestAttrs()...)
+// loggerLocked returns the invocation's logger, made on first use (most
+// invocations write only the line Finish writes, which needs none). Call
+// with st.mu held.
+func (st *Span) loggerLocked() *slog.Logger {
+	if st.logger == nil {
+		attrs := st.requestAttrs()
+		args := make([]any, len(attrs))
+		for i, a := range attrs {
+			args[i] = a
+		}
+		st.logger = st.o.root.With(args...)
+	}
+	return st.logger
 }
 
 // requestAttrs are the attributes of every line of the invocation:
@@ -106,8 +115,8 @@ func (st *Span) newLogger() *slog.Logger {
 // field the other lines share), method and user_id, if any. The route is
 // not among them: Function and method name it. Call with st.mu held or
 // before st is shared.
-func (st *Span) requestAttrs() []any {
-	attrs := []any{
+func (st *Span) requestAttrs() []slog.Attr {
+	attrs := []slog.Attr{
 		slog.String("request_id", st.inv.RequestID),
 		slog.String("Function", st.inv.Function),
 		slog.String("method", st.inv.Method),
@@ -158,6 +167,12 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 	}
 	st.finished, st.done = true, true
 	logger, recorded, recReport, business, warnings := st.logger, st.errs, st.report, st.metrics, st.warnings
+	var requestAttrs []slog.Attr
+	if logger == nil {
+		// The line carries the request's attributes itself, first, as a
+		// logger made With them would write them.
+		logger, requestAttrs = st.o.root, st.requestAttrs()
+	}
 	st.mu.Unlock()
 
 	panicked := st.panicErr != nil
@@ -246,6 +261,7 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 	emf, apart := lineEMF(now, st.inv.Function, request, business, taken)
 	// The zero time leaves "time" out of the line.
 	r := slog.NewRecord(time.Time{}, level, msg, 0)
+	r.AddAttrs(requestAttrs...)
 	r.AddAttrs(attrs...)
 	r.AddAttrs(emf...)
 	if h := logger.Handler(); h.Enabled(ctx, level) {
@@ -268,7 +284,7 @@ func Logger(ctx context.Context) *slog.Logger {
 	if st := stateFrom(ctx); st != nil {
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		return st.logger
+		return st.loggerLocked()
 	}
 	return Default().log
 }
@@ -290,7 +306,7 @@ func SetUser(ctx context.Context, id string) {
 	}
 	st.mu.Lock()
 	st.inv.UserID = id
-	st.logger = st.newLogger()
+	st.logger = nil // made again, with user_id, when next needed
 	st.mu.Unlock()
 	if st.scope != nil {
 		st.scope.SetUser(id)
