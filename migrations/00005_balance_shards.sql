@@ -43,6 +43,25 @@ LANGUAGE sql STABLE AS $$
 $$;
 -- +goose StatementEnd
 
+-- wallet_lock locks wallet p_wallet whole, for the locked path of a credit
+-- or a debit: its row, then every shard in order (only a holder of the row
+-- creates shards, so with it locked the set of shards is fixed); and
+-- returns its balance, read after the locks.
+-- +goose StatementBegin
+CREATE FUNCTION wallet_lock(p_wallet uuid) RETURNS numeric
+LANGUAGE plpgsql AS $$
+DECLARE
+    total numeric;
+BEGIN
+    PERFORM 1 FROM wallets WHERE uuid = p_wallet FOR NO KEY UPDATE;
+    PERFORM 1 FROM balance_shards WHERE wallet_id = p_wallet ORDER BY shard FOR UPDATE;
+    SELECT w.balance + COALESCE((SELECT sum(s.balance) FROM balance_shards s WHERE s.wallet_id = w.uuid), 0)
+      INTO total FROM wallets w WHERE w.uuid = p_wallet;
+    RETURN total;
+END
+$$;
+-- +goose StatementEnd
+
 -- wallet_credit adds p_amount (> 0) to wallet p_wallet, which exists, and
 -- returns true; or changes nothing and returns false when the balance would
 -- pass p_max.
@@ -60,12 +79,8 @@ BEGIN
     IF FOUND THEN
         RETURN true;
     END IF;
-    -- The locked path: the wallet's row, then every shard; only here are
-    -- shards created, so with the row locked the set of shards is fixed.
-    PERFORM 1 FROM wallets WHERE uuid = p_wallet FOR NO KEY UPDATE;
-    PERFORM 1 FROM balance_shards WHERE wallet_id = p_wallet ORDER BY shard FOR UPDATE;
-    SELECT w.balance + COALESCE((SELECT sum(s.balance) FROM balance_shards s WHERE s.wallet_id = w.uuid), 0)
-      INTO total FROM wallets w WHERE w.uuid = p_wallet;
+    -- The locked path: the whole wallet; only here are shards created.
+    total := wallet_lock(p_wallet);
     IF total > p_max - p_amount THEN
         RETURN false;
     END IF;
@@ -93,11 +108,9 @@ BEGIN
     IF FOUND THEN
         RETURN true;
     END IF;
-    -- The locked path: sweep the shards into the main part, then take.
-    PERFORM 1 FROM wallets WHERE uuid = p_wallet FOR NO KEY UPDATE;
-    PERFORM 1 FROM balance_shards WHERE wallet_id = p_wallet ORDER BY shard FOR UPDATE;
-    SELECT w.balance + COALESCE((SELECT sum(s.balance) FROM balance_shards s WHERE s.wallet_id = w.uuid), 0)
-      INTO total FROM wallets w WHERE w.uuid = p_wallet;
+    -- The locked path: the whole wallet; sweep the shards into the main
+    -- part, then take.
+    total := wallet_lock(p_wallet);
     IF total < p_amount THEN
         RETURN false;
     END IF;
@@ -305,5 +318,6 @@ $$;
 DROP FUNCTION move_money(uuid, bigint, numeric, uuid, varchar, smallint, smallint, numeric);
 DROP FUNCTION wallet_debit(uuid, numeric);
 DROP FUNCTION wallet_credit(uuid, numeric, numeric);
+DROP FUNCTION wallet_lock(uuid);
 DROP FUNCTION wallet_balance(uuid);
 DROP TABLE balance_shards;
