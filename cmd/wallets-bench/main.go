@@ -132,6 +132,7 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	report := bench.Report{Baselines: baselines}
 	var costs []string
 	var logs logTotals
+	only := os.Getenv("BENCH_ONLY")
 	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
 		stopProfile, err := startCPUProfile(path)
 		if err != nil {
@@ -140,7 +141,7 @@ func run(ctx context.Context, out io.Writer) (err error) {
 		defer stopProfile()
 	}
 	for _, spec := range bench.Specs(in, clients) {
-		if only := os.Getenv("BENCH_ONLY"); only != "" && !strings.Contains(spec.Name, only) {
+		if only != "" && !strings.Contains(spec.Name, only) {
 			continue
 		}
 		progress("workload %q, %d client(s), %s", spec.Name, spec.Clients, dur)
@@ -237,14 +238,12 @@ func setUp(ctx context.Context, stack *bench.Stack, s bench.Seeded) (bench.Input
 
 // logTotals is the log output of every workload together.
 type logTotals struct {
-	requests, lines, bytes, accessBytes int64
-	invocations                         bench.LogOutput
+	requests, accessBytes int64
+	invocations           bench.LogOutput
 }
 
 func (t *logTotals) add(u bench.Usage, requests int64) {
 	t.requests += requests
-	t.lines += u.LogLines
-	t.bytes += u.LogBytes
 	t.accessBytes += u.AccessBytes
 	t.invocations.Add(u)
 }
@@ -270,7 +269,8 @@ func printReport(ctx context.Context, out io.Writer, pg *localpg.Server, dur tim
 	}
 	if req := float64(logs.requests); req > 0 {
 		fmt.Fprintf(out, "log output (function + authorizer): %.2f lines, %.0f bytes per request; local gateway access log %.0f bytes per request (not priced)\n",
-			float64(logs.lines)/req, float64(logs.bytes)/req, float64(logs.accessBytes)/req)
+			float64(logs.invocations.FunctionLines+logs.invocations.AuthorizerLines)/req,
+			float64(logs.invocations.FunctionBytes+logs.invocations.AuthorizerBytes)/req, float64(logs.accessBytes)/req)
 	}
 	fmt.Fprintf(out, "cost per million requests at AWS list prices (API Gateway REST $%.2f/M; Lambda arm64 $%.10f/GB-s + $%.2f/M, function and authorizer, billed ms measured in-process; CloudWatch Logs $%.2f/GB):\n",
 		bench.APIGatewayPerMillion, bench.LambdaPerGBSecond, bench.LambdaPerMillion, bench.LogsPerGB)
