@@ -130,7 +130,7 @@ func run(ctx context.Context, out io.Writer) (err error) {
 		return err
 	}
 	report := bench.Report{Baselines: baselines}
-	var costs []string
+	var costs, cpus []string
 	var logs logTotals
 	only := os.Getenv("BENCH_ONLY")
 	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
@@ -145,19 +145,20 @@ func run(ctx context.Context, out io.Writer) (err error) {
 			continue
 		}
 		progress("workload %q, %d client(s), %s", spec.Name, spec.Clients, dur)
-		before := stack.Usage()
+		before, cpuBefore := stack.Usage(), bench.SampleCPU(pg.PID())
 		st := bench.Attack{Name: spec.Name, BaseURL: stack.BaseURL, Clients: spec.Clients, Duration: dur, Next: spec.Next}.Run(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		used := stack.Usage().Sub(before)
+		used, cpu := stack.Usage().Sub(before), bench.SampleCPU(pg.PID()).Sub(cpuBefore)
+		cpus = append(cpus, bench.CPULine(spec.Name, st.Requests, cpu, runtime.NumCPU()))
 		report.Workloads = append(report.Workloads, bench.Workload{Stats: st, Checks: spec.Checks})
 		fn, authz := used.Invocations[spec.Function], used.Invocations[bench.AuthorizerFunction]
 		cost := bench.CostPerMillion(int64(st.Requests), fn, authz, used.LogBytes)
 		costs = append(costs, bench.CostLine(spec.Name, cost, fn, authz))
 		logs.add(used, int64(st.Requests))
 	}
-	return printReport(ctx, out, pg, dur, report, costs, logs)
+	return printReport(ctx, out, pg, dur, report, costs, cpus, logs)
 }
 
 // runPGBench runs the baselines on a database of their own in the cluster.
@@ -248,7 +249,7 @@ func (t *logTotals) add(u bench.Usage, requests int64) {
 	t.invocations.Add(u)
 }
 
-func printReport(ctx context.Context, out io.Writer, pg *localpg.Server, dur time.Duration, r bench.Report, costs []string, logs logTotals) error {
+func printReport(ctx context.Context, out io.Writer, pg *localpg.Server, dur time.Duration, r bench.Report, costs, cpus []string, logs logTotals) error {
 	version := "unknown"
 	if conn, err := pgx.Connect(ctx, pg.URL); err == nil {
 		_ = conn.QueryRow(ctx, "SHOW server_version").Scan(&version)
@@ -275,6 +276,10 @@ func printReport(ctx context.Context, out io.Writer, pg *localpg.Server, dur tim
 	fmt.Fprintf(out, "cost per million requests at AWS list prices (API Gateway REST $%.2f/M; Lambda arm64 $%.10f/GB-s + $%.2f/M, function and authorizer, billed ms measured in-process; CloudWatch Logs $%.2f/GB):\n",
 		bench.APIGatewayPerMillion, bench.LambdaPerGBSecond, bench.LambdaPerMillion, bench.LogsPerGB)
 	for _, c := range costs {
+		fmt.Fprintln(out, "  "+c)
+	}
+	fmt.Fprintln(out, "CPU per request, measured (this process's rusage; the PostgreSQL cluster's processes from /proc):")
+	for _, c := range cpus {
 		fmt.Fprintln(out, "  "+c)
 	}
 	logLine, logsMet := logs.invocations.Check()

@@ -259,6 +259,17 @@ func (s *Server) CreateDatabase(ctx context.Context, name, template string) (str
 	return s.databaseURL(name), nil
 }
 
+// PID is the running postmaster's process id; 0 while the server is not
+// running.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil || s.proc.cmd.Process == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
 // LogTail returns the last lines of the server's log, for error messages.
 func (s *Server) LogTail() string {
 	return tail(filepath.Join(s.Dir, "server.log"))
