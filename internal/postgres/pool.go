@@ -137,11 +137,11 @@ func setRoots(c *tls.Config, roots *x509.CertPool) {
 
 // IAMAuth returns a hook that gives each new connection a fresh RDS IAM
 // authentication token (valid 15 minutes) for its user, as RDS Proxy with
-// IAM authentication requires, with the credentials of the environment
-// (package awsenv), read once; the hook signs locally, without a network
-// call.
-func IAMAuth(ctx context.Context, region string) (func(context.Context, *pgx.ConnConfig) error, error) {
-	sign, err := iamSigner(ctx, region, nil)
+// IAM authentication requires, signed with the credentials of the AWS
+// configuration load returns (nil: the environment's, package awsenv); the
+// hook signs locally, without a network call.
+func IAMAuth(ctx context.Context, region string, load func(context.Context) (aws.Config, error)) (func(context.Context, *pgx.ConnConfig) error, error) {
+	sign, err := iamSigner(ctx, region, load)
 	if err != nil {
 		return nil, err
 	}
