@@ -16,7 +16,10 @@
 //	-from URL         the old database (default $FROM)
 //	-batch N          rows per database transaction (default 5000)
 //	-iam-region R     authenticate to DATABASE_URL with RDS IAM tokens
-//	                  (a role with rds-db:connect), as the functions do
+//	                  (a role with rds-db:connect), as the functions do,
+//	                  signed with the AWS SDK's default credentials (the
+//	                  environment, a profile, SSO, an instance or task
+//	                  role), refreshed as they expire
 package main
 
 import (
@@ -26,8 +29,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"wallets/internal/djangoimport"
 	"wallets/internal/postgres"
@@ -51,7 +58,12 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	applied, err := migrate.Up(ctx, target, *iamRegion)
+	// An operator's credentials, from wherever the SDK finds them; the
+	// functions read theirs from the environment (package awsenv).
+	loadAWS := sync.OnceValues(func() (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
+	opts := postgres.PoolOptions{MaxConns: 4, StatementTimeout: 24 * time.Hour, ConnectTimeout: 30 * time.Second,
+		AWS: func(context.Context) (aws.Config, error) { return loadAWS() }}
+	applied, err := migrate.UpWith(ctx, target, *iamRegion, opts.AWS)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wallets-import: %v\n", err)
 		return 1
@@ -60,7 +72,6 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "migrated: %s\n", m)
 	}
 	// Long statements: the old transactions are streamed by one query.
-	opts := postgres.PoolOptions{MaxConns: 4, StatementTimeout: 24 * time.Hour, ConnectTimeout: 30 * time.Second}
 	old, err := postgres.Open(ctx, *from, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wallets-import: old database: %v\n", err)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -23,19 +24,20 @@ import (
 const unauthorized = "Unauthorized"
 
 // serverErrorBody is the contract's answer to a server fault:
-// {"detail":"A server error occurred."}.
-var serverErrorBody = func() string {
+// {"detail":"A server error occurred."}, encoded at the first fault rather
+// than at every cold start.
+var serverErrorBody = sync.OnceValue(func() string {
 	b, _ := json.Marshal(struct {
 		Detail string `json:"detail"`
 	}{apperr.ErrFault.Detail})
 	return string(b)
-}()
+})
 
 func serverError() events.APIGatewayProxyResponse {
 	return events.APIGatewayProxyResponse{
 		StatusCode: http.StatusInternalServerError,
 		Headers:    map[string]string{"Content-Type": "application/json"},
-		Body:       serverErrorBody,
+		Body:       serverErrorBody(),
 	}
 }
 

@@ -41,9 +41,7 @@ var amazon = sync.OnceValues(func() (*x509.CertPool, error) {
 	return p, nil
 })
 
-// Amazon returns a new pool of Amazon Trust Services' roots alone, for a
-// client that adds AWS_CA_BUNDLE itself (the AWS SDK's configuration
-// loader does).
+// Amazon returns a new pool of Amazon Trust Services' roots alone.
 func Amazon() (*x509.CertPool, error) {
 	p, err := amazon()
 	if err != nil {
@@ -52,22 +50,42 @@ func Amazon() (*x509.CertPool, error) {
 	return p.Clone(), nil
 }
 
+var pool struct {
+	sync.Mutex
+	built  bool
+	bundle string // the AWS_CA_BUNDLE it was built with
+	roots  *x509.CertPool
+	err    error
+}
+
 // Pool returns the roots that AWS endpoints are verified against: Amazon
 // Trust Services', and those of the AWS_CA_BUNDLE file when it is set. It
-// reads the file once per process; the pool must not be modified.
-var Pool = sync.OnceValues(func() (*x509.CertPool, error) {
-	p, err := Amazon()
-	if err != nil {
-		return nil, err
+// reads the file once per process (once per value of AWS_CA_BUNDLE: tests
+// change it), for the Secrets Manager client and RDS Proxy connections
+// alike; the pool must not be modified.
+func Pool() (*x509.CertPool, error) {
+	bundle := os.Getenv(BundleEnv)
+	pool.Lock()
+	defer pool.Unlock()
+	if !pool.built || pool.bundle != bundle {
+		pool.roots, pool.err = load(bundle)
+		pool.built, pool.bundle = true, bundle
 	}
-	if path := os.Getenv(BundleEnv); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("awstrust: %s: %w", BundleEnv, err)
-		}
-		if !p.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("awstrust: %s: no certificate in %s", BundleEnv, path)
-		}
+	return pool.roots, pool.err
+}
+
+// load returns Amazon's roots and those of the PEM file at bundle, if any.
+func load(bundle string) (*x509.CertPool, error) {
+	p, err := Amazon()
+	if err != nil || bundle == "" {
+		return p, err
+	}
+	b, err := os.ReadFile(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("awstrust: %s: %w", BundleEnv, err)
+	}
+	if !p.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("awstrust: %s: no certificate in %s", BundleEnv, bundle)
 	}
 	return p, nil
-})
+}

@@ -7,12 +7,9 @@ package config
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -20,12 +17,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"wallets/internal/awstrust"
+	"wallets/internal/awsenv"
 	"wallets/internal/sentrydsn"
 )
 
@@ -203,35 +198,14 @@ func (c *Config) ReadSecrets(ctx context.Context, opts Options) error {
 	return nil
 }
 
-// AWSLoader returns a function that loads the AWS configuration (region,
-// credentials, endpoints) at its first call and returns the same one
-// afterwards, so that the Secrets Manager client and RDS IAM authentication
-// share one. Its HTTP client trusts the roots of package awstrust (and
-// AWS_CA_BUNDLE's, which the SDK adds), not the system's store.
+// AWSLoader returns a function that builds the AWS configuration (region,
+// credentials, endpoints) from the environment at its first call and returns
+// the same one afterwards, so that the Secrets Manager client and RDS IAM
+// authentication share one (package awsenv: the HTTP client trusts the roots
+// of package awstrust and AWS_CA_BUNDLE's, not the system's store).
 func AWSLoader() func(context.Context) (aws.Config, error) {
-	var (
-		once sync.Once
-		cfg  aws.Config
-		err  error
-	)
-	return func(ctx context.Context) (aws.Config, error) {
-		once.Do(func() {
-			var roots *x509.CertPool
-			if roots, err = awstrust.Amazon(); err != nil {
-				return
-			}
-			client := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-				if tr.TLSClientConfig == nil {
-					tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-				}
-				tr.TLSClientConfig.RootCAs = roots
-			})
-			if cfg, err = awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(client)); err != nil {
-				err = fmt.Errorf("aws config: %w", err)
-			}
-		})
-		return cfg, err
-	}
+	load := sync.OnceValues(awsenv.Load)
+	return func(context.Context) (aws.Config, error) { return load() }
 }
 
 func envOr(name, def string) string {

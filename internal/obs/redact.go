@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Filtered replaces a redacted value.
@@ -29,21 +30,27 @@ func SensitiveKey(key string) bool {
 }
 
 // secretPatterns catch secrets inside free text such as error messages.
-var secretPatterns = []struct {
+// They are compiled at the first use (an error's text), not at every cold
+// start.
+var secretPatterns = sync.OnceValue(func() []secretPattern {
+	return []secretPattern{
+		// A JWT: three base64url segments, the first two JSON objects ("eyJ").
+		{regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`), Filtered},
+		{regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`), "$1 " + Filtered},
+		{regexp.MustCompile(`(?i)\b([a-z_]*(?:password|passwd|secret|token|jwt)[a-z_]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\[[^\]]*\]|[^\s,;&"'()\[\]{}]+)`), "$1$2" + Filtered},
+	}
+})
+
+type secretPattern struct {
 	re   *regexp.Regexp
 	repl string
-}{
-	// A JWT: three base64url segments, the first two JSON objects ("eyJ").
-	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`), Filtered},
-	{regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`), "$1 " + Filtered},
-	{regexp.MustCompile(`(?i)\b([a-z_]*(?:password|passwd|secret|token|jwt)[a-z_]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\[[^\]]*\]|[^\s,;&"'()\[\]{}]+)`), "$1$2" + Filtered},
 }
 
 // RedactText replaces secrets found in free text (JWTs, bearer and basic
 // credentials, "password=..." and the like). The log line's error goes
 // through it; Reporters use it on messages and exception values.
 func RedactText(s string) string {
-	for _, p := range secretPatterns {
+	for _, p := range secretPatterns() {
 		s = p.re.ReplaceAllString(s, p.repl)
 	}
 	return s

@@ -1,9 +1,13 @@
 package passhash
 
 import (
+	"crypto/pbkdf2"
+	"crypto/sha256"
 	"errors"
+	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHashVerify(t *testing.T) {
@@ -79,6 +83,7 @@ func TestVerifyDjango(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each check waits out legacyCost, asleep
 			ok, err := a.Verify(tt.password, tt.hash)
 			if ok != tt.want {
 				t.Errorf("Verify = %v, want %v", ok, tt.want)
@@ -153,6 +158,72 @@ func TestVerifyArgon2idOutOfRange(t *testing.T) {
 	} {
 		if ok, err := a.Verify("x", h); ok || !errors.Is(err, ErrUnreadable) {
 			t.Errorf("Verify(%q) = %v, %v; want unreadable", h, ok, err)
+		}
+	}
+}
+
+// The legacy cost is the sample's time scaled by the sample's fraction of
+// the iterations, with the margin.
+func TestScaleSample(t *testing.T) {
+	if legacyIterations%legacySample != 0 {
+		t.Fatalf("the sample, 1/%d of %d iterations, is not a whole number of them", legacySample, legacyIterations)
+	}
+	for _, tt := range []struct{ sample, want time.Duration }{
+		{0, 0},
+		{time.Millisecond, 20 * time.Millisecond},
+		{3750 * time.Microsecond, 75 * time.Millisecond},
+	} {
+		if got := scaleSample(tt.sample); got != tt.want {
+			t.Errorf("scaleSample(%v) = %v, want %v", tt.sample, got, tt.want)
+		}
+	}
+}
+
+// The calibration from a sample comes out about as long as a whole check of
+// an old hash, or longer. (Loosely: on a busy machine the whole checks are
+// interrupted more often than the sample is, which the margin is for; a
+// calibration that lost its scale would come out at a sixteenth.)
+func TestLegacyCostCoversAWholeCheck(t *testing.T) {
+	estimate := legacyCost()
+	whole := time.Duration(math.MaxInt64)
+	for range 3 {
+		start := time.Now()
+		_, _ = pbkdf2.Key(sha256.New, "x", []byte("salt"), legacyIterations, sha256.Size)
+		whole = min(whole, time.Since(start))
+	}
+	t.Logf("calibrated %v, whole check %v at best of 3: %.2f×", estimate, whole, float64(estimate)/float64(whole))
+	if estimate < whole/2 {
+		t.Errorf("calibrated %v, less than half a whole check (%v)", estimate, whole)
+	}
+}
+
+// Every check, whatever the stored value, takes at least legacyCost.
+func TestChecksTakeTheLegacyCost(t *testing.T) {
+	const cost = 150 * time.Millisecond // more than an argon2id check
+	saved := legacyCost
+	legacyCost = func() time.Duration { return cost }
+	t.Cleanup(func() { legacyCost = saved })
+	var a Argon2id
+	h, err := a.Hash("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, check := range []struct {
+		name string
+		run  func()
+	}{
+		{"argon2id", func() { _, _ = a.Verify("x", h) }},
+		{"pbkdf2_sha256, fewer iterations", func() {
+			_, _ = a.Verify(djangoPassword, "pbkdf2_sha256$36000$Zb1pT0tBq7mC$lq6QVPg/C6ff/Z2LsodIaflScQhcKeKeUzP18WAcPpM=")
+		}},
+		{"unusable", func() { _, _ = a.Verify("x", "!") }},
+		{"unreadable", func() { _, _ = a.Verify("x", "garbage") }},
+		{"unknown user", func() { a.VerifyDummy("x") }},
+	} {
+		start := time.Now()
+		check.run()
+		if d := time.Since(start); d < cost {
+			t.Errorf("%s: %v, want at least %v", check.name, d, cost)
 		}
 	}
 }

@@ -18,7 +18,7 @@ func TestIAMAuthToken(t *testing.T) {
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	hook, err := postgres.IAMAuth(context.Background(), "eu-west-1")
+	hook, err := postgres.IAMAuth(context.Background(), "eu-west-1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

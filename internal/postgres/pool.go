@@ -19,11 +19,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	rdsauth "github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"wallets/internal/awsenv"
 )
 
 // PoolOptions size a pool. The zero value fits one Lambda container.
@@ -39,7 +40,8 @@ type PoolOptions struct {
 	// fresh RDS IAM token for the URL's user (RDS Proxy with IAM auth).
 	IAMRegion string
 	// AWS, when set, loads the AWS configuration whose credentials sign the
-	// IAM tokens (a process shares one); nil loads the default one.
+	// IAM tokens (a process shares one); nil builds one from the
+	// environment (package awsenv).
 	AWS func(context.Context) (aws.Config, error)
 	// RootCAs, when set, is the trust store the server's certificate is
 	// verified against (with sslmode verify-ca or verify-full), instead of
@@ -135,10 +137,11 @@ func setRoots(c *tls.Config, roots *x509.CertPool) {
 
 // IAMAuth returns a hook that gives each new connection a fresh RDS IAM
 // authentication token (valid 15 minutes) for its user, as RDS Proxy with
-// IAM authentication requires. It loads the AWS configuration for region
-// once; the hook signs locally, without a network call.
-func IAMAuth(ctx context.Context, region string) (func(context.Context, *pgx.ConnConfig) error, error) {
-	sign, err := iamSigner(ctx, region, nil)
+// IAM authentication requires, signed with the credentials of the AWS
+// configuration load returns (nil: the environment's, package awsenv); the
+// hook signs locally, without a network call.
+func IAMAuth(ctx context.Context, region string, load func(context.Context) (aws.Config, error)) (func(context.Context, *pgx.ConnConfig) error, error) {
+	sign, err := iamSigner(ctx, region, load)
 	if err != nil {
 		return nil, err
 	}
@@ -162,14 +165,15 @@ func iamHook(sign signer) func(context.Context, *pgx.ConnConfig) error {
 type signer func(ctx context.Context, host string, port uint16, user string) (string, error)
 
 // iamSigner returns a signer with the AWS credentials load returns (nil:
-// the default configuration's), for region.
+// the environment's, package awsenv), for region.
 func iamSigner(ctx context.Context, region string, load func(context.Context) (aws.Config, error)) (signer, error) {
+	var awsCfg aws.Config
+	var err error
 	if load == nil {
-		load = func(ctx context.Context) (aws.Config, error) {
-			return awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
-		}
+		awsCfg, err = awsenv.Load()
+	} else {
+		awsCfg, err = load(ctx)
 	}
-	awsCfg, err := load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("aws config for iam auth: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -22,14 +23,22 @@ import (
 // file names of those it applied, in order; none when the schema is up to
 // date. goose records the applied versions in goose_db_version. With
 // iamRegion set, each connection authenticates with an RDS IAM token for
-// that region (postgres.IAMAuth), as the migrate function does through RDS
-// Proxy; empty, the URL's own credentials are used.
+// that region signed with the environment's credentials (postgres.IAMAuth),
+// as the migrate function does through RDS Proxy; empty, the URL's own
+// credentials are used.
 //
 // A session-level advisory lock, held for the whole run, makes concurrent
 // runs against the same database (two deploys, say) take turns. No named
 // prepared statements are used, so it is safe through RDS Proxy. On error the
 // returned names are those applied before the failing migration.
 func Up(ctx context.Context, databaseURL, iamRegion string) ([]string, error) {
+	return UpWith(ctx, databaseURL, iamRegion, nil)
+}
+
+// UpWith is Up with the IAM tokens signed with the credentials of the AWS
+// configuration loadAWS returns (nil: the environment's): for a tool an
+// operator runs with a profile's, SSO's or an instance role's credentials.
+func UpWith(ctx context.Context, databaseURL, iamRegion string, loadAWS func(context.Context) (aws.Config, error)) ([]string, error) {
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: parse database URL: %w", err)
@@ -37,7 +46,7 @@ func Up(ctx context.Context, databaseURL, iamRegion string) ([]string, error) {
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	var opts []stdlib.OptionOpenDB
 	if iamRegion != "" {
-		hook, err := postgres.IAMAuth(ctx, iamRegion)
+		hook, err := postgres.IAMAuth(ctx, iamRegion, loadAWS)
 		if err != nil {
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
