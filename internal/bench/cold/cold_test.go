@@ -74,7 +74,7 @@ import (
 // runs is how many cold starts of each bootstrap are counted; warm is how
 // many warm invocations follow each.
 const (
-	runs = 7
+	runs = 25
 	warm = 3
 )
 
