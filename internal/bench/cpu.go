@@ -4,14 +4,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
-)
 
-// userHZ is the unit of the times in /proc/<pid>/stat (USER_HZ, 100 on every
-// Linux architecture Go supports).
-const userHZ = 100
+	"wallets/internal/procstat"
+)
 
 // CPU is the processor time used so far by this process (the load
 // generator, the local gateway, the authorizer and the handlers) and by a
@@ -33,7 +30,7 @@ func SampleCPU(postmaster int) CPU {
 	if !ok {
 		return CPU{}
 	}
-	return CPU{Self: self, Postgres: time.Duration(pg) * time.Second / userHZ, OK: true}
+	return CPU{Self: self, Postgres: time.Duration(pg) * time.Second / procstat.TicksPerSecond, OK: true}
 }
 
 // Sub is what was used between an earlier sample and c.
@@ -44,11 +41,11 @@ func (c CPU) Sub(earlier CPU) CPU {
 // clusterTicks is the CPU time, in clock ticks, of the postmaster, of its
 // children that have exited (its cutime and cstime) and of the live ones.
 func clusterTicks(postmaster int) (int64, bool) {
-	st, ok := readCPUStat(postmaster)
+	st, ok := procstat.Read(postmaster)
 	if !ok {
 		return 0, false
 	}
-	total := st.self + st.children
+	total := st.UTime + st.STime + st.CUTime + st.CSTime
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, false
@@ -58,44 +55,11 @@ func clusterTicks(postmaster int) (int64, bool) {
 		if err != nil || pid == postmaster {
 			continue
 		}
-		if c, ok := readCPUStat(pid); ok && c.ppid == postmaster {
-			total += c.self
+		if c, ok := procstat.Read(pid); ok && c.PPID == postmaster {
+			total += c.UTime + c.STime
 		}
 	}
 	return total, true
-}
-
-type cpuStat struct {
-	ppid           int
-	self, children int64 // utime+stime; cutime+cstime
-}
-
-// readCPUStat reads pid's parent and CPU times from /proc/<pid>/stat.
-func readCPUStat(pid int) (cpuStat, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return cpuStat{}, false
-	}
-	// pid (comm) state ppid ... utime stime cutime cstime are fields 14–17;
-	// comm may hold spaces and parentheses, so count after the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return cpuStat{}, false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 15 {
-		return cpuStat{}, false
-	}
-	var n [5]int64
-	for k, idx := range []int{1, 11, 12, 13, 14} {
-		v, err := strconv.ParseInt(f[idx], 10, 64)
-		if err != nil {
-			return cpuStat{}, false
-		}
-		n[k] = v
-	}
-	return cpuStat{ppid: int(n[0]), self: n[1] + n[2], children: n[3] + n[4]}, true
 }
 
 // CPULine renders what one workload's requests cost in CPU, this process

@@ -3,41 +3,9 @@ package lambdatest
 import (
 	"os"
 	"strconv"
-	"strings"
+
+	"wallets/internal/procstat"
 )
-
-// procStat is what stop needs of /proc/<pid>/stat.
-type procStat struct {
-	ppid    int
-	state   byte
-	started uint64 // clock ticks after boot
-}
-
-// readStat reads /proc/<pid>/stat; ok is false when there is no such process
-// or no /proc (not Linux).
-func readStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procStat{}, false
-	}
-	// pid (comm) state ppid pgrp ... starttime is field 22; comm may hold
-	// spaces and parentheses, so fields are counted after the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return procStat{}, false
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return procStat{}, false
-	}
-	ppid, err1 := strconv.Atoi(fields[1])
-	started, err2 := strconv.ParseUint(fields[19], 10, 64)
-	if err1 != nil || err2 != nil || len(fields[0]) != 1 {
-		return procStat{}, false
-	}
-	return procStat{ppid: ppid, state: fields[0][0], started: started}, true
-}
 
 // descendants returns the live descendants of root, pid → start time; empty
 // without /proc.
@@ -47,15 +15,15 @@ func descendants(root int) map[int]uint64 {
 		return nil
 	}
 	children := map[int][]int{}
-	stats := map[int]procStat{}
+	stats := map[int]procstat.Stat{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if st, ok := readStat(pid); ok {
+		if st, ok := procstat.Read(pid); ok {
 			stats[pid] = st
-			children[st.ppid] = append(children[st.ppid], pid)
+			children[st.PPID] = append(children[st.PPID], pid)
 		}
 	}
 	found := map[int]uint64{}
@@ -64,8 +32,8 @@ func descendants(root int) map[int]uint64 {
 		p := queue[0]
 		queue = queue[1:]
 		for _, c := range children[p] {
-			if _, seen := found[c]; !seen && stats[c].state != 'Z' {
-				found[c] = stats[c].started
+			if _, seen := found[c]; !seen && stats[c].State != 'Z' {
+				found[c] = stats[c].Started
 				queue = append(queue, c)
 			}
 		}
@@ -75,16 +43,16 @@ func descendants(root int) map[int]uint64 {
 
 // startTime returns pid's start time, 0 if it is gone.
 func startTime(pid int) uint64 {
-	st, ok := readStat(pid)
+	st, ok := procstat.Read(pid)
 	if !ok {
 		return 0
 	}
-	return st.started
+	return st.Started
 }
 
 // alive reports whether pid is still the process that started at started and
 // has not exited (a zombie has).
 func alive(pid int, started uint64) bool {
-	st, ok := readStat(pid)
-	return ok && st.started == started && st.state != 'Z' && st.state != 'X'
+	st, ok := procstat.Read(pid)
+	return ok && st.Started == started && st.State != 'Z' && st.State != 'X'
 }
