@@ -16,10 +16,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"wallets/internal/syncbuf"
 )
 
 // bin is the command, built once by TestMain.
@@ -72,31 +73,13 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// lockedBuffer collects the command's output from two goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 var pgLine = regexp.MustCompile(`PostgreSQL at (\S+) \(files in (\S+),`)
 
 // server is the command running in a test.
 type server struct {
 	cmd    *exec.Cmd
 	port   int
-	output lockedBuffer
+	output syncbuf.Buffer
 	ready  chan string
 	// exited receives Wait's result once stdout is closed, that is once
 	// the command and every process holding its stdout have exited.

@@ -1,47 +1,33 @@
 package app_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"wallets/internal/apitest"
 	"wallets/internal/config"
 	"wallets/internal/obs/obstest"
+	"wallets/internal/syncbuf"
 )
 
-// lineBuffer collects the lines the functions and the authorizer write.
-type lineBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lineBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// since returns the lines written after the first n bytes, and the length.
-func (b *lineBuffer) since(n int) ([]string, int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := b.buf.String()[n:]
-	return strings.Split(strings.TrimSuffix(out, "\n"), "\n"), b.buf.Len()
+// since returns the lines written to logs after its first n bytes, and its
+// length.
+func since(logs *syncbuf.Buffer, n int) ([]string, int) {
+	all := logs.String()
+	return strings.Split(strings.TrimSuffix(all[n:], "\n"), "\n"), len(all)
 }
 
 // invocationLines sends one request and returns, by writer ("function" or
 // "authorizer"), the lines written meanwhile, each checked to be a valid
 // EMF document of that request (its request_id).
-func invocationLines(t *testing.T, s *apitest.Stack, logs *lineBuffer, method, path string, body any, opts ...apitest.Opt) (int, map[string][]string) {
+func invocationLines(t *testing.T, s *apitest.Stack, logs *syncbuf.Buffer, method, path string, body any, opts ...apitest.Opt) (int, map[string][]string) {
 	t.Helper()
-	_, mark := logs.since(0)
+	_, mark := since(logs, 0)
 	r := s.Do(t, method, path, body, opts...)
 	rid := r.Header.Get("X-Amzn-Requestid")
-	lines, _ := logs.since(mark)
+	lines, _ := since(logs, mark)
 	byWriter := map[string][]string{}
 	for _, l := range lines {
 		if l == "" {
@@ -70,7 +56,7 @@ func invocationLines(t *testing.T, s *apitest.Stack, logs *lineBuffer, method, p
 // a valid EMF document, of at most 600 bytes unless it answered a 5xx
 // (whose error text and Sentry event id it carries).
 func TestOneShortLinePerInvocation(t *testing.T) {
-	logs := &lineBuffer{}
+	logs := &syncbuf.Buffer{}
 	s := apitest.NewLogged(t, logs, nil)
 	customer, _ := s.SignUp(t, "pablo", apitest.Customer)
 	shop, shopID := s.SignUp(t, "mediamarkt", apitest.Business)
@@ -131,7 +117,7 @@ func TestOneLinePerFailedInvocation(t *testing.T) {
 	token, _ := ok.SignUp(t, "pablo", apitest.Customer) // valid on the other stack too: same JWT key
 
 	sentry := newSentryStandIn(t)
-	logs := &lineBuffer{}
+	logs := &syncbuf.Buffer{}
 	s := apitest.NewLogged(t, logs, func(c *config.Config) {
 		c.DatabaseURL = "postgres://wallets@127.0.0.1:1/wallets?sslmode=disable"
 		c.SentryDSN = sentry.dsn()

@@ -44,6 +44,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"wallets/internal/syncbuf"
 )
 
 // The emulator this package installs with go install.
@@ -218,7 +220,7 @@ type Function struct {
 
 	t      testing.TB
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{}
 	// procs are the descendants seen alive (the bootstrap among them); stop
 	// kills them too, since the emulator starts the bootstrap in a process
@@ -286,7 +288,7 @@ func start(ctx context.Context, t testing.TB, cfg Config) (*Function, error) {
 		cfg.Bootstrap)
 	cmd.Dir = filepath.Dir(cfg.Bootstrap)
 	cmd.Env = environ
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 2 * time.Second // a surviving grandchild must not hold Wait on the pipe
 	newProcessGroup(cmd)
@@ -468,24 +470,6 @@ func (f *Function) stop() {
 			f.t.Errorf("lambdatest: process %d started by aws-lambda-rie survived", p)
 		}
 	}
-}
-
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // NewID returns a random id with prefix, for request ids.
