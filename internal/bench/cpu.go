@@ -2,8 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -41,21 +39,14 @@ func (c CPU) Sub(earlier CPU) CPU {
 // clusterTicks is the CPU time, in clock ticks, of the postmaster, of its
 // children that have exited (its cutime and cstime) and of the live ones.
 func clusterTicks(postmaster int) (int64, bool) {
-	st, ok := procstat.Read(postmaster)
+	all, _ := procstat.All()
+	st, ok := all[postmaster]
 	if !ok {
 		return 0, false
 	}
 	total := st.UTime + st.STime + st.CUTime + st.CSTime
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, false
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == postmaster {
-			continue
-		}
-		if c, ok := procstat.Read(pid); ok && c.PPID == postmaster {
+	for _, c := range all {
+		if c.PPID == postmaster {
 			total += c.UTime + c.STime
 		}
 	}

@@ -1,30 +1,17 @@
 package lambdatest
 
-import (
-	"os"
-	"strconv"
-
-	"wallets/internal/procstat"
-)
+import "wallets/internal/procstat"
 
 // descendants returns the live descendants of root, pid → start time; empty
 // without /proc.
 func descendants(root int) map[int]uint64 {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
+	stats, ok := procstat.All()
+	if !ok {
 		return nil
 	}
 	children := map[int][]int{}
-	stats := map[int]procstat.Stat{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, ok := procstat.Read(pid); ok {
-			stats[pid] = st
-			children[st.PPID] = append(children[st.PPID], pid)
-		}
+	for pid, st := range stats {
+		children[st.PPID] = append(children[st.PPID], pid)
 	}
 	found := map[int]uint64{}
 	queue := []int{root}

@@ -55,3 +55,23 @@ func Read(pid int) (Stat, bool) {
 	}
 	return Stat{State: f[0][0], PPID: int(n[0]), UTime: n[1], STime: n[2], CUTime: n[3], CSTime: n[4], Started: started}, true
 }
+
+// All reads every process's Stat, by pid; ok is false without /proc.
+// Processes that exit while it reads are left out.
+func All() (map[int]Stat, bool) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, false
+	}
+	all := make(map[int]Stat, len(entries))
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, ok := Read(pid); ok {
+			all[pid] = st
+		}
+	}
+	return all, true
+}
