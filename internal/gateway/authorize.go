@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -134,7 +135,7 @@ func (g *gateway) callAuthorizer(parent context.Context, req events.APIGatewayCu
 		return res.resp, fmt.Errorf("encode authorizer response: %w", err)
 	}
 	var out events.APIGatewayCustomAuthorizerResponse
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(&out); err != nil {
 		return res.resp, fmt.Errorf("decode authorizer response: %w", err)
