@@ -185,7 +185,7 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 			AuthorizationType: awsapigateway.AuthorizationType_NONE,
 			MethodResponses: &[]*awsapigateway.MethodResponse{{
 				StatusCode:         jsii.String("405"),
-				ResponseParameters: &map[string]*bool{"method.response.header.Allow": jsii.Bool(true)},
+				ResponseParameters: notAllowedMethodHeaders(),
 			}},
 		})
 		a.notAllowedMethods = append(a.notAllowedMethods, method)
@@ -230,7 +230,26 @@ func methodNotAllowed(allowed []string) awsapigateway.MockIntegration {
 		IntegrationResponses: &[]*awsapigateway.IntegrationResponse{{
 			StatusCode:         jsii.String("405"),
 			ResponseTemplates:  &map[string]*string{"application/json": jsii.String(body)},
-			ResponseParameters: &map[string]*string{"method.response.header.Allow": jsii.String("'" + strings.Join(allowed, ", ") + "'")},
+			ResponseParameters: notAllowedHeaders(allowed),
 		}},
 	})
+}
+
+// notAllowedHeaders maps the 405's headers: Allow and the security headers
+// every answer carries.
+func notAllowedHeaders(allowed []string) *map[string]*string {
+	params := map[string]*string{"method.response.header.Allow": jsii.String("'" + strings.Join(allowed, ", ") + "'")}
+	for k, v := range route.SecurityHeaders() {
+		params["method.response.header."+k] = jsii.String("'" + v + "'")
+	}
+	return &params
+}
+
+// notAllowedMethodHeaders declares the headers notAllowedHeaders maps.
+func notAllowedMethodHeaders() *map[string]*bool {
+	params := map[string]*bool{}
+	for k := range *notAllowedHeaders(nil) {
+		params[k] = jsii.Bool(true)
+	}
+	return &params
 }

@@ -127,6 +127,9 @@ func (r Response) encode() (events.APIGatewayProxyResponse, []byte) {
 	} else if body != nil {
 		out.Headers["Content-Type"] = "application/json"
 	}
+	for k, v := range route.SecurityHeaders() {
+		out.Headers[k] = v
+	}
 	for k, v := range r.Headers {
 		out.Headers[k] = v
 	}

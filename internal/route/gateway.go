@@ -16,6 +16,26 @@ const (
 // WWWAuthenticate is sent with every 401.
 const WWWAuthenticate = `JWT realm="api"`
 
+// SecurityHeaders are sent with every answer, the handlers' and the
+// gateway's own: browsers must not sniff a JSON body into something they
+// would run, and nothing (a shared cache, the browser's history) may keep
+// an answer that may carry a balance or a token.
+func SecurityHeaders() map[string]string {
+	return map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"Cache-Control":          "no-store",
+	}
+}
+
+// withSecurity returns headers plus SecurityHeaders.
+func withSecurity(headers map[string]string) map[string]string {
+	out := SecurityHeaders()
+	for k, v := range headers {
+		out[k] = v
+	}
+	return out
+}
+
 // GatewayResponse is an answer API Gateway gives itself, before or instead
 // of a handler: refusals of the authorizer, unknown routes, throttling. The
 // CDK app configures each as a gateway response and the local gateway
@@ -35,7 +55,7 @@ type GatewayResponse struct {
 // gatewayAnswer is the gateway response of type typ answering status with
 // e's message.
 func gatewayAnswer(typ string, status int, e *apperr.Error, headers map[string]string) GatewayResponse {
-	return GatewayResponse{Type: typ, Status: status, Detail: e.Detail, Headers: headers}
+	return GatewayResponse{Type: typ, Status: status, Detail: e.Detail, Headers: withSecurity(headers)}
 }
 
 // GatewayResponses lists the gateway responses the API configures.
@@ -43,7 +63,7 @@ func GatewayResponses() []GatewayResponse {
 	wwwAuth := map[string]string{"WWW-Authenticate": WWWAuthenticate}
 	return []GatewayResponse{
 		// The authorizer denied: the context carries the 401 detail.
-		{Type: "ACCESS_DENIED", Status: 401, Template: `{"detail": "$context.authorizer.` + CtxDetail + `"}`, Headers: wwwAuth},
+		{Type: "ACCESS_DENIED", Status: 401, Template: `{"detail": "$context.authorizer.` + CtxDetail + `"}`, Headers: withSecurity(wwwAuth)},
 		// The authorizer was not invoked because the identity source was
 		// missing (only with a result cache): no credentials.
 		gatewayAnswer("UNAUTHORIZED", 401, apperr.ErrNoCredentials, wwwAuth),
@@ -62,7 +82,7 @@ func GatewayResponses() []GatewayResponse {
 		gatewayAnswer("DEFAULT_5XX", 502, apperr.ErrBadGateway, nil),
 		// Any other refusal of the gateway keeps its status and message,
 		// in the contract's shape.
-		{Type: "DEFAULT_4XX", Template: `{"detail": $context.error.messageString}`},
+		{Type: "DEFAULT_4XX", Template: `{"detail": $context.error.messageString}`, Headers: SecurityHeaders()},
 	}
 }
 

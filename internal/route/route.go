@@ -49,9 +49,42 @@ type Route struct {
 	// Replica routes serve large listings and read from READ_DATABASE_URL
 	// (the read-only proxy endpoint) when it is set.
 	Replica bool
+	// Keys are the secret keys the route's function may read (and nothing
+	// else may): the token-signing key for login, the cursor key for the
+	// listings. The CDK app grants each function exactly these.
+	Keys []Key
+	// Static routes serve a document built into the function (the OpenAPI
+	// document and its reference): they open no database connection, so
+	// their functions get no database grant.
+	Static bool
 	// MemoryMB and TimeoutSeconds size the Lambda function.
 	MemoryMB       int
 	TimeoutSeconds int
+}
+
+// Key names one of the service's secret keys.
+type Key string
+
+const (
+	// TokenKey signs and verifies JWTs: login signs them, the authorizer
+	// (AuthorizerKeys) verifies them. No other function may read it.
+	TokenKey Key = "token"
+	// CursorKey signs the listings' page cursors (a key of its own, so that
+	// the listing functions cannot mint tokens).
+	CursorKey Key = "cursor"
+)
+
+// AuthorizerKeys are the keys the authorizer, which serves no route, reads.
+func AuthorizerKeys() []Key { return []Key{TokenKey} }
+
+// Holds reports whether the route's function may read key k.
+func (r Route) Holds(k Key) bool {
+	for _, have := range r.Keys {
+		if have == k {
+			return true
+		}
+	}
+	return false
 }
 
 // Prefix is the base path of every route.
@@ -74,12 +107,13 @@ const (
 
 // Routes returns the route table. The result is a fresh copy.
 func Routes() []Route {
+	cursor := []Key{CursorKey}
 	return []Route{
 		// Users.
 		{Function: "users-sign-up", Methods: []string{post}, Path: Prefix + "/users/sign-up", Access: Public,
 			Summary: "Create a customer or business account.", MemoryMB: hashMemory},
 		{Function: "users-login", Methods: []string{post}, Path: Prefix + "/users/login", Access: Public,
-			Summary: "Exchange a username and password for a JWT.", MemoryMB: hashMemory},
+			Summary: "Exchange a username and password for a JWT.", MemoryMB: hashMemory, Keys: []Key{TokenKey}},
 		{Function: "users-logout", Methods: []string{post}, Path: Prefix + "/users/logout", Access: Optional,
 			Summary: "Clear the jwt cookie and revoke the presented token."},
 		{Function: "users-me-get", Methods: []string{get}, Path: Prefix + "/users/me", Access: User,
@@ -93,7 +127,7 @@ func Routes() []Route {
 
 		// Customers' wallets.
 		{Function: "wallets-list", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets", Access: Customer,
-			Summary: "Page of the caller's wallets.", Replica: true},
+			Summary: "Page of the caller's wallets.", Replica: true, Keys: cursor},
 		{Function: "wallets-create", Methods: []string{post}, Path: Prefix + "/wallets/customers/wallets", Access: Customer,
 			Summary: "Open a new empty wallet."},
 		{Function: "wallets-get", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets/{uuid}", Access: Customer,
@@ -103,21 +137,21 @@ func Routes() []Route {
 		{Function: "wallets-retire", Methods: []string{put, patch}, Path: Prefix + "/wallets/customers/wallets/{uuid}/retire", Access: Customer,
 			Summary: "Withdraw money (a negative amount) from one of the caller's wallets."},
 		{Function: "wallets-transactions", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets/{uuid}/transactions", Access: Customer,
-			Summary: "Page of one of the caller's wallets' transactions.", Replica: true},
+			Summary: "Page of one of the caller's wallets' transactions.", Replica: true, Keys: cursor},
 		{Function: "charges-create", Methods: []string{post}, Path: Prefix + "/wallets/business/{business_id}/customers/transactions", Access: Customer,
 			Summary: "Open a pending charge at a business against one of the caller's wallets."},
 		{Function: "charges-list", Methods: []string{get}, Path: Prefix + "/wallets/business/{business_id}/customers/transactions", Access: Customer,
-			Summary: "Page of the caller's charges at a business.", Replica: true},
+			Summary: "Page of the caller's charges at a business.", Replica: true, Keys: cursor},
 
 		// Businesses and the directory.
 		{Function: "business-list", Methods: []string{get}, Path: Prefix + "/wallets/business", Access: User,
-			Summary: "Page of active businesses.", Replica: true},
+			Summary: "Page of active businesses.", Replica: true, Keys: cursor},
 		{Function: "business-wallet-create", Methods: []string{post}, Path: Prefix + "/wallets/business/wallet", Access: Business,
 			Summary: "Open the business's wallet."},
 		{Function: "business-wallet-get", Methods: []string{get}, Path: Prefix + "/wallets/business/wallet", Access: Business,
 			Summary: "The business's wallet."},
 		{Function: "business-transactions", Methods: []string{get}, Path: Prefix + "/wallets/business/transactions", Access: Business,
-			Summary: "Page of the charges made at this business.", Replica: true},
+			Summary: "Page of the charges made at this business.", Replica: true, Keys: cursor},
 		{Function: "business-debit", Methods: []string{put, patch}, Path: Prefix + "/wallets/business/transactions/{uuid}/debit", Access: Business,
 			Summary: "Collect a pending or rejected charge."},
 
@@ -125,9 +159,9 @@ func Routes() []Route {
 		{Function: "health", Methods: []string{get}, Path: Prefix + "/health", Access: Public,
 			Summary: "Liveness and database reachability."},
 		{Function: "openapi", Methods: []string{get}, Path: Prefix + "/openapi.json", Access: Public,
-			Summary: "The OpenAPI 3.1 document of this API."},
+			Summary: "The OpenAPI 3.1 document of this API.", Static: true},
 		{Function: "docs", Methods: []string{get}, Path: Prefix + "/docs", Access: Public,
-			Summary: "A readable reference of this API, rendered from the OpenAPI document."},
+			Summary: "A readable reference of this API, rendered from the OpenAPI document.", Static: true},
 	}
 }
 
