@@ -424,12 +424,16 @@ func TestLambdaRuntime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	t.Cleanup(cancel)
 	start := func(t *testing.T, name, dbURL string) *lambdatest.Function {
-		return lambdatest.Start(ctx, t, lambdatest.Config{RIE: rie, Bootstrap: bins[name], Env: map[string]string{
+		env := map[string]string{
 			"DATABASE_URL":             dbURL,
-			"JWT_SECRET":               jwtSecret,
 			"AWS_LAMBDA_FUNCTION_NAME": name,
 			"WALLETS_ENV":              "test",
-		}})
+		}
+		// Only the functions holding the token key get it, as in the CDK app.
+		if name == "users-login" || name == "authorizer" {
+			env["JWT_SECRET"] = jwtSecret
+		}
+		return lambdatest.Start(ctx, t, lambdatest.Config{RIE: rie, Bootstrap: bins[name], Env: env})
 	}
 
 	t.Run("health", func(t *testing.T) {
@@ -454,17 +458,18 @@ func TestLambdaRuntime(t *testing.T) {
 
 	t.Run("init failure", func(t *testing.T) {
 		t.Parallel()
-		// No JWT key: the container must fail its init, not serve.
-		fn := lambdatest.Start(ctx, t, lambdatest.Config{RIE: rie, Bootstrap: bins["health"], Env: map[string]string{
+		// Login without the token key: the container must fail its init,
+		// not serve. (health, which holds no key, started without one.)
+		fn := lambdatest.Start(ctx, t, lambdatest.Config{RIE: rie, Bootstrap: bins["users-login"], Env: map[string]string{
 			"DATABASE_URL":             pgtest.URL(t),
-			"AWS_LAMBDA_FUNCTION_NAME": "health",
+			"AWS_LAMBDA_FUNCTION_NAME": "users-login",
 		}})
-		ev := events.APIGatewayProxyRequest{HTTPMethod: http.MethodGet, Path: "/api/v1/health", Resource: "/api/v1/health"}
+		ev := events.APIGatewayProxyRequest{HTTPMethod: http.MethodPost, Path: "/api/v1/users/login", Resource: "/api/v1/users/login"}
 		body, err := fn.Invoke(ctx, lambdatest.NewID("lambda-"), ev)
 		if err == nil || !strings.Contains(err.Error(), "502") {
 			t.Errorf("invoke without JWT_SECRET: %v (body %s), want the emulator's 502 for a failed init", err, body)
 		}
-		if logs := fn.Logs(); !strings.Contains(logs, "init failed") || !strings.Contains(logs, "no JWT key") {
+		if logs := fn.Logs(); !strings.Contains(logs, "init failed") || !strings.Contains(logs, "no token key") {
 			t.Errorf("the output does not say why init failed:\n%s", logs)
 		}
 	})

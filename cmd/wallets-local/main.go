@@ -102,7 +102,7 @@ func run() (code int) {
 	}
 	fmt.Printf("Migrations: %d applied\n", len(applied))
 
-	cfg, err := config.Load(ctx, config.Options{AllowRandomKey: true})
+	cfg, err := config.Load(ctx, config.Options{Keys: route.AllKeys(), AllowRandomKey: true})
 	if err != nil {
 		return fail("configuration: %v", err)
 	}

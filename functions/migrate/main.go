@@ -18,7 +18,7 @@ import (
 func main() {
 	// One JSON line per event, tagged like the other functions' lines.
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", "migrate", "version", obs.Version))
-	cfg, err := config.Load(context.Background(), config.Options{AllowRandomKey: true})
+	cfg, err := config.Load(context.Background(), config.Options{}) // it holds no key
 	if err != nil {
 		slog.Error("init failed", "error", err.Error())
 		os.Exit(1)

@@ -66,7 +66,7 @@ func (s *Server) authenticate(ctx context.Context, req events.APIGatewayCustomAu
 	if token == "" {
 		return auth.Principal{}, refusalErr{apperr.ErrNoCredentials}
 	}
-	p, err := s.tokens.Verify(token)
+	p, err := s.tokens.Verify(ctx, token)
 	if err != nil {
 		e, ok := apperr.As(err)
 		if !ok {

@@ -22,6 +22,7 @@ import (
 	"wallets/internal/apperr"
 	"wallets/internal/auth"
 	"wallets/internal/idempotency"
+	"wallets/internal/keys"
 	"wallets/internal/money"
 	"wallets/internal/route"
 	"wallets/internal/user"
@@ -321,7 +322,7 @@ type edge struct {
 
 func newEdge(t *testing.T) *edge {
 	t.Helper()
-	tokens, err := auth.NewTokens(jwtKey)
+	tokens, err := auth.StaticTokens(jwtKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +340,7 @@ func newEdge(t *testing.T) *edge {
 		Idempotency: e.idem,
 		Health:      e.health,
 		Tokens:      tokens,
-		SigningKey:  []byte("edge-test-cursor-key"),
+		Cursors:     testCursors(t),
 	})
 	return e
 }
@@ -536,4 +537,14 @@ func decode(t testing.TB, body string, v any) {
 	if err := json.Unmarshal([]byte(body), v); err != nil {
 		t.Fatalf("body %q: %v", body, err)
 	}
+}
+
+// testCursors is a cursor key's ring that never changes.
+func testCursors(t testing.TB) *keys.Ring {
+	t.Helper()
+	r, err := keys.StaticRing("cursor", keys.Set{Current: []byte("edge-test-cursor-key-0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -192,7 +192,7 @@ func TestEdgeResults(t *testing.T) {
 		if string(body.User) != pabloJSON {
 			t.Errorf("user = %s, want %s", body.User, pabloJSON)
 		}
-		p, err := e.tokens.Verify(body.Token)
+		p, err := e.tokens.Verify(context.Background(), body.Token)
 		if want := (auth.Principal{UserID: customerID, Type: auth.CustomerType, TokenVersion: tokenVersion}); err != nil || p != want {
 			t.Errorf("token verifies as %+v, %v; want %+v", p, err, want)
 		}

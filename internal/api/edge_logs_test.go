@@ -169,7 +169,7 @@ func (h *failingHousekeeper) Purge(context.Context, int) (int64, error) {
 func TestEdgePurgeFailureIsAWarning(t *testing.T) {
 	e := newEdge(t)
 	hk := &failingHousekeeper{}
-	e.srv = api.NewServer(api.Services{Wallets: e.wallets, Housekeeper: hk, Tokens: e.tokens, SigningKey: []byte("k")})
+	e.srv = api.NewServer(api.Services{Wallets: e.wallets, Housekeeper: hk, Tokens: e.tokens, Cursors: testCursors(t)})
 	e.wallets.OpenWalletFn = func(context.Context, int64) (wallet.Wallet, error) { return customerWallet(0), nil }
 	var buf bytes.Buffer
 	o := obs.New(obs.Config{Output: &buf})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -53,7 +54,7 @@ var errInvalidPage = apperr.New(apperr.NotFound, "Invalid page.")
 var errInvalidCursor = apperr.New(apperr.Invalid, "Invalid cursor")
 
 // pageOf reads ?page=, ?page_size= and ?cursor= for a list in order o.
-func (s *Server) pageOf(r *Request, o order) (pageRequest, error) {
+func (s *Server) pageOf(ctx context.Context, r *Request, o order) (pageRequest, error) {
 	size := DefaultPageSize
 	if v, ok := r.QueryValue("page_size"); ok {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {
@@ -66,7 +67,7 @@ func (s *Server) pageOf(r *Request, o order) (pageRequest, error) {
 		cur := &wallet.Cursor{}
 		if c != "" {
 			var err error
-			if cur, err = s.decodeCursor(c, o); err != nil {
+			if cur, err = s.decodeCursor(ctx, c, o); err != nil {
 				return pr, err
 			}
 		}
@@ -99,33 +100,43 @@ type cursorData struct {
 	Backward bool   `json:"b,omitempty"`
 }
 
-func (s *Server) encodeCursor(o order, c wallet.Cursor) string {
+func (s *Server) encodeCursor(ctx context.Context, o order, c wallet.Cursor) string {
 	d := cursorData{Order: o, Backward: c.Backward, ID: c.ID}
 	if o == byTime {
 		d.Micros, d.UUID = c.Created.UnixMicro(), c.UUID.String()
 	}
 	payload, _ := json.Marshal(d)
-	mac := hmac.New(sha256.New, s.cursorKey)
-	mac.Write(payload)
+	kid, key := s.cursors.Signing(ctx)
 	enc := base64.RawURLEncoding
-	return enc.EncodeToString(payload) + "." + enc.EncodeToString(mac.Sum(nil)[:16])
+	return kid + "." + enc.EncodeToString(payload) + "." + enc.EncodeToString(cursorMAC(key, payload))
 }
 
-func (s *Server) decodeCursor(c string, o order) (*wallet.Cursor, error) {
+// cursorMAC authenticates a cursor's payload with a version of the cursor
+// key (the first 16 bytes of its HMAC-SHA256).
+func cursorMAC(key, payload []byte) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write(payload)
+	return mac.Sum(nil)[:16]
+}
+
+// decodeCursor reads a cursor "<kid>.<payload>.<mac>": the kid names the
+// version of the cursor key that signed it (the current one or, after a
+// rotation, the previous one; a version this container does not know yet
+// makes its ring re-read the key).
+func (s *Server) decodeCursor(ctx context.Context, c string, o order) (*wallet.Cursor, error) {
 	// Strict: a cursor has one spelling; altered padding bits are forgery.
 	enc := base64.RawURLEncoding.Strict()
-	p, sig, ok := strings.Cut(c, ".")
-	if !ok {
+	parts := strings.Split(c, ".")
+	if len(parts) != 3 {
 		return nil, errInvalidCursor
 	}
-	payload, err1 := enc.DecodeString(p)
-	got, err2 := enc.DecodeString(sig)
+	payload, err1 := enc.DecodeString(parts[1])
+	got, err2 := enc.DecodeString(parts[2])
 	if err1 != nil || err2 != nil {
 		return nil, errInvalidCursor
 	}
-	mac := hmac.New(sha256.New, s.cursorKey)
-	mac.Write(payload)
-	if !hmac.Equal(got, mac.Sum(nil)[:16]) {
+	key, known := s.cursors.Verifying(ctx, parts[0])
+	if !known || !hmac.Equal(got, cursorMAC(key, payload)) {
 		return nil, errInvalidCursor
 	}
 	var d cursorData
@@ -147,8 +158,8 @@ func (s *Server) decodeCursor(c string, o order) (*wallet.Cursor, error) {
 
 // listPage runs a list query for the caller's page and renders it. When the
 // caller asked for ?page=last, the list is counted first.
-func listPage[T, V any](s *Server, r *Request, o order, fetch func(wallet.Page) (wallet.Listing[T], error), view func(T) V, position func(T) wallet.Cursor) (Response, error) {
-	pr, err := s.pageOf(r, o)
+func listPage[T, V any](ctx context.Context, s *Server, r *Request, o order, fetch func(wallet.Page) (wallet.Listing[T], error), view func(T) V, position func(T) wallet.Cursor) (Response, error) {
+	pr, err := s.pageOf(ctx, r, o)
 	if err != nil {
 		return Response{}, err
 	}
@@ -206,10 +217,10 @@ func listPage[T, V any](s *Server, r *Request, o order, fetch func(wallet.Page) 
 		}
 	}
 	if next != nil {
-		body.Next = r.link("cursor", s.encodeCursor(o, *next))
+		body.Next = r.link("cursor", s.encodeCursor(ctx, o, *next))
 	}
 	if prev != nil {
-		body.Previous = r.link("cursor", s.encodeCursor(o, *prev))
+		body.Previous = r.link("cursor", s.encodeCursor(ctx, o, *prev))
 	}
 	return ok(body), nil
 }

@@ -9,13 +9,12 @@ package api
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"wallets/internal/auth"
 	"wallets/internal/idempotency"
+	"wallets/internal/keys"
 	"wallets/internal/user"
 	"wallets/internal/wallet"
 )
@@ -49,8 +48,8 @@ type Services struct {
 	Health Pinger
 	// Tokens signs and verifies JWTs (login, the authorizer).
 	Tokens *auth.Tokens
-	// SigningKey derives the key that signs list cursors.
-	SigningKey []byte
+	// Cursors signs and verifies the listings' page cursors.
+	Cursors *keys.Ring
 }
 
 // Server holds the services every handler shares. One Server lives per
@@ -63,13 +62,11 @@ type Server struct {
 	housekeep Housekeeper
 	health    Pinger
 	tokens    *auth.Tokens
-	cursorKey []byte
+	cursors   *keys.Ring
 }
 
 // NewServer returns a Server over svc.
 func NewServer(svc Services) *Server {
-	mac := hmac.New(sha256.New, svc.SigningKey)
-	mac.Write([]byte("wallets list cursor"))
 	return &Server{
 		wallets:   svc.Wallets,
 		users:     svc.Users,
@@ -77,6 +74,6 @@ func NewServer(svc Services) *Server {
 		housekeep: svc.Housekeeper,
 		health:    svc.Health,
 		tokens:    svc.Tokens,
-		cursorKey: mac.Sum(nil),
+		cursors:   svc.Cursors,
 	}
 }

@@ -106,7 +106,7 @@ func (s *Server) LogIn(ctx context.Context, r *Request) (Response, error) {
 	case err != nil:
 		return Response{}, err
 	}
-	token, err := s.tokens.Issue(u.Principal())
+	token, err := s.tokens.Issue(ctx, u.Principal())
 	if err != nil {
 		return Response{}, err
 	}

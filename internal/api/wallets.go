@@ -59,7 +59,7 @@ func businessPosition(b wallet.Business) wallet.Cursor { return wallet.Cursor{ID
 
 // ListWallets answers a page of the caller's wallets.
 func (s *Server) ListWallets(ctx context.Context, r *Request) (Response, error) {
-	return listPage(s, r, byTime, func(p wallet.Page) (wallet.Listing[wallet.Wallet], error) {
+	return listPage(ctx, s, r, byTime, func(p wallet.Page) (wallet.Listing[wallet.Wallet], error) {
 		return s.wallets.ListWallets(ctx, r.Principal.UserID, p)
 	}, viewWallet, walletPosition)
 }
@@ -172,7 +172,7 @@ func (s *Server) WalletTransactions(ctx context.Context, r *Request) (Response, 
 }
 
 func (s *Server) listTransactions(ctx context.Context, r *Request, scope wallet.TransactionScope, f wallet.TransactionFilter) (Response, error) {
-	return listPage(s, r, byTime, func(p wallet.Page) (wallet.Listing[wallet.Transaction], error) {
+	return listPage(ctx, s, r, byTime, func(p wallet.Page) (wallet.Listing[wallet.Transaction], error) {
 		return s.wallets.ListTransactions(ctx, scope, f, p)
 	}, viewTransaction, transactionPosition)
 }
@@ -238,7 +238,7 @@ func (s *Server) ListCharges(ctx context.Context, r *Request) (Response, error) 
 
 // ListBusinesses answers a page of the business directory.
 func (s *Server) ListBusinesses(ctx context.Context, r *Request) (Response, error) {
-	return listPage(s, r, byID, func(p wallet.Page) (wallet.Listing[wallet.Business], error) {
+	return listPage(ctx, s, r, byID, func(p wallet.Page) (wallet.Listing[wallet.Business], error) {
 		return s.wallets.ListBusinesses(ctx, p)
 	}, viewBusiness, businessPosition)
 }

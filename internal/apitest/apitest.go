@@ -48,8 +48,11 @@ const (
 // Password is the password SignUp gives every user.
 const Password = "Tr0mbone-Galaxy-42"
 
-// JWTKey signs the stack's tokens.
-var JWTKey = []byte("apitest-jwt-signing-key-0123456789abcdef")
+// JWTKey signs the stack's tokens; CursorKey its page cursors.
+var (
+	JWTKey    = []byte("apitest-jwt-signing-key-0123456789abcdef")
+	CursorKey = []byte("apitest-cursor-signing-key-0123456789abcdef")
+)
 
 // Stack is the API running in-process on its own database.
 type Stack struct {
@@ -87,9 +90,13 @@ func NewLogged(t testing.TB, logs io.Writer, configure func(*config.Config)) *St
 func newStack(t testing.TB, configure func(*config.Config), logs io.Writer) *Stack {
 	t.Helper()
 	dbURL := pgtest.URL(t)
+	keyRings, err := config.StaticKeys(JWTKey, CursorKey)
+	if err != nil {
+		t.Fatalf("apitest: %v", err)
+	}
 	cfg := config.Config{
 		DatabaseURL:      dbURL,
-		JWTKey:           JWTKey,
+		Keys:             keyRings,
 		Environment:      "test",
 		StatementTimeout: 5 * time.Second,
 		MaxConns:         20,

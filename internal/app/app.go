@@ -34,6 +34,8 @@ type Env struct {
 	DB     *pgxpool.Pool
 	ReadDB *pgxpool.Pool // nil when no replica is configured
 	Obs    *obs.Obs
+	// Tokens signs and verifies JWTs; nil in a function that holds no
+	// token key (every one but login and the authorizer).
 	Tokens *auth.Tokens
 }
 
@@ -50,15 +52,18 @@ func NewEnv(ctx context.Context, cfg config.Config, function string) (*Env, erro
 	return e, nil
 }
 
-// observe sets up error reporting and logs, and the token signer.
+// observe sets up error reporting and logs, and the token signer when the
+// process holds the token key.
 func (e *Env) observe(ctx context.Context, function string) error {
 	reporter, err := sentryreport.New(sentryreport.Options{DSN: e.Config.SentryDSN, Environment: e.Config.Environment})
 	e.Obs = obs.Init(ctx, obs.Config{Function: function, Reporter: reporter})
 	if err != nil {
 		e.Obs.Logger().Error("sentry disabled", "error", err.Error())
 	}
-	e.Tokens, err = auth.NewTokens(e.Config.JWTKey, e.Config.JWTPreviousKey)
-	return err
+	if ring := e.Config.Keys[route.TokenKey]; ring != nil {
+		e.Tokens = auth.NewTokens(ring)
+	}
+	return nil
 }
 
 // openPools opens the writer's pool and, when configured, the reader's,
@@ -122,11 +127,12 @@ func (e *Env) All(h user.Hasher) api.Services {
 	}
 }
 
-// Server returns the edge over svc, with the process's token signer and
-// cursor key.
+// Server returns the edge over svc, with the keys the process holds: the
+// token signer and the cursor key's ring (nil where the function holds
+// neither).
 func (e *Env) Server(svc api.Services) *api.Server {
 	svc.Tokens = e.Tokens
-	svc.SigningKey = e.Config.JWTKey
+	svc.Cursors = e.Config.Keys[route.CursorKey]
 	return api.NewServer(svc)
 }
 
@@ -205,8 +211,9 @@ func startLambda(ctx context.Context, function string, usesDB func(*Env) bool) (
 	} else {
 		close(warmed)
 	}
-	// Only the authorizer verifies tokens, with the previous key too.
-	opts := config.Options{AWS: loadAWS, SigningOnly: function != "authorizer"}
+	// The function reads only its own keys: the token key in login and
+	// the authorizer, the cursor key in the listings, none elsewhere.
+	opts := config.Options{AWS: loadAWS, Keys: functionKeys(function)}
 	if err := cfg.ReadSecrets(ctx, opts); err != nil {
 		return nil, err
 	}
@@ -221,6 +228,15 @@ func startLambda(ctx context.Context, function string, usesDB func(*Env) bool) (
 	case <-t.C:
 	}
 	return e, nil
+}
+
+// functionKeys are the keys function may read.
+func functionKeys(function string) []route.Key {
+	if function == "authorizer" {
+		return route.AuthorizerKeys()
+	}
+	rt, _ := route.ByFunction(function)
+	return rt.Keys
 }
 
 // warm makes the first connection of each pool. A failure is left to the

@@ -2,8 +2,7 @@
 package auth
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"wallets/internal/apperr"
+	"wallets/internal/keys"
 )
 
 // UserType is a user's account type.
@@ -40,45 +40,42 @@ var (
 	ErrExpired      = apperr.New(apperr.Unauthenticated, "Signature has expired.")
 )
 
-// Tokens issues and verifies HS256 JWTs. Each token names its key in the
-// kid header (KeyID of the key); Verify accepts the current key and the
-// previous ones, so that rotating the key (the new value becomes current,
-// the old one previous) logs nobody out.
+// Tokens issues and verifies HS256 JWTs with the versions of a key ring.
+// Each token names its key version in the kid header (keys.ID); Verify
+// accepts the ring's current and previous versions, so that rotating the
+// key (the new value becomes current, the old one previous) logs nobody
+// out, and a token naming a version the ring does not know yet (signed by a
+// container that saw the rotation first) makes the ring re-read its source.
 type Tokens struct {
-	key  []byte
-	kid  string
-	keys map[string][]byte // by kid: the current key and the previous ones
+	ring *keys.Ring
 	now  func() time.Time
 }
 
-// NewTokens returns a signer with key, which must hold at least 32 bytes,
-// that also verifies tokens signed with the previous keys (empty ones are
-// ignored: no previous key).
-func NewTokens(key []byte, previous ...[]byte) (*Tokens, error) {
-	if len(key) < 32 {
-		return nil, fmt.Errorf("jwt key: %d bytes, need at least 32", len(key))
-	}
-	t := &Tokens{key: key, kid: KeyID(key), keys: map[string][]byte{KeyID(key): key}, now: time.Now}
-	for i, p := range previous {
-		if len(p) == 0 {
-			continue
-		}
-		if len(p) < 32 {
-			return nil, fmt.Errorf("previous jwt key %d: %d bytes, need at least 32", i+1, len(p))
-		}
-		if _, dup := t.keys[KeyID(p)]; !dup {
-			t.keys[KeyID(p)] = p
+// NewTokens returns the signer and verifier over ring.
+func NewTokens(ring *keys.Ring) *Tokens { return &Tokens{ring: ring, now: time.Now} }
+
+// StaticTokens returns Tokens over a ring that never changes: key signs,
+// key and the previous ones verify (tests, tools). Keys must hold at least
+// keys.MinLen bytes; empty previous ones are ignored.
+func StaticTokens(key []byte, previous ...[]byte) (*Tokens, error) {
+	s := keys.Set{Current: key}
+	for _, p := range previous {
+		if len(p) > 0 {
+			if s.Previous != nil {
+				return nil, errors.New("jwt key: at most one previous version")
+			}
+			s.Previous = p
 		}
 	}
-	return t, nil
+	ring, err := keys.NewRing(context.Background(), "jwt", keys.Static(s), keys.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return NewTokens(ring), nil
 }
 
-// KeyID names a key without revealing it: the first 16 hex digits of its
-// SHA-256. Tokens carry it in their kid header.
-func KeyID(key []byte) string {
-	sum := sha256.Sum256(key)
-	return hex.EncodeToString(sum[:8])
-}
+// KeyID names a key version in a token's kid header (keys.ID).
+func KeyID(key []byte) string { return keys.ID(key) }
 
 type claims struct {
 	Type    UserType `json:"type"`
@@ -87,7 +84,8 @@ type claims struct {
 }
 
 // Issue returns a signed token for p, valid for TokenTTL.
-func (t *Tokens) Issue(p Principal) (string, error) {
+func (t *Tokens) Issue(ctx context.Context, p Principal) (string, error) {
+	kid, key := t.ring.Signing(ctx)
 	now := t.now()
 	c := claims{
 		Type:    p.Type,
@@ -99,8 +97,8 @@ func (t *Tokens) Issue(p Principal) (string, error) {
 		},
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
-	tok.Header["kid"] = t.kid
-	s, err := tok.SignedString(t.key)
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(key)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
@@ -113,21 +111,19 @@ func (t *Tokens) Issue(p Principal) (string, error) {
 // may be signed with any of them. It fails with ErrExpired or
 // ErrInvalidToken. It does not check the token version against the user:
 // the caller does that.
-func (t *Tokens) Verify(token string) (Principal, error) {
+func (t *Tokens) Verify(ctx context.Context, token string) (Principal, error) {
 	var c claims
 	keyFor := func(tok *jwt.Token) (any, error) {
 		kid, has := tok.Header["kid"]
 		if !has {
-			set := jwt.VerificationKeySet{Keys: []jwt.VerificationKey{t.key}}
-			for id, k := range t.keys {
-				if id != t.kid {
-					set.Keys = append(set.Keys, k)
-				}
+			set := jwt.VerificationKeySet{}
+			for _, k := range t.ring.All(ctx) {
+				set.Keys = append(set.Keys, k)
 			}
 			return set, nil
 		}
 		id, _ := kid.(string)
-		if k, ok := t.keys[id]; ok {
+		if k, ok := t.ring.Verifying(ctx, id); ok {
 			return k, nil
 		}
 		return nil, errors.New("unknown kid")

@@ -97,9 +97,13 @@ type Stack struct {
 // StartStack serves the API over the database at dbURL on a free loopback
 // port, with jwtKey signing tokens and a pool of maxConns.
 func StartStack(ctx context.Context, dbURL string, jwtKey []byte, maxConns int) (*Stack, error) {
+	ring, err := config.StaticKeys(jwtKey, append([]byte("bench cursor key: "), jwtKey...))
+	if err != nil {
+		return nil, fmt.Errorf("bench stack: %w", err)
+	}
 	cfg := config.Config{
 		DatabaseURL:      dbURL,
-		JWTKey:           jwtKey,
+		Keys:             ring,
 		Environment:      "bench",
 		StatementTimeout: 5 * time.Second,
 		MaxConns:         int32(maxConns),

@@ -18,9 +18,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"wallets/internal/awsenv"
+	"wallets/internal/keys"
+	"wallets/internal/route"
 	"wallets/internal/sentrydsn"
 )
 
@@ -41,14 +42,14 @@ type Config struct {
 	// endpoints, sslmode=verify-full), whose certificates are verified
 	// against the roots of package awstrust.
 	ProxyTLS bool
-	// JWTKey signs tokens and cursors: Secrets Manager secret JWT_SECRET_ARN,
-	// else JWT_SECRET.
-	JWTKey []byte
-	// JWTPreviousKey still verifies tokens during a key rotation: the
-	// secret's AWSPREVIOUS version (Secrets Manager moves the replaced value
-	// there on put-secret-value), else JWT_SECRET_PREVIOUS; nil when none,
-	// or when read with Options.SigningOnly.
-	JWTPreviousKey []byte
+	// Keys are the secret keys the process holds (Options.Keys), each kept
+	// fresh by a ring: from Secrets Manager secret <KEY>_ARN (the current
+	// and previous versions, re-read every KeyTTL), else from the
+	// environment (see KeyVars). ReadSecrets fills it.
+	Keys map[route.Key]*keys.Ring
+	// KeyTTL is how long a ring trusts its last read (SECRETS_REFRESH, a Go
+	// duration; default 5m).
+	KeyTTL time.Duration
 	// SentryDSN: secret SENTRY_DSN_SECRET_ARN, else SENTRY_DSN; empty
 	// disables error reporting.
 	SentryDSN string
@@ -68,13 +69,13 @@ const SentryDisabled = sentrydsn.Disabled
 
 // Options change how Load fills the gaps.
 type Options struct {
-	// AllowRandomKey lets Load invent a JWT key when none is configured
+	// Keys lists the keys the process may read: a Lambda function only its
+	// route's (route.Route.Keys; the authorizer route.AuthorizerKeys), so
+	// that it neither reads nor needs the others. ReadSecrets reads these.
+	Keys []route.Key
+	// AllowRandomKey lets ReadSecrets invent a key when none is configured
 	// (the local server on a throwaway database); Lambda refuses to start.
 	AllowRandomKey bool
-	// SigningOnly: the process signs tokens but verifies none (every Lambda
-	// function but the authorizer), so ReadSecrets leaves out the JWT key's
-	// previous version, one Secrets Manager call fewer at a cold start.
-	SigningOnly bool
 	// AWS loads the AWS configuration for the Secrets Manager client, only
 	// when a secret's ARN is set (see AWSLoader); nil means a loader of
 	// its own.
@@ -93,7 +94,7 @@ func Load(ctx context.Context, opts Options) (Config, error) {
 }
 
 // FromEnv reads what the environment gives, without a network call: all
-// but the JWT keys and the Sentry DSN, which ReadSecrets adds. (A Lambda
+// but the keys and the Sentry DSN, which ReadSecrets adds. (A Lambda
 // container opens its database connection while it reads the secrets.)
 func FromEnv() (Config, error) {
 	c := Config{
@@ -119,83 +120,127 @@ func FromEnv() (Config, error) {
 		return c, fmt.Errorf("DB_MAX_CONNS: %q is not a positive number", os.Getenv("DB_MAX_CONNS"))
 	}
 	c.MaxConns = int32(maxConns)
+	if c.KeyTTL, err = time.ParseDuration(envOr("SECRETS_REFRESH", "5m")); err != nil || c.KeyTTL <= 0 {
+		return c, fmt.Errorf("SECRETS_REFRESH: %q is not a positive duration", os.Getenv("SECRETS_REFRESH"))
+	}
 	return c, nil
 }
 
-// ReadSecrets sets the JWT keys and the Sentry DSN: from Secrets Manager
-// for the ARNs the environment names (calls in a row on one connection: the
-// JWT key's current version and, unless opts.SigningOnly, its previous one;
-// the DSN), else from the environment.
+// KeyVar names the environment variables of a key.
+type KeyVar struct {
+	// ARN names the Secrets Manager secret holding the key (its string
+	// value; AWSCURRENT and AWSPREVIOUS versions).
+	ARN string
+	// Value and Previous hold the key itself and, during a rotation, the
+	// previous one, for local use (the ARN wins).
+	Value, Previous string
+}
+
+// KeyVars are the environment variables of each key.
+var KeyVars = map[route.Key]KeyVar{
+	route.TokenKey:  {ARN: "JWT_SECRET_ARN", Value: "JWT_SECRET", Previous: "JWT_SECRET_PREVIOUS"},
+	route.CursorKey: {ARN: "CURSOR_SECRET_ARN", Value: "CURSOR_SECRET", Previous: "CURSOR_SECRET_PREVIOUS"},
+}
+
+// ReadSecrets reads the keys opts.Keys names into c.Keys (each one's
+// current and previous versions, concurrently) and the Sentry DSN: from
+// Secrets Manager for the ARNs the environment names, else from the
+// environment.
 func (c *Config) ReadSecrets(ctx context.Context, opts Options) error {
 	loadAWS := opts.AWS
 	if loadAWS == nil {
 		loadAWS = AWSLoader()
 	}
-	var secrets *secretsmanager.Client
-	secretVersion := func(arnVar, plainVar, stage string) (string, error) {
-		arn := os.Getenv(arnVar)
-		if arn == "" {
-			return os.Getenv(plainVar), nil
+	client := sync.OnceValues(func() (*secretsmanager.Client, error) {
+		awsCfg, err := loadAWS(ctx)
+		if err != nil {
+			return nil, err
 		}
-		if secrets == nil {
-			awsCfg, err := loadAWS(ctx)
+		return secretsmanager.NewFromConfig(awsCfg), nil
+	})
+	type ring struct {
+		key  route.Key
+		ring *keys.Ring
+		err  error
+	}
+	rings := make(chan ring, len(opts.Keys))
+	for _, k := range opts.Keys {
+		go func() {
+			src, err := c.keySource(k, opts, client)
 			if err != nil {
-				return "", err
+				rings <- ring{key: k, err: err}
+				return
 			}
-			secrets = secretsmanager.NewFromConfig(awsCfg)
+			r, err := keys.NewRing(ctx, string(k), src, keys.Options{TTL: c.KeyTTL})
+			rings <- ring{key: k, ring: r, err: err}
+		}()
+	}
+	var err error
+	if c.SentryDSN, err = c.sentryDSN(ctx, client); err != nil {
+		err = fmt.Errorf("read secret SENTRY_DSN_SECRET_ARN: %w", err)
+	}
+	c.Keys = map[route.Key]*keys.Ring{}
+	for range opts.Keys {
+		r := <-rings
+		if r.err != nil {
+			err = errors.Join(err, r.err)
+			continue
 		}
-		in := &secretsmanager.GetSecretValueInput{SecretId: &arn}
-		if stage != "" {
-			in.VersionStage = &stage
-		}
-		out, err := secrets.GetSecretValue(ctx, in)
-		var missing *smtypes.ResourceNotFoundException
-		if stage != "" && errors.As(err, &missing) {
-			return "", nil // no such version yet: the secret was never rotated
-		}
+		c.Keys[r.key] = r.ring
+	}
+	return err
+}
+
+// keySource returns where key k comes from.
+func (c *Config) keySource(k route.Key, opts Options, client func() (*secretsmanager.Client, error)) (keys.Source, error) {
+	v, known := KeyVars[k]
+	if !known {
+		return nil, fmt.Errorf("no such key %q", k)
+	}
+	if arn := os.Getenv(v.ARN); arn != "" {
+		sm, err := client()
 		if err != nil {
-			return "", fmt.Errorf("read secret %s: %w", arnVar, err)
+			return nil, err
 		}
-		if out.SecretString == nil {
-			return "", fmt.Errorf("secret %s has no string value", arnVar)
-		}
-		return strings.TrimSpace(*out.SecretString), nil
+		return keys.SecretsManager(sm, arn), nil
 	}
-	secret := func(arnVar, plainVar string) (string, error) { return secretVersion(arnVar, plainVar, "") }
-	key, err := secret("JWT_SECRET_ARN", "JWT_SECRET")
-	if err != nil {
-		return err
-	}
-	if !opts.SigningOnly {
-		previous, err := secretVersion("JWT_SECRET_ARN", "JWT_SECRET_PREVIOUS", "AWSPREVIOUS")
-		if err != nil {
-			return err
+	set := keys.Set{Current: []byte(os.Getenv(v.Value)), Previous: []byte(os.Getenv(v.Previous))}
+	if len(set.Current) == 0 {
+		if !opts.AllowRandomKey {
+			return nil, fmt.Errorf("no %s key: set %s (Secrets Manager) or %s", k, v.ARN, v.Value)
 		}
-		if previous != "" && previous != key {
-			c.JWTPreviousKey = []byte(previous)
-		}
-	}
-	switch {
-	case key != "":
-		c.JWTKey = []byte(key)
-	case opts.AllowRandomKey:
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
-			return fmt.Errorf("random jwt key: %w", err)
+			return nil, fmt.Errorf("random %s key: %w", k, err)
 		}
-		c.JWTKey = []byte(hex.EncodeToString(b))
-	default:
-		return errors.New("no JWT key: set JWT_SECRET_ARN (Secrets Manager) or JWT_SECRET")
+		set = keys.Set{Current: []byte(hex.EncodeToString(b))}
 	}
-	if c.SentryDSN, err = secret("SENTRY_DSN_SECRET_ARN", "SENTRY_DSN"); err != nil {
-		return err
+	return keys.Static(set), nil
+}
+
+// sentryDSN reads the DSN: secret SENTRY_DSN_SECRET_ARN, else SENTRY_DSN.
+// The deployment creates the secret holding SentryDisabled until an
+// operator stores a real DSN; that reads as none.
+func (c *Config) sentryDSN(ctx context.Context, client func() (*secretsmanager.Client, error)) (string, error) {
+	dsn := os.Getenv("SENTRY_DSN")
+	if arn := os.Getenv("SENTRY_DSN_SECRET_ARN"); arn != "" {
+		sm, err := client()
+		if err != nil {
+			return "", err
+		}
+		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
+		if err != nil {
+			return "", err
+		}
+		if out.SecretString == nil {
+			return "", errors.New("no string value")
+		}
+		dsn = strings.TrimSpace(*out.SecretString)
 	}
-	// The deployment creates the DSN secret holding this placeholder until
-	// an operator stores a real DSN.
-	if c.SentryDSN == SentryDisabled {
-		c.SentryDSN = ""
+	if dsn == SentryDisabled {
+		return "", nil
 	}
-	return nil
+	return dsn, nil
 }
 
 // AWSLoader returns a function that builds the AWS configuration (region,
@@ -220,4 +265,18 @@ func envOr(name, def string) string {
 func dsn(host string) string {
 	return fmt.Sprintf("postgres://%s@%s:%s/%s?sslmode=verify-full",
 		envOr("DATABASE_USER", "wallets"), host, envOr("DATABASE_PORT", "5432"), envOr("DATABASE_NAME", "wallets"))
+}
+
+// StaticKeys are rings that never change over the token key token and the
+// cursor key cursor, for a Config built in code (tests, benchmarks).
+func StaticKeys(token, cursor []byte) (map[route.Key]*keys.Ring, error) {
+	t, err := keys.StaticRing(string(route.TokenKey), keys.Set{Current: token})
+	if err != nil {
+		return nil, err
+	}
+	c, err := keys.StaticRing(string(route.CursorKey), keys.Set{Current: cursor})
+	if err != nil {
+		return nil, err
+	}
+	return map[route.Key]*keys.Ring{route.TokenKey: t, route.CursorKey: c}, nil
 }

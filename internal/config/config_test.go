@@ -10,33 +10,60 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"wallets/internal/keys"
+	"wallets/internal/route"
 )
 
-// Both JWT keys are read during a rotation: the current one signs, the
-// previous one still verifies.
-func TestLoadReadsCurrentAndPreviousJWTKeys(t *testing.T) {
-	current, previous := strings.Repeat("c", 32), strings.Repeat("p", 32)
-	t.Setenv("JWT_SECRET_ARN", "")
-	t.Setenv("SENTRY_DSN_SECRET_ARN", "")
-	t.Setenv("DB_MAX_CONNS", "")
-	t.Setenv("DB_STATEMENT_TIMEOUT", "")
-	t.Setenv("JWT_SECRET", current)
-	t.Setenv("JWT_SECRET_PREVIOUS", previous)
-	c, err := Load(context.Background(), Options{})
+// Both versions of a key are read during a rotation: the current one
+// signs, the previous one still verifies; each key has its own variables,
+// and a process reads only the keys it is given.
+func TestReadSecretsFromTheEnvironment(t *testing.T) {
+	ctx := context.Background()
+	current, previous, cursor := strings.Repeat("c", 32), strings.Repeat("p", 32), strings.Repeat("r", 32)
+	for k, v := range map[string]string{
+		"JWT_SECRET_ARN": "", "CURSOR_SECRET_ARN": "", "SENTRY_DSN_SECRET_ARN": "", "SENTRY_DSN": "",
+		"DB_MAX_CONNS": "", "DB_STATEMENT_TIMEOUT": "", "SECRETS_REFRESH": "",
+		"JWT_SECRET": current, "JWT_SECRET_PREVIOUS": previous, "CURSOR_SECRET": cursor, "CURSOR_SECRET_PREVIOUS": "",
+	} {
+		t.Setenv(k, v)
+	}
+	c, err := Load(ctx, Options{Keys: route.AllKeys()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(c.JWTKey) != current || string(c.JWTPreviousKey) != previous {
-		t.Errorf("keys %q / %q", c.JWTKey, c.JWTPreviousKey)
+	if c.KeyTTL != 5*time.Minute {
+		t.Errorf("KeyTTL %v, want the 5m default", c.KeyTTL)
 	}
-	t.Setenv("JWT_SECRET_PREVIOUS", "")
-	if c, err = Load(context.Background(), Options{}); err != nil || c.JWTPreviousKey != nil {
-		t.Errorf("no previous key: %q, %v", c.JWTPreviousKey, err)
+	tok := c.Keys[route.TokenKey]
+	if id, k := tok.Signing(ctx); string(k) != current || id != keys.ID([]byte(current)) {
+		t.Errorf("token key signs with %q", k)
 	}
-	t.Setenv("JWT_SECRET_PREVIOUS", current) // the same value is no second key
-	if c, err = Load(context.Background(), Options{}); err != nil || c.JWTPreviousKey != nil {
-		t.Errorf("previous = current: %q, %v", c.JWTPreviousKey, err)
+	if k, ok := tok.Verifying(ctx, keys.ID([]byte(previous))); !ok || string(k) != previous {
+		t.Errorf("the previous token key does not verify: %q %v", k, ok)
+	}
+	if _, k := c.Keys[route.CursorKey].Signing(ctx); string(k) != cursor {
+		t.Errorf("cursor key %q", k)
+	}
+
+	// Only the keys asked for are read: a function without the token key
+	// starts without JWT_SECRET.
+	t.Setenv("JWT_SECRET", "")
+	if c, err = Load(ctx, Options{Keys: []route.Key{route.CursorKey}}); err != nil || c.Keys[route.TokenKey] != nil {
+		t.Errorf("cursor only: %v, token ring %v", err, c.Keys[route.TokenKey])
+	}
+	if _, err = Load(ctx, Options{Keys: []route.Key{route.TokenKey}}); err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
+		t.Errorf("no token key: %v, want an error naming JWT_SECRET", err)
+	}
+	if c, err = Load(ctx, Options{Keys: []route.Key{route.TokenKey}, AllowRandomKey: true}); err != nil || c.Keys[route.TokenKey] == nil {
+		t.Errorf("random key: %v", err)
+	}
+	t.Setenv("SECRETS_REFRESH", "soon")
+	if _, err = FromEnv(); err == nil {
+		t.Error("SECRETS_REFRESH=soon accepted")
 	}
 }
 
@@ -47,12 +74,15 @@ func TestReadSecretsFromSecretsManager(t *testing.T) {
 	const jwtARN, dsnARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dsn"
 	values := map[string]string{jwtARN: strings.Repeat("k", 32), dsnARN: SentryDisabled}
 	var calls []string
+	var callsMu sync.Mutex
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ SecretId, VersionStage string }
 		_ = json.NewDecoder(r.Body).Decode(&in)
+		callsMu.Lock()
 		calls = append(calls, in.SecretId+" "+in.VersionStage)
+		callsMu.Unlock()
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		if v, ok := values[in.SecretId]; ok && in.VersionStage == "" {
+		if v, ok := values[in.SecretId]; ok && (in.VersionStage == "" || in.VersionStage == "AWSCURRENT") {
 			_ = json.NewEncoder(w).Encode(map[string]string{"ARN": in.SecretId, "SecretString": v})
 			return
 		}
@@ -73,28 +103,29 @@ func TestReadSecretsFromSecretsManager(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	ctx := context.Background()
-	var c Config
-	if err := c.ReadSecrets(ctx, Options{}); err == nil || !strings.Contains(err.Error(), "certificate") {
+	c := Config{KeyTTL: time.Minute}
+	if err := c.ReadSecrets(ctx, Options{Keys: []route.Key{route.TokenKey}}); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("without AWS_CA_BUNDLE: %v, want a certificate error", err)
 	}
 	t.Setenv("AWS_CA_BUNDLE", bundle)
 	calls = nil
-	c = Config{}
-	if err := c.ReadSecrets(ctx, Options{AWS: AWSLoader()}); err != nil {
+	c = Config{KeyTTL: time.Minute}
+	if err := c.ReadSecrets(ctx, Options{AWS: AWSLoader(), Keys: []route.Key{route.TokenKey}}); err != nil {
 		t.Fatal(err)
 	}
-	if string(c.JWTKey) != values[jwtARN] || c.JWTPreviousKey != nil || c.SentryDSN != "" {
-		t.Errorf("read %q / %q / %q", c.JWTKey, c.JWTPreviousKey, c.SentryDSN)
+	if _, k := c.Keys[route.TokenKey].Signing(ctx); string(k) != values[jwtARN] || c.SentryDSN != "" {
+		t.Errorf("read %q / %q", k, c.SentryDSN)
 	}
-	if want := []string{jwtARN + " ", jwtARN + " AWSPREVIOUS", dsnARN + " "}; !slices.Equal(calls, want) {
+	slices.Sort(calls)
+	if want := []string{dsnARN + " ", jwtARN + " AWSCURRENT", jwtARN + " AWSPREVIOUS"}; !slices.Equal(calls, want) {
 		t.Errorf("calls %q, want %q", calls, want)
 	}
-	// A process that verifies no token does not read the previous version.
+	// A process holding no key reads only the DSN.
 	calls, c = nil, Config{}
-	if err := c.ReadSecrets(ctx, Options{SigningOnly: true}); err != nil {
+	if err := c.ReadSecrets(ctx, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{jwtARN + " ", dsnARN + " "}; !slices.Equal(calls, want) || string(c.JWTKey) != values[jwtARN] {
-		t.Errorf("signing only: calls %q, key %q", calls, c.JWTKey)
+	if want := []string{dsnARN + " "}; !slices.Equal(calls, want) || len(c.Keys) != 0 {
+		t.Errorf("no keys: calls %q, keys %v", calls, c.Keys)
 	}
 }

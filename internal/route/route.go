@@ -74,6 +74,10 @@ const (
 	CursorKey Key = "cursor"
 )
 
+// AllKeys are every key, for a process serving every route (the local
+// gateway, tests).
+func AllKeys() []Key { return []Key{TokenKey, CursorKey} }
+
 // AuthorizerKeys are the keys the authorizer, which serves no route, reads.
 func AuthorizerKeys() []Key { return []Key{TokenKey} }
 

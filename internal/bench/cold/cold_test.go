@@ -47,6 +47,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -84,11 +85,14 @@ const (
 var functions = []string{"health", "wallets-deposit", "authorizer", "users-login", "wallets-transactions"}
 
 const (
-	jwtKey   = "bench-cold-jwt-signing-key-0123456789abcdef"
-	jwtARN   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallets-jwt-AbCdEf"
-	dsnARN   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallets-sentry-dsn-AbCdEf"
-	username = "bench_cold"
-	password = "Tr0ub4dor&3-bench-cold"
+	jwtKey = "bench-cold-jwt-signing-key-0123456789abcdef"
+	jwtARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallets-jwt-AbCdEf"
+	dsnARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallets-sentry-dsn-AbCdEf"
+	// cursorARN holds the listings' cursor key.
+	cursorARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallets-cursor-AbCdEf"
+	cursorKey = "bench-cold-cursor-key-0123456789abcdef0123456789abcdef"
+	username  = "bench_cold"
+	password  = "Tr0ub4dor&3-bench-cold"
 )
 
 var (
@@ -127,7 +131,7 @@ func BenchmarkColdStart(b *testing.B) {
 	px := newProxy(t, p, "127.0.0.1:"+strconv.Itoa(pg.Port))
 
 	sentryDSN, sentryPosts := newSentryStandIn(t)
-	secrets := newSecretsStandIn(t, p, map[string]string{jwtARN: jwtKey, dsnARN: sentryDSN})
+	secrets := newSecretsStandIn(t, p, map[string]string{jwtARN: jwtKey, dsnARN: sentryDSN, cursorARN: cursorKey})
 	env := map[string]string{
 		// The CDK app's environment (infra/functions.go).
 		"WALLETS_ENV":           "bench",
@@ -138,7 +142,6 @@ func BenchmarkColdStart(b *testing.B) {
 		"DATABASE_IAM_AUTH":     "true",
 		"DB_MAX_CONNS":          "2",
 		"DB_STATEMENT_TIMEOUT":  "5s",
-		"JWT_SECRET_ARN":        jwtARN,
 		"SENTRY_DSN_SECRET_ARN": dsnARN,
 		// Lambda's: the execution role's credentials.
 		"AWS_ACCESS_KEY_ID":     "AKIAIOSFODNN7EXAMPLE",
@@ -156,9 +159,9 @@ func BenchmarkColdStart(b *testing.B) {
 	// and gives the proxy its server connections, warm.
 	for i := range runs + 1 {
 		for _, name := range names {
-			fnEnv := env
+			fnEnv := withKeys(env, name)
 			if name == "wallets-transactions" {
-				fnEnv = withReader(env)
+				fnEnv = withReader(fnEnv)
 			}
 			r, err := measure(ctx, t, rie, bins[name], fnEnv, events[name])
 			if err != nil {
@@ -247,11 +250,11 @@ func seed(ctx context.Context, t testing.TB, dbURL string) map[string]invocation
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := auth.NewTokens([]byte(jwtKey))
+	tokens, err := auth.StaticTokens([]byte(jwtKey))
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := tokens.Issue(u.Principal())
+	token, err := tokens.Issue(ctx, u.Principal())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,4 +429,25 @@ func report(names []string, results map[string][]coldStart) {
 		verdict = "NO"
 	}
 	fmt.Printf("  worst: %s, %.2f× hello's cold-start cost (target ≤ 1.5×): met? %s\n", worstName, worst, verdict)
+}
+
+// withKeys adds to env the ARNs of the keys function holds in the CDK app
+// (route.Route.Keys): the token key only in login and the authorizer, the
+// cursor key only in the listings.
+func withKeys(env map[string]string, function string) map[string]string {
+	out := maps.Clone(env)
+	held := route.AuthorizerKeys()
+	if function != "authorizer" {
+		rt, _ := route.ByFunction(function)
+		held = rt.Keys
+	}
+	for _, k := range held {
+		switch k {
+		case route.TokenKey:
+			out["JWT_SECRET_ARN"] = jwtARN
+		case route.CursorKey:
+			out["CURSOR_SECRET_ARN"] = cursorARN
+		}
+	}
+	return out
 }
