@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"mime"
@@ -130,6 +131,11 @@ func (s *Server) serve(ctx context.Context, rt route.Route, h HandlerFunc, ev ev
 		}
 	} else {
 		resp, err = h(s, ctx, r)
+		if errors.Is(err, apperr.ErrOutcomeUnknown) {
+			// The change may have been applied: no Retry-After, and the
+			// answer says so (with a key, a retry would have been safe).
+			err = fmt.Errorf("%w: %w", apperr.ErrOutcomeUnknown, err)
+		}
 	}
 	if rand.IntN(purgeEvery) == 0 {
 		s.purge(ctx)

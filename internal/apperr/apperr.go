@@ -69,6 +69,13 @@ var (
 	// ErrUnavailable answers when the database cannot be reached; the
 	// client may retry (with the same Idempotency-Key, safely).
 	ErrUnavailable = &Error{Code: Unavailable, Detail: "Service temporarily unavailable, try again later.", RetryAfter: 5}
+	// ErrOutcomeUnknown answers a change sent without an Idempotency-Key
+	// whose connection to the database was lost after the change was sent
+	// (a dropped connection, the deadline): it may have been applied, so
+	// the answer invites no retry (no Retry-After). package postgres marks
+	// such failures with it; the edge answers it only to a mutating request
+	// without a key (with one, a retry is safe: ErrUnavailable).
+	ErrOutcomeUnknown = New(Unavailable, "The connection to the database was lost while this request was being applied: it may or may not have taken effect. Look it up (the wallet's transactions, the charge) before trying again, and send an Idempotency-Key with changes so that retrying is safe.")
 	// ErrNoCredentials is the 401 of a request without a token.
 	ErrNoCredentials = New(Unauthenticated, "Authentication credentials were not provided.")
 	// ErrInvalidToken is the 401 of a token that is malformed, forged,

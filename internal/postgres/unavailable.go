@@ -40,7 +40,9 @@ func unavailable(err error) bool {
 // classify returns err with apperr.ErrUnavailable in front when it is a
 // fault meaning the database is unreachable (unavailable), keeping err in the
 // chain for the logs; any other error, an *apperr.Error included, comes back
-// unchanged.
+// unchanged. When the statement may have reached the server and the server's
+// answer was lost (maybeApplied), apperr.ErrOutcomeUnknown is in the chain
+// too, so that the edge does not invite a blind retry of a change.
 func classify(err error) error {
 	if !unavailable(err) {
 		return err
@@ -48,7 +50,25 @@ func classify(err error) error {
 	if _, ok := apperr.As(err); ok {
 		return err
 	}
+	if maybeApplied(err) {
+		return fmt.Errorf("%w: %w: %w", apperr.ErrUnavailable, apperr.ErrOutcomeUnknown, err)
+	}
 	return fmt.Errorf("%w: %w", apperr.ErrUnavailable, err)
+}
+
+// maybeApplied reports whether an unavailable err may have come after the
+// server applied the statement (or committed the transaction): the request
+// was sent (pgconn.SafeToRetry is false: something was written to the
+// connection) and no answer of the server's came back. An error the server
+// reported (statement timeout, shutdown) means it did not commit.
+func maybeApplied(err error) bool {
+	var pgErr *pgconn.PgError
+	var connErr *pgconn.ConnectError
+	var opErr *net.OpError
+	if errors.As(err, &pgErr) || errors.As(err, &connErr) || (errors.As(err, &opErr) && opErr.Op == "dial") {
+		return false // the server refused, or was never reached
+	}
+	return !pgconn.SafeToRetry(err)
 }
 
 // classifyErr applies classify to *err: every service method defers it, so

@@ -20,25 +20,32 @@ func TestClassify(t *testing.T) {
 		name            string
 		err             error
 		wantUnavailable bool
+		// wantUnknown: the statement may have been applied (sent, and
+		// no answer of the server's came back).
+		wantUnknown bool
 	}{
-		{"nil", nil, false},
-		{"a bug", errors.New("syntax error"), false},
-		{"a refusal", wallet.ErrNotFound, false},
-		{"a unique violation", &pgconn.PgError{Code: "23505"}, false},
-		{"a dial failure", fmt.Errorf("wallet x: %w", dial), true},
-		{"a deadline", fmt.Errorf("begin: %w", context.DeadlineExceeded), true},
-		{"an admin shutdown", &pgconn.PgError{Code: "57P01"}, true},
-		{"a connection exception", &pgconn.PgError{Code: "08006"}, true},
-		{"a statement timeout", &pgconn.PgError{Code: "57014"}, true},
-		{"too many connections", &pgconn.PgError{Code: "53300"}, true},
-		{"a closed connection", fmt.Errorf("commit: %w", net.ErrClosed), true},
-		{"a cut stream", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true},
+		{"nil", nil, false, false},
+		{"a bug", errors.New("syntax error"), false, false},
+		{"a refusal", wallet.ErrNotFound, false, false},
+		{"a unique violation", &pgconn.PgError{Code: "23505"}, false, false},
+		{"a dial failure", fmt.Errorf("wallet x: %w", dial), true, false},
+		{"a deadline", fmt.Errorf("begin: %w", context.DeadlineExceeded), true, true},
+		{"an admin shutdown", &pgconn.PgError{Code: "57P01"}, true, false},
+		{"a connection exception", &pgconn.PgError{Code: "08006"}, true, false},
+		{"a statement timeout", &pgconn.PgError{Code: "57014"}, true, false},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, true, false},
+		{"a closed connection", fmt.Errorf("commit: %w", net.ErrClosed), true, true},
+		{"a cut stream", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true, true},
+		{"a connect error", &pgconn.ConnectError{}, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := classify(tt.err)
 			if errors.Is(got, apperr.ErrUnavailable) != tt.wantUnavailable {
 				t.Errorf("classify(%v) = %v; unavailable %v, want %v", tt.err, got, !tt.wantUnavailable, tt.wantUnavailable)
+			}
+			if errors.Is(got, apperr.ErrOutcomeUnknown) != tt.wantUnknown {
+				t.Errorf("classify(%v) = %v; outcome unknown %v, want %v", tt.err, got, !tt.wantUnknown, tt.wantUnknown)
 			}
 			if tt.err != nil && !errors.Is(got, tt.err) {
 				t.Errorf("classify(%v) = %v lost the cause", tt.err, got)
