@@ -160,12 +160,15 @@ func (s *Server) idempotent(ctx context.Context, r *Request, h HandlerFunc, key 
 			}
 			resp = s.failure(ctx, err)
 		}
-		return answerOf(resp), nil
+		return req.Seal(answerOf(resp))
 	})
 	if err != nil {
 		return Response{}, false, err
 	}
 	if replayed {
+		if answer, err = req.Open(answer); err != nil {
+			return Response{}, false, err
+		}
 		obs.Count(ctx, obs.MetricIdempotentReplays, 1)
 		return replay(answer), true, nil
 	}

@@ -5,9 +5,16 @@
 package idempotency
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 
 	"wallets/internal/apperr"
 )
@@ -24,6 +31,9 @@ type Request struct {
 	// Hash is the fingerprint of the request: the same key with another
 	// fingerprint is a different request.
 	Hash []byte
+	// seal encrypts the answer of an anonymous request (see Seal); nil for
+	// a user's.
+	seal []byte
 }
 
 // NewRequest returns the request of user (0 for anonymous) with the
@@ -43,9 +53,94 @@ func NewRequest(user int64, key string, hash []byte) (Request, error) {
 		d.Write([]byte(key))
 		d.Write([]byte{0})
 		d.Write(hash)
-		key = anonymousPrefix + hex.EncodeToString(d.Sum(nil))
+		scoped := anonymousPrefix + hex.EncodeToString(d.Sum(nil))
+		return Request{User: user, Key: scoped, Hash: hash, seal: sealKey(key, hash)}, nil
 	}
 	return Request{User: user, Key: key, Hash: hash}, nil
+}
+
+// sealKey is the AES-256 key of an anonymous request's answer: a digest of
+// the client's key and the request (whose body holds the password), apart
+// from the scoped key stored beside the answer, so that only a client
+// sending the same key and the same request again can read the answer.
+func sealKey(key string, hash []byte) []byte {
+	d := sha256.New()
+	d.Write([]byte("wallets idempotency seal"))
+	d.Write([]byte{0})
+	d.Write([]byte(key))
+	d.Write([]byte{0})
+	d.Write(hash)
+	return d.Sum(nil)
+}
+
+// sealedPrefix starts a sealed answer's body (a plain one is JSON or empty).
+const sealedPrefix = "wallets-sealed-v1:"
+
+// Seal returns a, encrypted for keeping when r is anonymous: login's answer
+// holds a token (in its body and its Set-Cookie header), sign-up's the new
+// account, and neither may be readable from the store. The status stays
+// readable; headers and body travel in the sealed body. A user's answer
+// comes back as it is.
+func (r Request) Seal(a Answer) (Answer, error) {
+	if r.seal == nil {
+		return a, nil
+	}
+	plain, err := json.Marshal(sealed{Headers: a.Headers, Body: a.Body})
+	if err != nil {
+		return Answer{}, fmt.Errorf("seal answer: %w", err)
+	}
+	aead, err := newAEAD(r.seal)
+	if err != nil {
+		return Answer{}, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return Answer{}, fmt.Errorf("seal answer: %w", err)
+	}
+	body := append([]byte(sealedPrefix), nonce...)
+	return Answer{Status: a.Status, Body: aead.Seal(body, nonce, plain, []byte(r.Key))}, nil
+}
+
+// Open returns a kept answer as Seal was given it; an answer kept unsealed
+// (a user's, or one kept before answers were sealed) comes back as it is.
+func (r Request) Open(a Answer) (Answer, error) {
+	rest, isSealed := bytes.CutPrefix(a.Body, []byte(sealedPrefix))
+	if !isSealed {
+		return a, nil
+	}
+	if r.seal == nil {
+		return Answer{}, errors.New("open answer: sealed, but the request is not anonymous")
+	}
+	aead, err := newAEAD(r.seal)
+	if err != nil {
+		return Answer{}, err
+	}
+	if len(rest) < aead.NonceSize() {
+		return Answer{}, errors.New("open answer: truncated")
+	}
+	plain, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], []byte(r.Key))
+	if err != nil {
+		return Answer{}, fmt.Errorf("open answer: %w", err)
+	}
+	var s sealed
+	if err := json.Unmarshal(plain, &s); err != nil {
+		return Answer{}, fmt.Errorf("open answer: %w", err)
+	}
+	return Answer{Status: a.Status, Headers: s.Headers, Body: s.Body}, nil
+}
+
+// sealed is the plain text of a sealed answer.
+type sealed struct {
+	Headers map[string][]string `json:"h,omitempty"`
+	Body    []byte              `json:"b,omitempty"`
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("seal key: %w", err)
+	}
+	return cipher.NewGCM(block)
 }
 
 // anonymousPrefix marks the scoped keys of anonymous callers.
