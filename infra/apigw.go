@@ -82,6 +82,8 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 		RestApiName:   jsii.String(s.name()),
 		Description:   jsii.String("Wallets " + s.Stage + ": wallets and payments API"),
 		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		// The bodies the handlers (and the local gateway) take base64-encoded.
+		BinaryMediaTypes: jsii.Strings(route.BinaryMediaTypes()...),
 		// The account-level role API Gateway logs with (access and
 		// execution logs need it).
 		CloudWatchRole:              jsii.Bool(true),
@@ -226,7 +228,10 @@ func methodNotAllowed(allowed []string) awsapigateway.MockIntegration {
 	body := NotAllowedTemplate
 	return awsapigateway.NewMockIntegration(&awsapigateway.IntegrationOptions{
 		PassthroughBehavior: awsapigateway.PassthroughBehavior_NEVER,
-		RequestTemplates:    &templates,
+		// A binary body (multipart/form-data is one of BinaryMediaTypes)
+		// reaches the template as text; the template reads none of it.
+		ContentHandling:  awsapigateway.ContentHandling_CONVERT_TO_TEXT,
+		RequestTemplates: &templates,
 		IntegrationResponses: &[]*awsapigateway.IntegrationResponse{{
 			StatusCode:         jsii.String("405"),
 			ResponseTemplates:  &map[string]*string{"application/json": jsii.String(body)},

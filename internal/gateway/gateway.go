@@ -57,19 +57,12 @@ const (
 )
 
 // BinaryMediaTypes are the content types whose request bodies are passed to
-// handlers base64-encoded (isBase64Encoded=true), as with the REST API's
-// binaryMediaTypes setting. A body that is not valid UTF-8 is base64-encoded
-// whatever its type.
-var BinaryMediaTypes = []string{
-	"application/octet-stream",
-	"application/pdf",
-	"application/zip",
-	"application/gzip",
-	"image/*",
-	"audio/*",
-	"video/*",
-	"multipart/form-data",
-}
+// handlers base64-encoded (isBase64Encoded=true): route.BinaryMediaTypes,
+// which the CDK app declares as the REST API's binaryMediaTypes. A body that
+// is not valid UTF-8 is base64-encoded whatever its type (API Gateway would
+// pass it as text with its invalid bytes replaced: either way the handler
+// answers 400).
+var BinaryMediaTypes = route.BinaryMediaTypes()
 
 // Options tune the gateway. The zero value is ready to use.
 type Options struct {

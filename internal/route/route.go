@@ -91,6 +91,22 @@ func (r Route) Holds(k Key) bool {
 	return false
 }
 
+// BinaryMediaTypes are the REST API's binaryMediaTypes: request bodies of
+// these types reach the handlers base64-encoded (isBase64Encoded), in API
+// Gateway and in the local gateway alike. The result is a fresh copy.
+func BinaryMediaTypes() []string {
+	return []string{
+		"application/octet-stream",
+		"application/pdf",
+		"application/zip",
+		"application/gzip",
+		"image/*",
+		"audio/*",
+		"video/*",
+		"multipart/form-data",
+	}
+}
+
 // Prefix is the base path of every route.
 const Prefix = "/api/v1"
 
