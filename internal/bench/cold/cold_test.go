@@ -26,7 +26,7 @@
 // The functions run as they do in AWS, with stand-ins only where AWS would
 // be needed: their environment is the CDK app's (DATABASE_HOST and friends,
 // IAM authentication, JWT_SECRET_ARN, SENTRY_DSN_SECRET_ARN); Secrets Manager
-// is an HTTPS stand-in (AWS_ENDPOINT_URL_SECRETS_MANAGER) answering at once,
+// is package secretstest over HTTPS (AWS_ENDPOINT_URL_SECRETS_MANAGER) answering at once,
 // with a certificate from a throwaway CA that the functions trust through
 // AWS_CA_BUNDLE (added to the roots of AWS endpoints, package awstrust) and
 // SSL_CERT_FILE (the system's trust store with the CA appended, so that
@@ -85,8 +85,6 @@ var functions = []string{"health", "wallets-deposit", "authorizer", "users-login
 
 const (
 	jwtKey   = "bench-cold-jwt-signing-key-0123456789abcdef"
-	jwtARN   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallets-jwt-AbCdEf"
-	dsnARN   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallets-sentry-dsn-AbCdEf"
 	username = "bench_cold"
 	password = "Tr0ub4dor&3-bench-cold"
 )
@@ -127,7 +125,9 @@ func BenchmarkColdStart(b *testing.B) {
 	px := newProxy(t, p, "127.0.0.1:"+strconv.Itoa(pg.Port))
 
 	sentryDSN, sentryPosts := newSentryStandIn(t)
-	secrets := newSecretsStandIn(t, p, map[string]string{jwtARN: jwtKey, dsnARN: sentryDSN})
+	secrets := newSecretsStandIn(t, p)
+	secrets.Put("wallets/bench/jwt-key", jwtKey)
+	secrets.Put("wallets/bench/sentry-dsn", sentryDSN)
 	env := map[string]string{
 		// The CDK app's environment (infra/functions.go).
 		"WALLETS_ENV":           "bench",
@@ -138,8 +138,8 @@ func BenchmarkColdStart(b *testing.B) {
 		"DATABASE_IAM_AUTH":     "true",
 		"DB_MAX_CONNS":          "2",
 		"DB_STATEMENT_TIMEOUT":  "5s",
-		"JWT_SECRET_ARN":        jwtARN,
-		"SENTRY_DSN_SECRET_ARN": dsnARN,
+		"JWT_SECRET_ARN":        secrets.ARN("wallets/bench/jwt-key"),
+		"SENTRY_DSN_SECRET_ARN": secrets.ARN("wallets/bench/sentry-dsn"),
 		// Lambda's: the execution role's credentials.
 		"AWS_ACCESS_KEY_ID":     "AKIAIOSFODNN7EXAMPLE",
 		"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -175,7 +175,7 @@ func BenchmarkColdStart(b *testing.B) {
 	if n := sentryPosts.Load(); n != 0 {
 		t.Errorf("the functions reported %d errors to Sentry", n)
 	}
-	t.Logf("Secrets Manager stand-in answered %d calls", secrets.Calls.Load())
+	t.Logf("Secrets Manager stand-in answered %d calls", secrets.Calls("GetSecretValue"))
 	report(names, results)
 }
 
