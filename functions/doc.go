@@ -12,7 +12,10 @@
 //     (app.ServeAuthorizer);
 //   - functions/migrate: applies the database migrations before a
 //     deployment takes traffic; the only function linking the migration
-//     runner.
+//     runner;
+//   - functions/rotate-key: the rotation function of the HMAC keys in
+//     Secrets Manager (package keyrotation), which Secrets Manager invokes;
+//     no database.
 //
 // There is no other folder: the CDK app deploys one function per folder. This
 // package itself has no code; its tests check the layout against the route

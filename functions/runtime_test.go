@@ -24,12 +24,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"wallets/internal/api"
 	"wallets/internal/auth"
+	"wallets/internal/keyrotation"
 	"wallets/internal/lambdatest"
 	"wallets/internal/pgtest"
 	"wallets/internal/route"
+	"wallets/internal/secretstest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -39,12 +43,14 @@ const appImport = "wallets/internal/app"
 
 // expectedFunctions maps each folder of functions/ to the call its main must
 // make: app.Serve("<route>", (*api.Server).<Handler>, <wiring>) for a route,
-// app.ServeAuthorizer() for the authorizer; migrate is its own.
+// app.ServeAuthorizer() for the authorizer; migrate and rotate-key (the
+// keys' rotation function) are their own.
 func expectedFunctions(t *testing.T) map[string]string {
 	t.Helper()
 	want := map[string]string{
 		"authorizer": "ServeAuthorizer()",
 		"migrate":    "",
+		"rotate-key": "",
 	}
 	handlers := api.Handlers()
 	for _, r := range route.Routes() {
@@ -65,9 +71,9 @@ func expectedFunctions(t *testing.T) map[string]string {
 	return want
 }
 
-// TestLayout: one folder per route named by its Function, plus authorizer
-// and migrate, each a main.go; a route's main does nothing but call
-// app.Serve with its own name and its own handler (the wiring of its
+// TestLayout: one folder per route named by its Function, plus authorizer,
+// migrate and rotate-key, each a main.go; a route's main does nothing but
+// call app.Serve with its own name and its own handler (the wiring of its
 // services is the third argument).
 func TestLayout(t *testing.T) {
 	t.Parallel()
@@ -85,7 +91,7 @@ func TestLayout(t *testing.T) {
 			continue
 		}
 		if _, ok := want[e.Name()]; !ok {
-			t.Errorf("functions/%s: no route has this function, and it is neither authorizer nor migrate", e.Name())
+			t.Errorf("functions/%s: no route has this function, and it is none of authorizer, migrate, rotate-key", e.Name())
 			continue
 		}
 		seen[e.Name()] = true
@@ -413,7 +419,7 @@ func TestLambdaRuntime(t *testing.T) {
 	defer func() { cancelSetup(); wg.Wait() }() // also when the build fails
 	wg.Go(func() { rie, rieErr = lambdatest.FindRIE(setup, t.Logf) })
 	bins := lambdatest.BuildHost(setup, t, moduleDir(t),
-		"health", "migrate", "users-sign-up", "users-login", "authorizer")
+		"health", "migrate", "users-sign-up", "users-login", "authorizer", "rotate-key")
 	wg.Wait()
 	if rieErr != nil {
 		t.Fatal(rieErr)
@@ -516,6 +522,54 @@ func TestLambdaRuntime(t *testing.T) {
 		if err := json.Unmarshal(body, &res); err != nil || res.ErrorMsg != "" || len(res.Applied) != 0 ||
 			!bytes.Contains(body, []byte(`"applied"`)) {
 			t.Errorf("migrate answered %s (%v), want no migration applied", body, err)
+		}
+	})
+
+	t.Run("rotate-key", func(t *testing.T) {
+		t.Parallel()
+		// Secrets Manager's side: the stand-in, a key, and a rotation started
+		// as RotateSecret starts one (the token's version AWSPENDING, empty).
+		sm := secretstest.New(t)
+		const key = "wallets/test/jwt-key"
+		sm.Put(key, jwtSecret)
+		sm.SetRotationEnabled(key, true)
+		started, err := sm.Client().RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn := lambdatest.Start(ctx, t, lambdatest.Config{RIE: rie, Bootstrap: bins["rotate-key"], Env: map[string]string{
+			"AWS_LAMBDA_FUNCTION_NAME":         "rotate-key",
+			"AWS_ACCESS_KEY_ID":                "AKIDLAMBDATEST",
+			"AWS_SECRET_ACCESS_KEY":            "lambdatest-secret-key",
+			"AWS_SESSION_TOKEN":                "lambdatest-session-token",
+			"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL,
+		}})
+		for _, step := range keyrotation.Steps {
+			id := lambdatest.NewID("lambda-")
+			ev := keyrotation.Event{Step: step, SecretID: sm.ARN(key), ClientRequestToken: aws.ToString(started.VersionId)}
+			body, err := fn.Invoke(ctx, id, ev)
+			if err != nil || string(body) != "null" {
+				t.Fatalf("%s: %s (%v), want null", step, body, err)
+			}
+			line, ok := fn.LogLine(5*time.Second, func(m map[string]any) bool { return m["aws_request_id"] == id })
+			if !ok || line["msg"] != "rotation step" || line["step"] != step || line["function"] != "rotate-key" || line["outcome"] == nil {
+				t.Errorf("%s: log line %v, want the step's JSON line", step, line)
+			}
+		}
+		cur, _ := sm.Value(key, "AWSCURRENT")
+		prev, _ := sm.Value(key, "AWSPREVIOUS")
+		if len(cur) != keyrotation.KeyLength || prev != jwtSecret {
+			t.Errorf("after the rotation: AWSCURRENT %d characters, AWSPREVIOUS %q; want a new key and the old one", len(cur), prev)
+		}
+		if strings.Contains(fn.Logs(), cur) || strings.Contains(fn.Logs(), jwtSecret) {
+			t.Error("the function logged a key")
+		}
+		// A step the contract refuses fails the invocation, for Secrets
+		// Manager to retry and report.
+		body, err := fn.Invoke(ctx, lambdatest.NewID("lambda-"), keyrotation.Event{Step: keyrotation.CreateSecret,
+			SecretID: sm.ARN(key), ClientRequestToken: "00000000-0000-4000-8000-00000000dead"})
+		if err != nil || !bytes.Contains(body, []byte("errorMessage")) || !bytes.Contains(body, []byte("not pending")) {
+			t.Errorf("a token that is no version: %s (%v), want a function error", body, err)
 		}
 	})
 

@@ -26,7 +26,7 @@
 // The functions run as they do in AWS, with stand-ins only where AWS would
 // be needed: their environment is the CDK app's (DATABASE_HOST and friends,
 // IAM authentication, JWT_SECRET_ARN, SENTRY_DSN_SECRET_ARN); Secrets Manager
-// is an HTTPS stand-in (AWS_ENDPOINT_URL_SECRETS_MANAGER) answering at once,
+// is package secretstest over HTTPS (AWS_ENDPOINT_URL_SECRETS_MANAGER) answering at once,
 // with a certificate from a throwaway CA that the functions trust through
 // AWS_CA_BUNDLE (added to the roots of AWS endpoints, package awstrust) and
 // SSL_CERT_FILE (the system's trust store with the CA appended, so that
@@ -85,14 +85,11 @@ const (
 var functions = []string{"health", "wallets-deposit", "authorizer", "users-login", "wallets-transactions"}
 
 const (
-	jwtKey = "bench-cold-jwt-signing-key-0123456789abcdef"
-	jwtARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallets-jwt-AbCdEf"
-	dsnARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallets-sentry-dsn-AbCdEf"
-	// cursorARN holds the listings' cursor key.
-	cursorARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wallets-cursor-AbCdEf"
+	jwtKey   = "bench-cold-jwt-signing-key-0123456789abcdef"
+	username = "bench_cold"
+	password = "Tr0ub4dor&3-bench-cold"
+	// cursorKey signs the listings' cursors.
 	cursorKey = "bench-cold-cursor-key-0123456789abcdef0123456789abcdef"
-	username  = "bench_cold"
-	password  = "Tr0ub4dor&3-bench-cold"
 )
 
 var (
@@ -131,7 +128,10 @@ func BenchmarkColdStart(b *testing.B) {
 	px := newProxy(t, p, "127.0.0.1:"+strconv.Itoa(pg.Port))
 
 	sentryDSN, sentryPosts := newSentryStandIn(t)
-	secrets := newSecretsStandIn(t, p, map[string]string{jwtARN: jwtKey, dsnARN: sentryDSN, cursorARN: cursorKey})
+	secrets := newSecretsStandIn(t, p)
+	secrets.Put("wallets/bench/jwt-key", jwtKey)
+	secrets.Put("wallets/bench/sentry-dsn", sentryDSN)
+	secrets.Put("wallets/bench/cursor-key", cursorKey)
 	env := map[string]string{
 		// The CDK app's environment (infra/functions.go).
 		"WALLETS_ENV":           "bench",
@@ -142,7 +142,7 @@ func BenchmarkColdStart(b *testing.B) {
 		"DATABASE_IAM_AUTH":     "true",
 		"DB_MAX_CONNS":          "2",
 		"DB_STATEMENT_TIMEOUT":  "5s",
-		"SENTRY_DSN_SECRET_ARN": dsnARN,
+		"SENTRY_DSN_SECRET_ARN": secrets.ARN("wallets/bench/sentry-dsn"),
 		// Lambda's: the execution role's credentials.
 		"AWS_ACCESS_KEY_ID":     "AKIAIOSFODNN7EXAMPLE",
 		"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -159,7 +159,7 @@ func BenchmarkColdStart(b *testing.B) {
 	// and gives the proxy its server connections, warm.
 	for i := range runs + 1 {
 		for _, name := range names {
-			fnEnv := withKeys(env, name)
+			fnEnv := withKeys(env, name, secrets.ARN("wallets/bench/jwt-key"), secrets.ARN("wallets/bench/cursor-key"))
 			if name == "wallets-transactions" {
 				fnEnv = withReader(fnEnv)
 			}
@@ -178,7 +178,7 @@ func BenchmarkColdStart(b *testing.B) {
 	if n := sentryPosts.Load(); n != 0 {
 		t.Errorf("the functions reported %d errors to Sentry", n)
 	}
-	t.Logf("Secrets Manager stand-in answered %d calls", secrets.Calls.Load())
+	t.Logf("Secrets Manager stand-in answered %d calls", secrets.Calls("GetSecretValue"))
 	report(names, results)
 }
 
@@ -434,7 +434,7 @@ func report(names []string, results map[string][]coldStart) {
 // withKeys adds to env the ARNs of the keys function holds in the CDK app
 // (route.Route.Keys): the token key only in login and the authorizer, the
 // cursor key only in the listings.
-func withKeys(env map[string]string, function string) map[string]string {
+func withKeys(env map[string]string, function, jwtARN, cursorARN string) map[string]string {
 	out := maps.Clone(env)
 	held := route.AuthorizerKeys()
 	if function != "authorizer" {

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -20,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"wallets/internal/secretstest"
 )
 
 // pki is a throwaway certificate authority and one certificate it signed
@@ -120,50 +121,16 @@ func newPKI(t testing.TB) *pki {
 	return p
 }
 
-// secretsStandIn is an HTTPS stand-in of AWS Secrets Manager's
-// GetSecretValue (JSON 1.1 protocol): each secret's AWSCURRENT value, and
-// ResourceNotFoundException for any other version stage (a secret never
-// rotated). Calls counts the requests it answered.
-type secretsStandIn struct {
-	URL   string
-	Calls atomic.Int64
-}
-
-func newSecretsStandIn(t testing.TB, p *pki, secrets map[string]string) *secretsStandIn {
+// newSecretsStandIn starts the Secrets Manager stand-in (package
+// secretstest) over HTTPS with the localhost certificate, so that the
+// functions verify it against AWS_CA_BUNDLE as they verify AWS's. Seed it
+// with Put; a version stage it does not have (AWSPREVIOUS: the secrets were
+// never rotated) answers ResourceNotFoundException, as AWS does.
+func newSecretsStandIn(t testing.TB, p *pki) *secretstest.Server {
 	t.Helper()
-	s := &secretsStandIn{}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.Calls.Add(1)
-		var in struct {
-			SecretId     string
-			VersionStage string
-		}
-		body, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" || json.Unmarshal(body, &in) != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = io.WriteString(w, `{"__type":"InvalidRequestException","message":"not GetSecretValue"}`)
-			return
-		}
-		value, ok := secrets[in.SecretId]
-		if !ok || (in.VersionStage != "" && in.VersionStage != "AWSCURRENT") {
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = io.WriteString(w, `{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret value."}`)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"ARN":           in.SecretId,
-			"Name":          in.SecretId[strings.LastIndex(in.SecretId, ":")+1:],
-			"SecretString":  value,
-			"VersionId":     "00000000-0000-0000-0000-000000000001",
-			"VersionStages": []string{"AWSCURRENT"},
-			"CreatedDate":   1.7e9,
-		})
-	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{p.Cert}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	s.URL = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	s := secretstest.NewTLSServer(&tls.Config{Certificates: []tls.Certificate{p.Cert}})
+	t.Cleanup(s.Close)
+	s.URL = strings.Replace(s.URL, "127.0.0.1", "localhost", 1)
 	return s
 }
 
