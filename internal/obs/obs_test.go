@@ -883,3 +883,32 @@ func TestWarnRidesInTheLine(t *testing.T) {
 		t.Errorf("logs %v", logs)
 	}
 }
+
+// The flush at the end of an invocation waits flushTimeout at most, and
+// never past the invocation's deadline less flushMargin.
+func TestFlushBudget(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	for _, tc := range []struct {
+		name     string
+		deadline time.Duration // from now; 0: none
+		want     time.Duration
+	}{
+		{"no deadline", 0, flushTimeout},
+		{"far deadline", time.Minute, flushTimeout},
+		{"near deadline", time.Second, time.Second - flushMargin},
+		{"deadline within the margin", 100 * time.Millisecond, 0},
+		{"past deadline", -time.Second, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tc.deadline != 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, now.Add(tc.deadline))
+				defer cancel()
+			}
+			if got := flushBudget(ctx, now); got != tc.want {
+				t.Errorf("flushBudget = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -207,7 +207,7 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 		eventID = r.Send(status)
 	}
 	if eventID != "" {
-		st.scope.Flush(flushTimeout)
+		st.scope.Flush(flushBudget(ctx, time.Now()))
 	}
 
 	level := slog.LevelInfo
@@ -273,6 +273,21 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 }
 
 // ms converts d to fractional milliseconds (microsecond precision).
+// flushBudget is how long Finish may wait for the Reporter at now:
+// flushTimeout, but never past the invocation's deadline less
+// flushMargin (the answer and the log line must still go out before
+// Lambda ends the invocation), and not at all when that has passed.
+func flushBudget(ctx context.Context, now time.Time) time.Duration {
+	budget := flushTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		budget = min(budget, deadline.Sub(now)-flushMargin)
+	}
+	return max(budget, 0)
+}
+
+// flushMargin is left of the invocation's time after a flush.
+const flushMargin = 300 * time.Millisecond
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Logger returns the invocation's logger (with request_id, Function, method
