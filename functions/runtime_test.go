@@ -509,8 +509,9 @@ func TestLambdaRuntime(t *testing.T) {
 
 	t.Run("migrate", func(t *testing.T) {
 		t.Parallel()
-		fn := start(t, "migrate", pgtest.URL(t))
-		// pgtest's database is migrated already: nothing to apply.
+		// As the schema's owner, as in AWS; pgtest's database is migrated
+		// already: nothing to apply.
+		fn := start(t, "migrate", pgtest.OwnerURL(t, pgtest.URL(t)))
 		body, err := fn.Invoke(ctx, lambdatest.NewID("lambda-"), map[string]any{})
 		if err != nil {
 			t.Fatal(err)

@@ -8,3 +8,8 @@ import "embed"
 //
 //go:embed *.sql
 var FS embed.FS
+
+// RuntimeRole is the database role the functions connect as, which
+// migration 00006 creates: rows, not schema (the role that runs the
+// migrations owns the schema).
+const RuntimeRole = "wallets_app"

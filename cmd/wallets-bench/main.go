@@ -36,6 +36,7 @@ import (
 	"wallets/internal/localpg"
 	"wallets/internal/passhash"
 	"wallets/internal/postgres/migrate"
+	"wallets/migrations"
 )
 
 const (
@@ -114,7 +115,8 @@ func run(ctx context.Context, out io.Writer) (err error) {
 
 	key := make([]byte, 32)
 	rand.Read(key)
-	stack, err := bench.StartStack(ctx, dbURL, key, poolSize)
+	// The API connects as the runtime role, as the functions do.
+	stack, err := bench.StartStack(ctx, pg.DatabaseURLAs("wallets", migrations.RuntimeRole), key, poolSize)
 	if err != nil {
 		return err
 	}

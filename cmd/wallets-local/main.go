@@ -35,6 +35,7 @@ import (
 	"wallets/internal/passhash"
 	"wallets/internal/postgres/migrate"
 	"wallets/internal/route"
+	"wallets/migrations"
 )
 
 const (
@@ -76,7 +77,12 @@ func run() (code int) {
 	}
 	defer ln.Close()
 
+	// The migrations run as the URL's user (on the throwaway server, the
+	// superuser), the API as the runtime role the migrations create, as in
+	// AWS. A DATABASE_URL given is used for both: name the runtime role in
+	// it to serve as it (after migrating once as the owner).
 	dbURL := os.Getenv("DATABASE_URL")
+	serveURL := dbURL
 	if dbURL == "" {
 		pg, err := localpg.Start(ctx, localpg.Options{})
 		if err != nil {
@@ -93,7 +99,8 @@ func run() (code int) {
 		if dbURL, err = pg.CreateDatabase(ctx, "wallets", ""); err != nil {
 			return fail("%v", err)
 		}
-		fmt.Printf("Throwaway PostgreSQL at %s (files in %s, removed on exit)\n", dbURL, pg.Dir)
+		serveURL = pg.DatabaseURLAs("wallets", migrations.RuntimeRole)
+		fmt.Printf("Throwaway PostgreSQL at %s (files in %s, removed on exit); the API connects as %s\n", dbURL, pg.Dir, migrations.RuntimeRole)
 	}
 
 	applied, err := migrate.Up(ctx, dbURL, "")
@@ -106,7 +113,7 @@ func run() (code int) {
 	if err != nil {
 		return fail("configuration: %v", err)
 	}
-	cfg.DatabaseURL = dbURL
+	cfg.DatabaseURL = serveURL
 	if os.Getenv("DB_MAX_CONNS") == "" {
 		cfg.MaxConns = localMaxConns
 	}

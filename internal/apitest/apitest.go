@@ -59,11 +59,15 @@ type Stack struct {
 	// URL is the server's base, e.g. http://127.0.0.1:43567; the API is at
 	// URL + route.Prefix.
 	URL string
-	// DatabaseURL is the stack's own database.
-	DatabaseURL string
-	Env         *app.Env
-	Server      *httptest.Server
-	Client      *http.Client
+	// DatabaseURL is the stack's own database, as the runtime role the
+	// functions connect as; OwnerDatabaseURL the same database as its
+	// schema's owner (for fixtures and fault injection the functions could
+	// not do).
+	DatabaseURL      string
+	OwnerDatabaseURL string
+	Env              *app.Env
+	Server           *httptest.Server
+	Client           *http.Client
 }
 
 // New starts a stack on a fresh database; it stops when the test ends.
@@ -124,11 +128,12 @@ func newStack(t testing.TB, configure func(*config.Config), logs io.Writer) *Sta
 		e.Close()
 	})
 	return &Stack{
-		URL:         srv.URL,
-		DatabaseURL: dbURL,
-		Env:         e,
-		Server:      srv,
-		Client:      &http.Client{Timeout: time.Minute},
+		URL:              srv.URL,
+		DatabaseURL:      dbURL,
+		OwnerDatabaseURL: pgtest.OwnerURL(t, dbURL),
+		Env:              e,
+		Server:           srv,
+		Client:           &http.Client{Timeout: time.Minute},
 	}
 }
 

@@ -261,11 +261,17 @@ func envOr(name, def string) string {
 }
 
 // dsn builds the URL of an RDS Proxy endpoint: TLS verified, the user
-// authenticating with IAM tokens (no password in the URL).
+// authenticating with IAM tokens (no password in the URL). The user is
+// DATABASE_USER, by default the runtime role (migrations.RuntimeRole); the
+// migrate function is given the schema's owner.
 func dsn(host string) string {
 	return fmt.Sprintf("postgres://%s@%s:%s/%s?sslmode=verify-full",
-		envOr("DATABASE_USER", "wallets"), host, envOr("DATABASE_PORT", "5432"), envOr("DATABASE_NAME", "wallets"))
+		envOr("DATABASE_USER", DefaultDatabaseUser), host, envOr("DATABASE_PORT", "5432"), envOr("DATABASE_NAME", "wallets"))
 }
+
+// DefaultDatabaseUser is the role the functions connect as when
+// DATABASE_USER is unset: the runtime role the migrations create.
+const DefaultDatabaseUser = "wallets_app"
 
 // StaticKeys are rings that never change over the token key token and the
 // cursor key cursor, for a Config built in code (tests, benchmarks).

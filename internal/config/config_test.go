@@ -16,6 +16,7 @@ import (
 
 	"wallets/internal/keys"
 	"wallets/internal/route"
+	"wallets/migrations"
 )
 
 // Both versions of a key are read during a rotation: the current one
@@ -127,5 +128,12 @@ func TestReadSecretsFromSecretsManager(t *testing.T) {
 	}
 	if want := []string{dsnARN + " "}; !slices.Equal(calls, want) || len(c.Keys) != 0 {
 		t.Errorf("no keys: calls %q, keys %v", calls, c.Keys)
+	}
+}
+
+// The functions connect as the role the migrations create.
+func TestDefaultDatabaseUserIsTheRuntimeRole(t *testing.T) {
+	if DefaultDatabaseUser != migrations.RuntimeRole {
+		t.Errorf("DefaultDatabaseUser %q, migrations.RuntimeRole %q", DefaultDatabaseUser, migrations.RuntimeRole)
 	}
 }

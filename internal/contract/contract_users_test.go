@@ -466,7 +466,7 @@ func TestLoginThrottle(t *testing.T) {
 
 	// Once the window has passed, the user logs in again.
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, s.DatabaseURL)
+	conn, err := pgx.Connect(ctx, s.OwnerDatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -523,11 +523,11 @@ func ctAll(t testing.TB, s *apitest.Stack, token, path string) []map[string]any 
 	}
 }
 
-// ctPool connects to the stack's database, for checks and fault injection
-// the HTTP API cannot express.
+// ctPool connects to the stack's database as its owner, for checks and
+// fault injection the HTTP API cannot express.
 func ctPool(t testing.TB, s *apitest.Stack) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), s.DatabaseURL)
+	pool, err := pgxpool.New(context.Background(), s.OwnerDatabaseURL)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

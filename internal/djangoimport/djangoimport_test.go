@@ -128,7 +128,7 @@ func run(t testing.TB, old, target *pgxpool.Pool, opts djangoimport.Options) *dj
 func TestImport(t *testing.T) {
 	ctx := context.Background()
 	old := newRich(t)
-	targetURL := pgtest.URL(t)
+	targetURL := ownerURL(t)
 	target := connect(t, targetURL)
 
 	rep := run(t, old.db, target, djangoimport.Options{BatchSize: 37})
@@ -323,10 +323,10 @@ func TestImportKilledAndResumed(t *testing.T) {
 	}
 	old.exec(`UPDATE wallets_wallet SET balance = 900.00 WHERE uuid = $1`, old.bizWallet)
 
-	clean := connect(t, pgtest.URL(t))
+	clean := connect(t, ownerURL(t))
 	run(t, old.db, clean, djangoimport.Options{BatchSize: 50})
 
-	target := connect(t, pgtest.URL(t))
+	target := connect(t, ownerURL(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err := djangoimport.Run(ctx, old.db, target, djangoimport.Options{BatchSize: 50,
@@ -369,7 +369,7 @@ func TestImportRefuses(t *testing.T) {
 	fine := old.customerWallet(6, "1.00")
 	old.tx(&fine, 6, 0, "1.00", 1, 1)
 
-	target := connect(t, pgtest.URL(t))
+	target := connect(t, ownerURL(t))
 	_, err := djangoimport.Run(ctx, old.db, target, djangoimport.Options{})
 	refused, ok := errors.AsType[*djangoimport.RefusedError](err)
 	if !ok {
@@ -404,7 +404,7 @@ func TestImportRefuses(t *testing.T) {
 
 	// A target with accounts no import wrote is refused too.
 	clean := newOldDB(t)
-	other := connect(t, pgtest.URL(t))
+	other := connect(t, ownerURL(t))
 	if _, err := other.Exec(ctx, `INSERT INTO users (username, email, password_hash) VALUES ('x', 'x@example.com', 'h')`); err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ type oldDB struct {
 // fixtures' 100 users (password as12345678), their profiles and customer rows.
 func newOldDB(t testing.TB) *oldDB {
 	t.Helper()
-	url := pgtest.URL(t)
+	url := ownerURL(t)
 	db := connect(t, url)
 	o := &oldDB{t: t, db: db, url: url, now: time.Date(2021, 5, 1, 10, 0, 0, 0, time.UTC)}
 	o.exec(oldSchema)
@@ -216,4 +216,13 @@ func (o *oldDB) history(w uuid.UUID, customer, business int64) uuid.UUID {
 	pending := o.tx(&w, customer, business, "5.00", 1, 2)
 	o.tx(&w, customer, business, "1000.00", 1, 2)
 	return pending
+}
+
+// ownerURL is a fresh database as its owner: the importer is an operator's
+// tool and runs as the schema's owner (it writes import_runs, which the
+// functions' runtime role may not touch), and the old database's schema is
+// created in a database of its own.
+func ownerURL(t testing.TB) string {
+	t.Helper()
+	return pgtest.OwnerURL(t, pgtest.URL(t))
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"wallets/internal/djangoimport"
-	"wallets/internal/pgtest"
 )
 
 // TestImportScale measures an import of 100,000 users (1,000 businesses),
@@ -27,7 +26,7 @@ func TestImportScale(t *testing.T) {
 	const users, businesses = 100_000, 1_000
 	txs := factor * 1_000_000
 	ctx := context.Background()
-	url := pgtest.URL(t)
+	url := ownerURL(t)
 	old := &oldDB{t: t, db: connect(t, url), url: url}
 	old.exec(oldSchema)
 	start := time.Now()
@@ -75,7 +74,7 @@ func TestImportScale(t *testing.T) {
 	}
 	t.Logf("built the old database in %s", time.Since(start).Round(time.Millisecond))
 
-	target := connect(t, pgtest.URL(t))
+	target := connect(t, ownerURL(t))
 	start = time.Now()
 	rep, err := djangoimport.Run(ctx, old.db, target, djangoimport.Options{})
 	if err != nil {

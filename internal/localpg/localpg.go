@@ -280,6 +280,15 @@ func (s *Server) setPort(port int) {
 	s.URL = s.databaseURL("postgres")
 }
 
+// DatabaseURLAs is the URL of database name connecting as user (the server
+// trusts every local connection, so no password): the runtime role, for a
+// process that serves on a database the superuser migrated.
+func (s *Server) DatabaseURLAs(name, user string) string {
+	u, _ := url.Parse(s.databaseURL(name)) // built just above: it parses
+	u.User = url.User(user)
+	return u.String()
+}
+
 func (s *Server) databaseURL(name string) string {
 	u := url.URL{
 		Scheme:   "postgres",

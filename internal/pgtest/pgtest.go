@@ -36,6 +36,7 @@ import (
 
 	"wallets/internal/localpg"
 	"wallets/internal/postgres/migrate"
+	"wallets/migrations"
 )
 
 // env is the set-up Main builds; nil outside Main.
@@ -46,6 +47,10 @@ type env struct {
 	template string          // the migrated template database
 	prefix   string          // unique to this process, starts every database name
 	count    atomic.Int64    // databases handed out so far
+	// appPassword is the runtime role's password on a server given by
+	// DATABASE_URL with a password ("" on the throwaway server, which
+	// trusts local connections).
+	appPassword string
 }
 
 var current atomic.Pointer[env]
@@ -103,9 +108,60 @@ func DB(t testing.TB) *pgxpool.Pool {
 }
 
 // URL creates a fresh database like DB does and returns its URL (a DSN, if
-// DATABASE_URL was one). The database is dropped when the test ends, ending
-// any connection still open to it.
+// DATABASE_URL was one), connecting as the runtime role
+// (migrations.RuntimeRole), as the functions do: it may read and write rows,
+// not change the schema. OwnerURL turns it into the owner's. The database is
+// dropped when the test ends, ending any connection still open to it.
 func URL(t testing.TB) string {
+	t.Helper()
+	owner := ownerURL(t)
+	app, err := asRuntimeRole(owner, current.Load().appPassword)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return app
+}
+
+// OwnerURL returns the URL of the database of url (one URL returned) that
+// connects as the role that migrated it and owns its schema, for a test
+// that needs more than the functions may do (truncating, altering, reading
+// another role's view).
+func OwnerURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	e := current.Load()
+	if e == nil {
+		t.Fatal("pgtest: no database server; call pgtest.Main from TestMain")
+	}
+	name, err := databaseOf(dbURL)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	owner, err := withDatabase(e.baseURL, name)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return owner
+}
+
+// OwnerDB returns a pool on the database of pool (one DB returned) that
+// connects as its owner (see OwnerURL), closed when the test ends.
+func OwnerDB(t testing.TB, pool *pgxpool.Pool) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(OwnerURL(t, pool.Config().ConnString()))
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	owner, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(owner.Close)
+	return owner
+}
+
+// ownerURL creates the fresh database and returns the owner's URL of it.
+func ownerURL(t testing.TB) string {
 	t.Helper()
 	e := current.Load()
 	if e == nil {
@@ -183,6 +239,9 @@ func setUp() (*env, error) {
 	if _, err := migrate.Up(ctx, templateURL, ""); err != nil {
 		return e, fmt.Errorf("migrate the template database: %w", err)
 	}
+	if err := e.runtimeRoleLogin(ctx); err != nil {
+		return e, err
+	}
 	// Nobody may connect to the template from now on: CREATE DATABASE
 	// refuses to copy a database that has sessions.
 	if err := e.exec(ctx, "ALTER DATABASE %s ALLOW_CONNECTIONS false", template); err != nil {
@@ -235,6 +294,58 @@ func withDatabase(base, name string) (string, error) {
 	u.Path = "/" + name
 	u.RawPath = ""
 	return u.String(), nil
+}
+
+// runtimeRoleLogin lets the runtime role log in on a server given by a
+// DATABASE_URL with a password (which presumably asks for one): it gets a
+// fixed password, the same for every test binary sharing the server.
+func (e *env) runtimeRoleLogin(ctx context.Context) error {
+	if e.server != nil || !hasPassword(e.baseURL) {
+		return nil
+	}
+	e.appPassword = "pgtest-" + migrations.RuntimeRole
+	sql := fmt.Sprintf("ALTER ROLE %s PASSWORD '%s'", pgx.Identifier{migrations.RuntimeRole}.Sanitize(), e.appPassword)
+	if _, err := e.admin.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("give %s a password for the tests: %w", migrations.RuntimeRole, err)
+	}
+	return nil
+}
+
+func hasPassword(base string) bool {
+	if u, err := url.Parse(base); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		_, set := u.User.Password()
+		return set
+	}
+	return strings.Contains(base, "password=")
+}
+
+// asRuntimeRole returns dbURL connecting as the runtime role.
+func asRuntimeRole(dbURL, password string) (string, error) {
+	if !strings.HasPrefix(dbURL, "postgres://") && !strings.HasPrefix(dbURL, "postgresql://") {
+		dsn := dbURL + " user='" + migrations.RuntimeRole + "'"
+		if password != "" {
+			dsn += " password='" + password + "'"
+		}
+		return dsn, nil
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "", fmt.Errorf("parse database URL: %w", err)
+	}
+	u.User = url.User(migrations.RuntimeRole)
+	if password != "" {
+		u.User = url.UserPassword(migrations.RuntimeRole, password)
+	}
+	return u.String(), nil
+}
+
+// databaseOf returns the database a URL or DSN names.
+func databaseOf(dbURL string) (string, error) {
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		return "", fmt.Errorf("parse database URL: %w", err)
+	}
+	return cfg.Database, nil
 }
 
 // slug turns a test name into a short lower-case identifier fragment, so a

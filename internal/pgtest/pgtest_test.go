@@ -71,7 +71,7 @@ func TestDBIsIsolatedAndMigrated(t *testing.T) {
 		t.Errorf("users in the other database = %d, want 0", n)
 	}
 	var version int64
-	if err := a.QueryRow(t.Context(), "SELECT max(version_id) FROM goose_db_version").Scan(&version); err != nil {
+	if err := pgtest.OwnerDB(t, a).QueryRow(t.Context(), "SELECT max(version_id) FROM goose_db_version").Scan(&version); err != nil {
 		t.Fatal(err)
 	}
 	if version < 1 {
@@ -119,8 +119,26 @@ func TestURL(t *testing.T) {
 	if n != 0 {
 		t.Errorf("users = %d, want 0", n)
 	}
-	// Already migrated: nothing to apply.
-	applied, err := migrate.Up(t.Context(), url, "")
+	// The tests connect as the functions do, as the runtime role; the
+	// owner's URL names the same database.
+	var user, db string
+	if err := conn.QueryRow(t.Context(), "SELECT current_user, current_database()").Scan(&user, &db); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := pgx.Connect(t.Context(), pgtest.OwnerURL(t, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(t.Context())
+	var ownerUser, ownerDB string
+	if err := owner.QueryRow(t.Context(), "SELECT current_user, current_database()").Scan(&ownerUser, &ownerDB); err != nil {
+		t.Fatal(err)
+	}
+	if user != migrations.RuntimeRole || ownerDB != db || ownerUser == user {
+		t.Errorf("URL connects as %s to %s, OwnerURL as %s to %s; want %s, the same database, another role", user, db, ownerUser, ownerDB, migrations.RuntimeRole)
+	}
+	// Already migrated: nothing to apply (the owner migrates).
+	applied, err := migrate.Up(t.Context(), pgtest.OwnerURL(t, url), "")
 	if err != nil {
 		t.Fatal(err)
 	}

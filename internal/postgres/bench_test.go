@@ -53,7 +53,7 @@ func BenchmarkDeepPage(b *testing.B) {
 		FROM generate_series(1, 10000) i`, w.UUID, owner.ID); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := e.db.Exec(ctx, `ANALYZE transactions`); err != nil {
+	if _, err := e.owner.Exec(ctx, `ANALYZE transactions`); err != nil {
 		b.Fatal(err)
 	}
 	scope := wallet.TransactionScope{Wallet: &w.UUID}

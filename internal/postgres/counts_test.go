@@ -68,7 +68,7 @@ func TestCountedLists(t *testing.T) {
 		customers[0].wallet, customers[0].id, shop.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.Exec(ctx, `DELETE FROM transactions WHERE uuid IN (
+	if _, err := e.owner.Exec(ctx, `DELETE FROM transactions WHERE uuid IN (
 		SELECT uuid FROM transactions WHERE business_id = $1 ORDER BY created_at LIMIT 3)`, shop.ID); err != nil {
 		t.Fatal(err)
 	}

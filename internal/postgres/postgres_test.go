@@ -52,7 +52,8 @@ const password = "plover-quartz-917"
 
 // env is one test's database and the services over it.
 type env struct {
-	db      *pgxpool.Pool
+	db      *pgxpool.Pool // as the runtime role, like the functions
+	owner   *pgxpool.Pool // as the schema's owner, for fixtures the functions may not write
 	wallets *postgres.Wallets
 	users   *postgres.Users
 	keys    *postgres.Idempotency
@@ -61,7 +62,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := pgtest.DB(t)
-	return &env{db: db, wallets: postgres.NewWallets(db, nil), users: postgres.NewUsers(db, fakeHasher{}), keys: postgres.NewIdempotency(db)}
+	return &env{db: db, owner: pgtest.OwnerDB(t, db), wallets: postgres.NewWallets(db, nil), users: postgres.NewUsers(db, fakeHasher{}), keys: postgres.NewIdempotency(db)}
 }
 
 // newUser signs up name, of type typ, with password.
@@ -231,8 +232,9 @@ func TestListPlansUseIndexes(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.DB(t)
 	// A realistic spread: 400 users (a quarter businesses), 10 wallets each,
-	// 20 transactions per wallet, then fresh statistics.
-	if _, err := db.Exec(ctx, `
+	// 20 transactions per wallet, then fresh statistics (ANALYZE is the
+	// owner's).
+	if _, err := pgtest.OwnerDB(t, db).Exec(ctx, `
 		INSERT INTO users (username, email, type, password_hash)
 		SELECT 'u' || i, 'u' || i || '@example.com', CASE WHEN i % 4 = 0 THEN 2 ELSE 1 END, 'x'
 		FROM generate_series(1, 400) i;

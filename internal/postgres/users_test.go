@@ -162,7 +162,7 @@ func TestLogInThrottle(t *testing.T) {
 	if _, err := e.users.LogIn(ctx, "bob", "wrong"); !errors.Is(err, user.ErrLoginFailed) {
 		t.Errorf("another username: %v", err)
 	}
-	if _, err := e.db.Exec(ctx, `UPDATE login_attempts SET attempted_at = now() - interval '16 minutes'`); err != nil {
+	if _, err := e.owner.Exec(ctx, `UPDATE login_attempts SET attempted_at = now() - interval '16 minutes'`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.users.LogIn(ctx, "alice", password); err != nil {

@@ -70,6 +70,7 @@ import (
 	"wallets/internal/postgres/migrate"
 	"wallets/internal/route"
 	"wallets/internal/user"
+	"wallets/migrations"
 )
 
 // runs is how many cold starts of each bootstrap are counted; warm is how
@@ -138,7 +139,7 @@ func BenchmarkColdStart(b *testing.B) {
 		"DATABASE_HOST":         "localhost",
 		"DATABASE_PORT":         strconv.Itoa(px.Port),
 		"DATABASE_NAME":         "wallets",
-		"DATABASE_USER":         "postgres",
+		"DATABASE_USER":         migrations.RuntimeRole, // as the CDK app: the runtime role
 		"DATABASE_IAM_AUTH":     "true",
 		"DB_MAX_CONNS":          "2",
 		"DB_STATEMENT_TIMEOUT":  "5s",
