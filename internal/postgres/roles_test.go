@@ -19,16 +19,21 @@ import (
 // empty one); TestRuntimeRoleGrants fails on any table missing from this
 // map, so no table is opened, or forgotten, by accident.
 var grants = map[string][]string{
-	"users":              {"INSERT", "SELECT", "UPDATE"},
-	"wallets":            {"INSERT", "SELECT", "UPDATE"},
-	"balance_shards":     {"INSERT", "SELECT", "UPDATE"},
-	"transactions":       {"INSERT", "SELECT", "UPDATE"},
-	"transaction_counts": {"SELECT"},
-	"idempotency_keys":   {"DELETE", "INSERT", "SELECT", "UPDATE"},
-	"login_attempts":     {"DELETE", "INSERT", "SELECT"},
-	"import_runs":        nil,
-	"goose_db_version":   nil,
+	"users":                    {"INSERT", "SELECT", "UPDATE"},
+	"wallets":                  {"INSERT", "SELECT", "UPDATE"},
+	"balance_shards":           {"INSERT", "SELECT", "UPDATE"},
+	"transactions":             {"INSERT", "SELECT", "UPDATE"},
+	"transaction_counts":       {"SELECT"},
+	"idempotency_keys":         {"DELETE", "INSERT", "SELECT", "UPDATE"},
+	"login_attempts":           {"DELETE", "INSERT", "SELECT"},
+	"change_password_attempts": {"DELETE", "INSERT", "SELECT"},
+	"import_runs":              nil,
+	"goose_db_version":         nil,
 }
+
+// sequenceGrants are the sequences the runtime role may use (the identity
+// columns the service inserts into); it may use no other.
+var sequenceGrants = []string{"change_password_attempts_id_seq", "login_attempts_id_seq", "users_id_seq"}
 
 // functionGrants are the functions the runtime role may execute; nobody
 // else but the owner may (EXECUTE is revoked from PUBLIC).
@@ -77,6 +82,17 @@ func TestRuntimeRoleGrants(t *testing.T) {
 		if _, exists := got[table]; !exists {
 			t.Errorf("grants names %s, which no migration creates", table)
 		}
+	}
+
+	var seqs []string
+	if err := owner.QueryRow(ctx, `
+		SELECT COALESCE(array_agg(c.relname::text ORDER BY c.relname), '{}')
+		  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+		 WHERE CASE WHEN c.relkind = 'S' THEN has_sequence_privilege($1, c.oid, 'USAGE') END`, migrations.RuntimeRole).Scan(&seqs); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seqs, sequenceGrants) {
+		t.Errorf("%s may use sequences %v, want %v", migrations.RuntimeRole, seqs, sequenceGrants)
 	}
 
 	var fns []string
