@@ -153,7 +153,7 @@ type fakeUsers struct {
 	t testing.TB
 
 	SignUpFn         func(ctx context.Context, a user.NewAccount) (user.User, error)
-	LogInFn          func(ctx context.Context, username, password string) (user.User, error)
+	LogInFn          func(ctx context.Context, username, password, source string) (user.User, error)
 	UserFn           func(ctx context.Context, id int64) (user.User, error)
 	UpdateProfileFn  func(ctx context.Context, id int64, c user.ProfileChange) (user.User, error)
 	ChangePasswordFn func(ctx context.Context, id int64, c user.PasswordChange) error
@@ -176,11 +176,11 @@ func (f *fakeUsers) SignUp(ctx context.Context, a user.NewAccount) (user.User, e
 	return f.SignUpFn(ctx, a)
 }
 
-func (f *fakeUsers) LogIn(ctx context.Context, username, password string) (user.User, error) {
+func (f *fakeUsers) LogIn(ctx context.Context, username, password, source string) (user.User, error) {
 	if f.LogInFn == nil {
 		return user.User{}, f.unexpected("LogIn")
 	}
-	return f.LogInFn(ctx, username, password)
+	return f.LogInFn(ctx, username, password, source)
 }
 
 func (f *fakeUsers) User(ctx context.Context, id int64) (user.User, error) {
@@ -356,6 +356,8 @@ type req struct {
 	// multi are multi-value headers, as API Gateway also sends them.
 	multi map[string][]string
 	query map[string]string
+	// sourceIP is requestContext.identity.sourceIp; "" leaves it out.
+	sourceIP string
 }
 
 // event builds the API Gateway proxy event of q and returns its route.
@@ -397,6 +399,7 @@ func (q req) event(t testing.TB) (route.Route, events.APIGatewayProxyRequest) {
 			DomainName:   "api.example.com",
 			RequestID:    "test-request",
 			Authorizer:   q.caller,
+			Identity:     events.APIGatewayRequestIdentity{SourceIP: q.sourceIP},
 		},
 	}
 	return rt, ev

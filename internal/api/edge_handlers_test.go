@@ -176,13 +176,15 @@ func TestEdgeResults(t *testing.T) {
 
 	t.Run("login 200 with token and cookie", func(t *testing.T) {
 		e := newEdge(t)
-		e.users.LogInFn = func(ctx context.Context, username, password string) (user.User, error) {
-			if username != "pablo" || password != " secret pw " {
-				t.Errorf("LogIn(%q, %q)", username, password)
+		e.users.LogInFn = func(ctx context.Context, username, password, source string) (user.User, error) {
+			if username != "pablo" || password != " secret pw " || source != "203.0.113.7" {
+				t.Errorf("LogIn(%q, %q, %q)", username, password, source)
 			}
 			return pablo(), nil
 		}
-		resp := e.do(req{fn: "users-login", body: `{"username":"pablo","password":" secret pw "}`})
+		// The source is API Gateway's sourceIp, never X-Forwarded-For.
+		resp := e.do(req{fn: "users-login", body: `{"username":"pablo","password":" secret pw "}`,
+			sourceIP: "203.0.113.7", headers: map[string]string{"X-Forwarded-For": "198.51.100.1"}})
 		checkStatus(t, resp, http.StatusOK)
 		var body struct {
 			Token string          `json:"token"`
@@ -366,7 +368,7 @@ func TestEdgeErrorMapping(t *testing.T) {
 	login := req{fn: "users-login", body: `{"username":"pablo","password":"guess"}`}
 	loginFails := func(err error) func(*testing.T, *edge) {
 		return func(t *testing.T, e *edge) {
-			e.users.LogInFn = func(context.Context, string, string) (user.User, error) { return user.User{}, err }
+			e.users.LogInFn = func(context.Context, string, string, string) (user.User, error) { return user.User{}, err }
 		}
 	}
 	now := time.Now()
@@ -817,5 +819,61 @@ func TestEdgeUsernameWithSpace(t *testing.T) {
 		}
 		resp := e.do(req{fn: "users-me-update", method: http.MethodPatch, caller: customer(customerID), body: `{"username":"Pablo Moreno"}`})
 		checkStatus(t, resp, http.StatusOK)
+	})
+}
+
+// Usernames reach the service NFKC-normalized and trimmed, at sign-up,
+// login and profile update; control and format characters are refused
+// before the service is called. A login without a sourceIp is the source "".
+func TestEdgeUsernamesNormalized(t *testing.T) {
+	const msgChars = "Usernames may not contain control or format characters (such as tabs, line breaks or zero-width characters)."
+	t.Run("login: fullwidth letters, no source", func(t *testing.T) {
+		e := newEdge(t)
+		e.users.LogInFn = func(ctx context.Context, username, password, source string) (user.User, error) {
+			if username != "pablo" || source != "" {
+				t.Errorf("LogIn(%q, _, %q), want pablo and no source", username, source)
+			}
+			return pablo(), nil
+		}
+		checkStatus(t, e.do(req{fn: "users-login", body: `{"username":"ｐａｂｌｏ","password":"pw"}`}), http.StatusOK)
+	})
+	t.Run("sign-up: decomposed accent and an ideographic space", func(t *testing.T) {
+		e := newEdge(t)
+		e.users.SignUpFn = func(ctx context.Context, a user.NewAccount) (user.User, error) {
+			if a.Username != "José" {
+				t.Errorf("SignUp username %q, want the composed José", a.Username)
+			}
+			return pablo(), nil
+		}
+		resp := e.do(req{fn: "users-sign-up", body: `{"username":"Jose\u0301\u3000","email":"jose@mail.com",` +
+			`"password":"Tr0mbone-Galaxy-42","password2":"Tr0mbone-Galaxy-42"}`})
+		checkStatus(t, resp, http.StatusCreated)
+	})
+	for name, body := range map[string]string{
+		"sign-up: a zero-width space": `{"username":"pa\u200bblo","email":"p@mail.com","password":"Tr0mbone-Galaxy-42","password2":"Tr0mbone-Galaxy-42"}`,
+		"sign-up: a tab":              `{"username":"pa\tblo","email":"p@mail.com","password":"Tr0mbone-Galaxy-42","password2":"Tr0mbone-Galaxy-42"}`,
+		"sign-up: a bidi override":    `{"username":"pablo\u202e","email":"p@mail.com","password":"Tr0mbone-Galaxy-42","password2":"Tr0mbone-Galaxy-42"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEdge(t) // SignUp is not expected: the fake fails if called
+			resp := e.do(req{fn: "users-sign-up", body: body})
+			checkStatus(t, resp, http.StatusBadRequest)
+			checkBody(t, resp, `{"username":["`+msgChars+`"]}`)
+		})
+	}
+	t.Run("profile update", func(t *testing.T) {
+		e := newEdge(t)
+		e.users.UpdateProfileFn = func(ctx context.Context, id int64, c user.ProfileChange) (user.User, error) {
+			if c.Username == nil || *c.Username != "Media Market" {
+				t.Errorf("UpdateProfile username %v", c.Username)
+			}
+			return pablo(), nil
+		}
+		checkStatus(t, e.do(req{fn: "users-me-update", method: http.MethodPatch, caller: customer(customerID),
+			body: `{"username":"Ｍｅｄｉａ Ｍａｒｋｅｔ"}`}), http.StatusOK)
+		e2 := newEdge(t)
+		resp := e2.do(req{fn: "users-me-update", method: http.MethodPatch, caller: customer(customerID), body: `{"username":"line\nbreak"}`})
+		checkStatus(t, resp, http.StatusBadRequest)
+		checkBody(t, resp, `{"username":["`+msgChars+`"]}`)
 	})
 }

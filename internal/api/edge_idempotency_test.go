@@ -345,7 +345,7 @@ func TestEdgeIdempotency(t *testing.T) {
 	t.Run("a login replayed gives back the same cookie", func(t *testing.T) {
 		e := newEdge(t)
 		var calls counter
-		e.users.LogInFn = func(ctx context.Context, username, password string) (user.User, error) {
+		e.users.LogInFn = func(ctx context.Context, username, password, source string) (user.User, error) {
 			calls.inc()
 			return pablo(), nil
 		}

@@ -176,7 +176,8 @@ func (s *Server) idempotent(ctx context.Context, r *Request, h HandlerFunc, key 
 }
 
 // Housekeeping: about one mutating request in purgeEvery also deletes up
-// to purgeLimit expired idempotency keys and stale login attempts, so the
+// to purgeLimit expired idempotency keys and stale login and change-password
+// attempts (of each), so the
 // tables stay small without a scheduler.
 const (
 	purgeEvery = 100

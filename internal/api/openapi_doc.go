@@ -126,8 +126,10 @@ func opDocs() map[string]opDoc {
 			refusals: map[int]string{
 				400: "Wrong username or password, or an inactive account: " +
 					"`{\"non_field_errors\": [\"Unable to log in with provided credentials.\"]}`.",
-				429: "10 failed attempts for this username within 15 minutes: refused until the window passes " +
-					"(`Retry-After` gives the seconds left).",
+				429: "10 failed attempts for this username from this source address, or 100 from all sources, " +
+					"within 15 minutes: refused until the oldest leaves the window (`Retry-After` gives the seconds " +
+					"left): `{\"detail\": \"Request was throttled. Expected available in N seconds.\"}`. Other " +
+					"sources are not refused until the 100.",
 			}},
 		"users-logout": {tag: "Users",
 			answers: []answer{{status: 204, description: "Logged out: the cookie is cleared and the presented token (if any) revoked.",
@@ -143,7 +145,11 @@ func opDocs() map[string]opDoc {
 			answers: []answer{{status: 200, description: "`{\"detail\": \"Password updated successfully.\"}`. Every token issued " +
 				"before, the presented one included, stops working.", schema: "Detail"}},
 			refusals: map[int]string{400: "Wrong old password, new password equal to the old one, the new passwords differ, " +
-				"or the new password is weak."}},
+				"or the new password is weak.",
+				429: "10 wrong old passwords for this user within 15 minutes: every change, even with the right old " +
+					"password, is refused until the oldest leaves the window (`Retry-After` gives the seconds left): " +
+					"`{\"detail\": \"Request was throttled. Expected available in N seconds.\"}`. The token keeps " +
+					"working for everything else."}},
 		"users-delete-account": {tag: "Users",
 			answers: []answer{{status: 204, description: "The account is deactivated: its tokens stop working and login fails.",
 				headers: clearsCookie()}}},
@@ -696,7 +702,8 @@ func requestBodyComponents() obj {
 // inputSchemas are the schemas of the request bodies.
 func inputSchemas() obj {
 	username := text(obj{"maxLength": user.MaxUsername, "minLength": 1,
-		"description": "Any text that is not blank (surrounding spaces are trimmed)."})
+		"description": "Any text that is not blank, without control or format characters (Unicode Cc, Cf); " +
+			"stored NFKC-normalized, surrounding spaces trimmed."})
 	name := text(obj{"maxLength": user.MaxName})
 	// Form.Password: required, not blank, at most maxPassword bytes.
 	password := func(minLength int, description string) obj {
@@ -723,7 +730,7 @@ func inputSchemas() obj {
 			"last_name": "Moreno", "password": "s3cure-Passw0rd", "password2": "s3cure-Passw0rd"}}}),
 		"Login": object([]string{"username", "password"}, obj{
 			"username": text(obj{"minLength": 1, "maxLength": user.MaxUsername,
-				"description": "The username as signed up (surrounding spaces are trimmed)."}),
+				"description": "The username as signed up (NFKC-normalized, surrounding spaces trimmed)."}),
 			"password": current,
 		}, obj{"examples": []any{obj{"username": "pablo", "password": "s3cure-Passw0rd"}}}),
 		"ProfileUpdate": object(nil, obj{

@@ -37,6 +37,12 @@ type Request struct {
 // Authenticated reports whether the caller presented a valid token.
 func (r *Request) Authenticated() bool { return r.Principal.UserID != 0 }
 
+// SourceIP is the caller's address as API Gateway saw it
+// (requestContext.identity.sourceIp: the TCP peer of its edge, no port), or
+// "" when the event has none. It is not any header the caller could write,
+// such as X-Forwarded-For.
+func (r *Request) SourceIP() string { return r.Event.RequestContext.Identity.SourceIP }
+
 // Param returns a path parameter.
 func (r *Request) Param(name string) string { return r.Event.PathParameters[name] }
 

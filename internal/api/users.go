@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"wallets/internal/apperr"
 	"wallets/internal/auth"
@@ -50,7 +51,7 @@ func (s *Server) SignUp(ctx context.Context, r *Request) (Response, error) {
 	}
 	a := user.NewAccount{Type: auth.CustomerType}
 	if name, ok := f.String("username", true, user.MaxUsername); ok {
-		a.Username = name
+		a.Username = user.NormalizeUsername(name)
 	}
 	if v, ok := f.String("first_name", false, user.MaxName); ok {
 		a.FirstName = v
@@ -91,11 +92,19 @@ func (s *Server) LogIn(ctx context.Context, r *Request) (Response, error) {
 	// No username is longer than MaxUsername (nor could the throttle's
 	// table hold one): refuse it as a field error, not a fault.
 	username, _ := f.String("username", true, user.MaxUsername)
+	username = user.NormalizeUsername(username)
+	if utf8.RuneCountInString(username) > user.MaxUsername {
+		f.Error("username", user.MsgUsernameLong) // NFKC may lengthen a name
+	}
 	password, _ := f.Password("password")
 	if err := f.Err(); err != nil {
 		return Response{}, err
 	}
-	u, err := s.users.LogIn(ctx, username, password)
+	// The throttle counts failures per username and source: the caller's
+	// address as API Gateway saw it (its sourceIp, which the local gateway
+	// takes from the socket; never X-Forwarded-For, which the caller
+	// writes). Without one the source is "", a bucket of its own.
+	u, err := s.users.LogIn(ctx, username, password, r.SourceIP())
 	switch {
 	case errors.Is(err, user.ErrLoginFailed):
 		obs.Count(ctx, obs.MetricLoginFailures, 1)
@@ -144,6 +153,7 @@ func (s *Server) UpdateMe(ctx context.Context, r *Request) (Response, error) {
 	}
 	var c user.ProfileChange
 	if name, ok := f.String("username", false, user.MaxUsername); ok {
+		name = user.NormalizeUsername(name)
 		c.Username = &name
 	}
 	if v, ok := f.String("first_name", false, user.MaxName); ok {

@@ -48,14 +48,14 @@ func TestLogInWithDjangoHash(t *testing.T) {
 	e.setHash(t, "brokenpbkdf2", "pbkdf2_sha256$many$salt$hash")
 
 	// A wrong password leaves the old hash alone.
-	if _, err := users.LogIn(ctx, "old", "as12345679"); !errors.Is(err, user.ErrLoginFailed) {
+	if _, err := users.LogIn(ctx, "old", "as12345679", ""); !errors.Is(err, user.ErrLoginFailed) {
 		t.Fatalf("wrong password: %v", err)
 	}
 	if h := e.storedHash(t, "old"); h != djangoHash {
 		t.Fatalf("after a failed login the hash is %q", h)
 	}
 	// The first success replaces it with argon2id; the old one is gone.
-	u, err := users.LogIn(ctx, "old", djangoPassword)
+	u, err := users.LogIn(ctx, "old", djangoPassword, "")
 	if err != nil {
 		t.Fatalf("log in with the old password: %v", err)
 	}
@@ -63,13 +63,13 @@ func TestLogInWithDjangoHash(t *testing.T) {
 	if !strings.HasPrefix(stored, "$argon2id$") || u.PasswordHash != stored {
 		t.Fatalf("after the first login: stored %q, returned %q; want one argon2id hash", stored, u.PasswordHash)
 	}
-	if _, err := users.LogIn(ctx, "old", djangoPassword); err != nil {
+	if _, err := users.LogIn(ctx, "old", djangoPassword, ""); err != nil {
 		t.Errorf("log in again: %v", err)
 	}
 	if h := e.storedHash(t, "old"); h != stored {
 		t.Errorf("a second login rehashed again: %q", h)
 	}
-	if _, err := users.LogIn(ctx, "old", "wrong"); !errors.Is(err, user.ErrLoginFailed) {
+	if _, err := users.LogIn(ctx, "old", "wrong", ""); !errors.Is(err, user.ErrLoginFailed) {
 		t.Errorf("wrong password after the rehash: %v", err)
 	}
 
@@ -82,7 +82,7 @@ func TestLogInWithDjangoHash(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := e.storedHash(t, tt.username)
-			if _, err := users.LogIn(ctx, tt.username, tt.password); !errors.Is(err, user.ErrLoginFailed) {
+			if _, err := users.LogIn(ctx, tt.username, tt.password, ""); !errors.Is(err, user.ErrLoginFailed) {
 				t.Errorf("error %v, want ErrLoginFailed", err)
 			}
 			if after := e.storedHash(t, tt.username); after != before {
@@ -111,7 +111,7 @@ func TestLogInRehashKeepsConcurrentChange(t *testing.T) {
 	e.setHash(t, "old", djangoHash)
 	changed := fakePrefix + "changed meanwhile"
 	users := postgres.NewUsers(e.db, racingHasher{race: func() { e.setHash(t, "old", changed) }})
-	if _, err := users.LogIn(ctx, "old", djangoPassword); err != nil {
+	if _, err := users.LogIn(ctx, "old", djangoPassword, ""); err != nil {
 		t.Fatalf("log in: %v", err)
 	}
 	if h := e.storedHash(t, "old"); h != changed {

@@ -88,9 +88,10 @@ func (s *Idempotency) Run(ctx context.Context, req idempotency.Request, work ide
 	return u.finish(ctx, answer, err)
 }
 
-// Purge deletes, at most limit of each, the idempotency keys that expired
-// and the login attempts older than user.LoginWindow (which no longer
-// count), and returns how many rows went.
+// Purge deletes, at most limit of each, the idempotency keys that expired,
+// the login attempts older than user.LoginWindow and the change-password
+// attempts older than user.PasswordWindow (which no longer count), and
+// returns how many rows went.
 func (s *Idempotency) Purge(ctx context.Context, limit int) (n int64, err error) {
 	defer classifyErr(&err)
 	keys, err := s.writer.Exec(ctx, `
@@ -106,7 +107,14 @@ func (s *Idempotency) Purge(ctx context.Context, limit int) (n int64, err error)
 	if err != nil {
 		return keys.RowsAffected(), fmt.Errorf("purge login attempts: %w", err)
 	}
-	return keys.RowsAffected() + logins.RowsAffected(), nil
+	changes, err := s.writer.Exec(ctx, `
+		DELETE FROM change_password_attempts WHERE id = ANY (ARRAY(
+			SELECT id FROM change_password_attempts WHERE attempted_at < now() - $1::interval LIMIT $2))`,
+		user.PasswordWindow.String(), limit)
+	if err != nil {
+		return keys.RowsAffected() + logins.RowsAffected(), fmt.Errorf("purge change-password attempts: %w", err)
+	}
+	return keys.RowsAffected() + logins.RowsAffected() + changes.RowsAffected(), nil
 }
 
 // unitKey is the context key of the unit of work Run puts in its work's

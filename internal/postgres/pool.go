@@ -202,3 +202,13 @@ func uniqueViolation(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// foreignKeyViolation returns the constraint a foreign key violation names,
+// and whether err is one.
+func foreignKeyViolation(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+		return pgErr.ConstraintName, true
+	}
+	return "", false
+}

@@ -188,7 +188,7 @@ func TestUnreachableDatabase(t *testing.T) {
 			_, err := users.SignUp(ctx, user.NewAccount{Username: "alice", Email: "alice@example.com", Password: password, Password2: password})
 			return err
 		}},
-		{"LogIn", func() error { _, err := users.LogIn(ctx, "alice", password); return err }},
+		{"LogIn", func() error { _, err := users.LogIn(ctx, "alice", password, ""); return err }},
 		{"User", func() error { _, err := users.User(ctx, 1); return err }},
 		{"UpdateProfile", func() error { _, err := users.UpdateProfile(ctx, 1, user.ProfileChange{}); return err }},
 		{"ChangePassword", func() error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -44,6 +45,7 @@ func (s *Users) SignUp(ctx context.Context, a user.NewAccount) (u user.User, err
 	if s.hasher == nil {
 		return user.User{}, abort(ctx, fmt.Errorf("sign up: %w", errNoHasher))
 	}
+	a.Username = user.NormalizeUsername(a.Username)
 	errs := apperr.Fields{}
 	a.Check(errs)
 	if err := errs.Err(); err != nil {
@@ -77,22 +79,29 @@ func (s *Users) SignUp(ctx context.Context, a user.NewAccount) (u user.User, err
 // LogIn implements user.Service. The throttle's statements run on the
 // writer, never in a unit of work: each must commit on its own (see
 // startLoginAttempt).
-func (s *Users) LogIn(ctx context.Context, username, password string) (u user.User, err error) {
+func (s *Users) LogIn(ctx context.Context, username, password, source string) (u user.User, err error) {
 	defer classifyErr(&err)
 	if s.hasher == nil {
 		return user.User{}, fmt.Errorf("log in: %w", errNoHasher)
 	}
+	username = user.NormalizeUsername(username)
+	if utf8.RuneCountInString(username) > user.MaxUsername {
+		// No such user can exist (nor could the throttle's table hold
+		// the name): a failure, in the time of one.
+		s.hasher.VerifyDummy(password)
+		return user.User{}, user.ErrLoginFailed
+	}
 	now := time.Now()
-	attempt, attempts, oldest, err := startLoginAttempt(ctx, s.writer, username, now.Add(-user.LoginWindow))
+	attempt, counts, err := startLoginAttempt(ctx, s.writer, username, source, now.Add(-user.LoginWindow))
 	if err != nil {
 		return user.User{}, err
 	}
-	if user.Throttled(attempts) {
+	if refusal := counts.Throttle(now); refusal != nil {
 		// A refused attempt is no failure: it must not extend the window.
 		if err := forgetLoginAttempt(ctx, s.writer, attempt); err != nil {
 			return user.User{}, err
 		}
-		return user.User{}, user.ErrThrottled(oldest, now)
+		return user.User{}, refusal
 	}
 	u, err = userByUsername(ctx, s.writer, username)
 	valid := false
@@ -171,6 +180,10 @@ func (s *Users) User(ctx context.Context, id int64) (u user.User, err error) {
 // change applies.
 func (s *Users) UpdateProfile(ctx context.Context, id int64, c user.ProfileChange) (u user.User, err error) {
 	defer classifyErr(&err)
+	if c.Username != nil {
+		name := user.NormalizeUsername(*c.Username)
+		c.Username = &name
+	}
 	errs := apperr.Fields{}
 	c.Check(errs)
 	if err := errs.Err(); err != nil {
@@ -197,20 +210,35 @@ func (s *Users) UpdateProfile(ctx context.Context, id int64, c user.ProfileChang
 	return u, nil
 }
 
-// ChangePassword implements user.Service. The user's row is locked while the
-// old password is verified and the new one hashed and stored; a stored hash
-// the Hasher cannot read is a fault.
+// ChangePassword implements user.Service. The throttle's statements run on
+// the writer, never in a unit of work (as LogIn's do: see
+// startPasswordAttempt); then the user's row is locked while the old
+// password is verified and the new one hashed and stored. A stored hash the
+// Hasher cannot read is a fault.
 func (s *Users) ChangePassword(ctx context.Context, id int64, c user.PasswordChange) (err error) {
 	defer classifyErr(&err)
 	if s.hasher == nil {
 		return abort(ctx, fmt.Errorf("change password: %w", errNoHasher))
 	}
-	return inTx(ctx, s.writer, func(tx pgx.Tx) error {
+	now := time.Now()
+	attempt, attempts, oldest, err := startPasswordAttempt(ctx, s.writer, id, now.Add(-user.PasswordWindow))
+	if err != nil {
+		return abort(ctx, err)
+	}
+	if refusal := user.PasswordChangeThrottle(attempts, oldest, now); refusal != nil {
+		// A refused attempt is no failure: it must not extend the window.
+		if err := forgetPasswordAttempt(ctx, s.writer, attempt); err != nil {
+			return abort(ctx, err)
+		}
+		return abort(ctx, refusal)
+	}
+	oldRight := false
+	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
 		u, err := userByID(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
-		oldRight, err := s.hasher.Verify(c.Old, u.PasswordHash)
+		oldRight, err = s.hasher.Verify(c.Old, u.PasswordHash)
 		if err != nil {
 			return fmt.Errorf("change password of user %d: %w", id, err)
 		}
@@ -232,6 +260,24 @@ func (s *Users) ChangePassword(ctx context.Context, id int64, c user.PasswordCha
 		}
 		return nil
 	})
+	if !oldRight && apperr.CodeOf(err) == apperr.Invalid {
+		// A wrong old password: the recorded attempt stays, as a failure.
+		return err
+	}
+	// A right old password (whatever else was wrong), a fault, or a user
+	// gone: no failure.
+	if ferr := s.forgetPasswordAfter(ctx, attempt); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return err
+}
+
+// forgetPasswordAfter drops change-password attempt id, which was no
+// failure, even when the request's context is done.
+func (s *Users) forgetPasswordAfter(ctx context.Context, id int64) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), forgetTimeout)
+	defer cancel()
+	return forgetPasswordAttempt(ctx, s.writer, id)
 }
 
 // RevokeTokens implements user.Service, on the writer, outside any unit of
@@ -309,37 +355,48 @@ func userByID(ctx context.Context, q querier, id int64, lock bool) (user.User, e
 	return u, nil
 }
 
-// startLoginAttempt records an attempt to log in as username before its
-// password is checked, forgetting attempts older than since, and returns the
-// attempt's id, the number of attempts since since (this one included) and
-// the time of the oldest of them. An attempt that fails stays recorded as a
-// failure; one that is refused, or ends in a fault, or succeeds is forgotten
-// (forgetLoginAttempt).
+// startLoginAttempt records an attempt to log in as username from source
+// before its password is checked, forgetting the username's attempts older
+// than since, and returns the attempt's id and the attempts since since
+// (this one included) from source and from all sources, with the time of
+// the oldest of each. An attempt that fails stays recorded as a failure;
+// one that is refused, or ends in a fault, or succeeds is forgotten
+// (forgetLoginAttempt). Attempts recorded before migration 00007 have no
+// source (NULL): they count only towards the per-username ceiling.
 //
 // Recording first and counting after, in a statement of its own, is what
 // makes the throttle hold against concurrent guesses: each attempt counts
 // after its own row is committed, so the k-th attempt to count sees at least
 // k rows, and no more than the limit are ever checked. q must therefore not
 // be a transaction: each statement commits on its own.
-func startLoginAttempt(ctx context.Context, q querier, username string, since time.Time) (int64, int, time.Time, error) {
+func startLoginAttempt(ctx context.Context, q querier, username, source string, since time.Time) (int64, user.LoginCounts, error) {
 	var id int64
 	if err := q.QueryRow(ctx, `
 		WITH old AS (DELETE FROM login_attempts WHERE username = $1 AND attempted_at <= $2)
-		INSERT INTO login_attempts (username) VALUES ($1) RETURNING id`, username, since).Scan(&id); err != nil {
-		return 0, 0, time.Time{}, fmt.Errorf("record login attempt: %w", err)
+		INSERT INTO login_attempts (username, source) VALUES ($1, $3) RETURNING id`, username, since, source).Scan(&id); err != nil {
+		return 0, user.LoginCounts{}, fmt.Errorf("record login attempt: %w", err)
 	}
-	var n int
-	var oldest *time.Time
+	var c user.LoginCounts
+	var sourceOldest, allOldest *time.Time
 	if err := q.QueryRow(ctx, `
-		SELECT count(*), min(attempted_at) FROM login_attempts
-		WHERE username = $1 AND attempted_at > $2`, username, since).Scan(&n, &oldest); err != nil {
-		return 0, 0, time.Time{}, fmt.Errorf("count login attempts: %w", err)
+		SELECT s.n, s.oldest, a.n, a.oldest
+		  FROM (SELECT count(*) AS n, min(attempted_at) AS oldest FROM login_attempts
+		         WHERE username = $1 AND source = $3 AND attempted_at > $2) s,
+		       (SELECT count(*) AS n, min(attempted_at) AS oldest FROM login_attempts
+		         WHERE username = $1 AND attempted_at > $2) a`,
+		username, since, source).Scan(&c.Source, &sourceOldest, &c.All, &allOldest); err != nil {
+		return 0, user.LoginCounts{}, fmt.Errorf("count login attempts: %w", err)
 	}
-	if oldest == nil {
-		// Cleared by a concurrent success: this attempt counts alone.
-		return id, 1, time.Now(), nil
+	now := time.Now()
+	// Cleared by a concurrent success: this attempt counts alone.
+	if sourceOldest == nil {
+		c.Source, sourceOldest = 1, &now
 	}
-	return id, n, *oldest, nil
+	if allOldest == nil {
+		c.All, allOldest = 1, &now
+	}
+	c.SourceOldest, c.AllOldest = *sourceOldest, *allOldest
+	return id, c, nil
 }
 
 // forgetLoginAttempt removes attempt id: one that was refused without its
@@ -347,6 +404,50 @@ func startLoginAttempt(ctx context.Context, q querier, username string, since ti
 func forgetLoginAttempt(ctx context.Context, q querier, id int64) error {
 	if _, err := q.Exec(ctx, `DELETE FROM login_attempts WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("forget login attempt: %w", err)
+	}
+	return nil
+}
+
+// startPasswordAttempt records an attempt to change user id's password
+// before its old password is checked, forgetting the user's attempts older
+// than since, and returns the attempt's id, the number of attempts since
+// since (this one included) and the time of the oldest of them, or
+// user.ErrNotFound for no such user. Like startLoginAttempt it records and
+// counts in two statements that each commit on their own, so concurrent
+// changes cannot slip past the limit; q must not be a transaction. An
+// attempt whose old password was wrong stays as a failure; any other is
+// forgotten (forgetPasswordAttempt).
+func startPasswordAttempt(ctx context.Context, q querier, id int64, since time.Time) (int64, int, time.Time, error) {
+	var attempt int64
+	err := q.QueryRow(ctx, `
+		WITH old AS (DELETE FROM change_password_attempts WHERE user_id = $1 AND attempted_at <= $2)
+		INSERT INTO change_password_attempts (user_id) VALUES ($1) RETURNING id`, id, since).Scan(&attempt)
+	if c, ok := foreignKeyViolation(err); ok && c == "change_password_attempts_user_id_fkey" {
+		return 0, 0, time.Time{}, user.ErrNotFound
+	}
+	if err != nil {
+		return 0, 0, time.Time{}, fmt.Errorf("record change-password attempt: %w", err)
+	}
+	var n int
+	var oldest *time.Time
+	if err := q.QueryRow(ctx, `
+		SELECT count(*), min(attempted_at) FROM change_password_attempts
+		WHERE user_id = $1 AND attempted_at > $2`, id, since).Scan(&n, &oldest); err != nil {
+		return 0, 0, time.Time{}, fmt.Errorf("count change-password attempts: %w", err)
+	}
+	if oldest == nil {
+		// Cleared meanwhile (a purge): this attempt counts alone.
+		return attempt, 1, time.Now(), nil
+	}
+	return attempt, n, *oldest, nil
+}
+
+// forgetPasswordAttempt removes change-password attempt id: one that was
+// refused, succeeded, failed for another reason than the old password or
+// ended in a fault is no failure.
+func forgetPasswordAttempt(ctx context.Context, q querier, id int64) error {
+	if _, err := q.Exec(ctx, `DELETE FROM change_password_attempts WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("forget change-password attempt: %w", err)
 	}
 	return nil
 }

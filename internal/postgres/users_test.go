@@ -73,10 +73,10 @@ func TestSignUpWithArgon2id(t *testing.T) {
 	if err != nil || u.PasswordHash == password {
 		t.Fatalf("sign up: %+v %v", u, err)
 	}
-	if got, err := users.LogIn(ctx, "alice", password); err != nil || got.ID != u.ID {
+	if got, err := users.LogIn(ctx, "alice", password, ""); err != nil || got.ID != u.ID {
 		t.Errorf("log in: %+v %v", got, err)
 	}
-	if _, err := users.LogIn(ctx, "alice", "wrong"); !errors.Is(err, user.ErrLoginFailed) {
+	if _, err := users.LogIn(ctx, "alice", "wrong", ""); !errors.Is(err, user.ErrLoginFailed) {
 		t.Errorf("wrong password: %v", err)
 	}
 }
@@ -106,7 +106,7 @@ func TestLogIn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u, err := e.users.LogIn(ctx, tt.username, tt.password)
+			u, err := e.users.LogIn(ctx, tt.username, tt.password, "")
 			switch {
 			case tt.wantErr == errFault:
 				if _, isApp := apperr.As(err); err == nil || isApp {
@@ -137,18 +137,18 @@ func TestLogInThrottle(t *testing.T) {
 	e := newEnv(t)
 	e.newUser(t, "alice", auth.CustomerType)
 	for i := range user.MaxFailedLogins - 1 {
-		if _, err := e.users.LogIn(ctx, "alice", "wrong"); !errors.Is(err, user.ErrLoginFailed) {
+		if _, err := e.users.LogIn(ctx, "alice", "wrong", ""); !errors.Is(err, user.ErrLoginFailed) {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
-	if _, err := e.users.LogIn(ctx, "alice", password); err != nil {
+	if _, err := e.users.LogIn(ctx, "alice", password, ""); err != nil {
 		t.Fatalf("success after 9 failures: %v", err)
 	}
-	if _, err := e.users.LogIn(ctx, "alice", "wrong"); !errors.Is(err, user.ErrLoginFailed) {
+	if _, err := e.users.LogIn(ctx, "alice", "wrong", ""); !errors.Is(err, user.ErrLoginFailed) {
 		t.Fatalf("10th failure: %v", err)
 	}
 	for _, pw := range []string{"wrong", password} {
-		_, err := e.users.LogIn(ctx, "alice", pw)
+		_, err := e.users.LogIn(ctx, "alice", pw, "")
 		if e, ok := apperr.As(err); !ok || e.Code != apperr.Throttled || e.RetryAfter < 1 || e.RetryAfter > 900 {
 			t.Errorf("11th attempt with %q: %v, want throttled", pw, err)
 		}
@@ -159,13 +159,13 @@ func TestLogInThrottle(t *testing.T) {
 		t.Errorf("%d attempts recorded, want %d: refusals must not count", n, user.MaxFailedLogins)
 	}
 	// Other usernames are not throttled.
-	if _, err := e.users.LogIn(ctx, "bob", "wrong"); !errors.Is(err, user.ErrLoginFailed) {
+	if _, err := e.users.LogIn(ctx, "bob", "wrong", ""); !errors.Is(err, user.ErrLoginFailed) {
 		t.Errorf("another username: %v", err)
 	}
 	if _, err := e.owner.Exec(ctx, `UPDATE login_attempts SET attempted_at = now() - interval '16 minutes'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.users.LogIn(ctx, "alice", password); err != nil {
+	if _, err := e.users.LogIn(ctx, "alice", password, ""); err != nil {
 		t.Errorf("after the window: %v", err)
 	}
 }
@@ -183,7 +183,7 @@ func TestConcurrentLogInGuesses(t *testing.T) {
 	failed, throttled := 0, 0
 	for range n {
 		wg.Go(func() {
-			_, err := e.users.LogIn(ctx, "alice", "guess")
+			_, err := e.users.LogIn(ctx, "alice", "guess", "")
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -285,7 +285,7 @@ func TestChangePasswordRules(t *testing.T) {
 	if u, _ := e.users.User(ctx, alice.ID); u.PasswordHash != fakePrefix+fresh || u.TokenVersion != 2 {
 		t.Errorf("after the change: %+v, want the new hash and tokens revoked", u)
 	}
-	if _, err := e.users.LogIn(ctx, "alice", fresh); err != nil {
+	if _, err := e.users.LogIn(ctx, "alice", fresh, ""); err != nil {
 		t.Errorf("log in with the new password: %v", err)
 	}
 	if err := e.users.ChangePassword(ctx, 1<<40, user.PasswordChange{Old: password, New: fresh, New2: fresh}); !errors.Is(err, user.ErrNotFound) {
@@ -325,7 +325,7 @@ func TestRevokeTokensAndDeactivate(t *testing.T) {
 	if u, _ := e.users.User(ctx, alice.ID); u.IsActive || u.TokenVersion != 3 {
 		t.Errorf("deactivated: %+v", u)
 	}
-	if _, err := e.users.LogIn(ctx, "alice", password); !errors.Is(err, user.ErrLoginFailed) {
+	if _, err := e.users.LogIn(ctx, "alice", password, ""); !errors.Is(err, user.ErrLoginFailed) {
 		t.Errorf("log in when inactive: %v", err)
 	}
 }
@@ -342,7 +342,7 @@ func TestNilHasher(t *testing.T) {
 			_, err := users.SignUp(ctx, user.NewAccount{Username: "bob", Email: "bob@example.com", Password: password, Password2: password})
 			return err
 		},
-		"LogIn": func() error { _, err := users.LogIn(ctx, "alice", password); return err },
+		"LogIn": func() error { _, err := users.LogIn(ctx, "alice", password, ""); return err },
 		"ChangePassword": func() error {
 			return users.ChangePassword(ctx, alice.ID, user.PasswordChange{Old: password, New: "x", New2: "x"})
 		},

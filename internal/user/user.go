@@ -9,6 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"wallets/internal/apperr"
 	"wallets/internal/auth"
@@ -43,6 +47,8 @@ const (
 const (
 	MsgBlank            = "This field may not be blank."
 	MsgUsernameTaken    = "A user with that username already exists."
+	MsgUsernameChars    = "Usernames may not contain control or format characters (such as tabs, line breaks or zero-width characters)."
+	MsgUsernameLong     = "Ensure this field has no more than 150 characters."
 	MsgEmailInvalid     = "Enter a valid email address."
 	MsgEmailTaken       = "A user with that email already exists."
 	MsgLoginFailed      = "Unable to log in with provided credentials."
@@ -54,13 +60,30 @@ const (
 // ErrNotFound is the answer for a user that does not exist.
 var ErrNotFound = apperr.ErrNotFound
 
-// CheckUsername returns why name is not a valid username, or "". A username
-// is any text of 1 to MaxUsername characters that is not blank, as the old
-// service accepted ("Media Market"): accounts imported from it keep their
-// names. (The caller trims it and bounds its length.)
+// NormalizeUsername returns name as usernames are stored and looked up:
+// Unicode NFKC (so that "ｐａｂｌｏ" and "pablo", or a composed and a
+// decomposed "é", are one name), then trimmed of surrounding white space
+// (NFKC may turn a character into a space). Sign-up, login and profile
+// updates all pass names through it; it is idempotent.
+func NormalizeUsername(name string) string {
+	return strings.TrimSpace(norm.NFKC.String(name))
+}
+
+// CheckUsername returns why name, normalized (NormalizeUsername), is not a
+// valid username, or "". A username is any text of 1 to MaxUsername
+// characters that is not blank, as the old service accepted ("Media
+// Market"): accounts imported from it keep their names; but it holds no
+// control or format characters (Unicode Cc and Cf: NUL, tabs, newlines,
+// bidirectional overrides, zero-width joiners and spaces), which would make
+// names that look alike, or that print other than they read.
 func CheckUsername(name string) string {
-	if strings.TrimSpace(name) == "" {
+	switch {
+	case strings.TrimSpace(name) == "":
 		return MsgBlank
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Cf) }) >= 0:
+		return MsgUsernameChars
+	case utf8.RuneCountInString(name) > MaxUsername:
+		return MsgUsernameLong
 	}
 	return ""
 }
@@ -183,16 +206,67 @@ func (c PasswordChange) Check(u User, oldRight bool, errs apperr.Fields) {
 	}
 }
 
-// Login throttle: after MaxFailedLogins failures for one username within
-// LoginWindow, further attempts are refused until the window passes.
+// Login throttle: failures are counted per username and source address
+// (the caller's IP as API Gateway saw it) and per username. After
+// MaxFailedLogins failures for one username from one source within
+// LoginWindow, further attempts from that source are refused until the
+// window passes; other sources are not, so a stranger guessing from
+// elsewhere cannot lock the user out of their own source. After
+// MaxFailedLoginsPerUsername failures for one username from all sources
+// together, every attempt at it is refused: the ceiling bounds guesses
+// spread over many sources.
 const (
-	MaxFailedLogins = 10
-	LoginWindow     = 15 * time.Minute
+	MaxFailedLogins            = 10
+	MaxFailedLoginsPerUsername = 100
+	LoginWindow                = 15 * time.Minute
 )
 
-// Throttled reports whether an attempt that finds attempts recorded in the
-// window (itself included) is refused.
-func Throttled(attempts int) bool { return attempts > MaxFailedLogins }
+// LoginCounts are the login attempts of one username recorded in the
+// window, the one being decided included: from its source, and from all
+// sources, each with the time of its oldest.
+type LoginCounts struct {
+	Source       int
+	SourceOldest time.Time
+	All          int
+	AllOldest    time.Time
+}
+
+// Throttle returns nil when the attempt c was counted for may be checked,
+// or ErrThrottled: its source is over MaxFailedLogins, or the username over
+// MaxFailedLoginsPerUsername. The wait is until the oldest attempt of each
+// exceeded count leaves the window (the later of the two when both are).
+func (c LoginCounts) Throttle(now time.Time) error {
+	var oldest time.Time
+	if c.Source > MaxFailedLogins {
+		oldest = c.SourceOldest
+	}
+	if c.All > MaxFailedLoginsPerUsername && c.AllOldest.After(oldest) {
+		oldest = c.AllOldest
+	}
+	if oldest.IsZero() {
+		return nil
+	}
+	return ErrThrottled(oldest, now)
+}
+
+// Change-password throttle: after MaxWrongOldPasswords wrong old passwords
+// for one user within PasswordWindow, further changes are refused, right
+// old password or not, until the oldest leaves the window. The user's
+// tokens keep working for everything else.
+const (
+	MaxWrongOldPasswords = 10
+	PasswordWindow       = 15 * time.Minute
+)
+
+// PasswordChangeThrottle returns nil when a change that finds attempts
+// recorded in the window (itself included, the oldest at oldest) may be
+// checked, or ErrThrottledFor that window.
+func PasswordChangeThrottle(attempts int, oldest, now time.Time) error {
+	if attempts <= MaxWrongOldPasswords {
+		return nil
+	}
+	return ErrThrottledFor(oldest, PasswordWindow, now)
+}
 
 // ErrLoginFailed is the one answer for a wrong username, a wrong password and
 // an inactive account.
@@ -201,8 +275,14 @@ var ErrLoginFailed = &apperr.Error{Code: apperr.Invalid, Fields: map[string][]st
 // ErrThrottled returns the refusal of a throttled login, whose oldest
 // counted attempt was at oldest, at time now: it may retry once that attempt
 // leaves the window.
-func ErrThrottled(oldest, now time.Time) error {
-	secs := int(oldest.Add(LoginWindow).Sub(now).Round(time.Second) / time.Second)
+func ErrThrottled(oldest, now time.Time) error { return ErrThrottledFor(oldest, LoginWindow, now) }
+
+// ErrThrottledFor returns the refusal of an attempt throttled by a window
+// of length window whose oldest counted attempt was at oldest, at time now:
+// 429 with the seconds until that attempt leaves the window (at least 1) in
+// the detail and in Retry-After.
+func ErrThrottledFor(oldest time.Time, window time.Duration, now time.Time) error {
+	secs := int(oldest.Add(window).Sub(now).Round(time.Second) / time.Second)
 	if secs < 1 {
 		secs = 1
 	}

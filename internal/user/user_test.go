@@ -2,6 +2,7 @@ package user
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,10 +94,65 @@ func TestPasswordChangeCheck(t *testing.T) {
 	}
 }
 
-func TestThrottle(t *testing.T) {
-	if Throttled(MaxFailedLogins) || !Throttled(MaxFailedLogins+1) {
-		t.Errorf("Throttled: %d attempts must pass, %d must not", MaxFailedLogins, MaxFailedLogins+1)
+// The login rule: per username and source, MaxFailedLogins; per username,
+// MaxFailedLoginsPerUsername from all sources; the wait is until the oldest
+// attempt of the exceeded count leaves the window.
+func TestLoginThrottleRule(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	for _, tt := range []struct {
+		name   string
+		counts LoginCounts // the attempt being decided included
+		wait   int         // 0: checked; else throttled for this many seconds
+	}{
+		{"first attempt", LoginCounts{1, now, 1, now}, 0},
+		{"10 from the source (9 failures before)", LoginCounts{10, ago(time.Minute), 10, ago(time.Minute)}, 0},
+		{"11 from the source", LoginCounts{11, ago(10 * time.Minute), 11, ago(10 * time.Minute)}, 300},
+		{"11 from another source do not count here", LoginCounts{1, now, 12, ago(10 * time.Minute)}, 0},
+		{"100 from all sources", LoginCounts{3, ago(time.Minute), 100, ago(14 * time.Minute)}, 0},
+		{"101 from all sources, few from this one", LoginCounts{3, ago(time.Minute), 101, ago(14 * time.Minute)}, 60},
+		{"a new source is throttled by the ceiling too", LoginCounts{1, now, 101, ago(12 * time.Minute)}, 180},
+		{"both exceeded: the later wait", LoginCounts{11, ago(5 * time.Minute), 101, ago(14 * time.Minute)}, 600},
+		{"both exceeded, the ceiling later", LoginCounts{11, ago(14 * time.Minute), 101, ago(5 * time.Minute)}, 600},
+		{"the window just passed: at least a second", LoginCounts{11, ago(LoginWindow), 11, ago(LoginWindow)}, 1},
+	} {
+		err := tt.counts.Throttle(now)
+		switch e, ok := apperr.As(err); {
+		case tt.wait == 0 && err != nil:
+			t.Errorf("%s: %v, want it checked", tt.name, err)
+		case tt.wait == 0:
+		case !ok || e.Code != apperr.Throttled || e.RetryAfter != tt.wait ||
+			e.Detail != "Request was throttled. Expected available in "+strconv.Itoa(tt.wait)+" seconds.":
+			t.Errorf("%s: %v, want throttled for %d s", tt.name, err, tt.wait)
+		}
 	}
+}
+
+func TestPasswordChangeThrottleRule(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		attempts int
+		oldest   time.Time
+		wait     int
+	}{
+		{1, now, 0},
+		{MaxWrongOldPasswords, now.Add(-time.Minute), 0},
+		{MaxWrongOldPasswords + 1, now.Add(-time.Minute), 840},
+		{MaxWrongOldPasswords + 5, now.Add(-PasswordWindow + 2*time.Second), 2},
+	} {
+		err := PasswordChangeThrottle(tt.attempts, tt.oldest, now)
+		switch e, ok := apperr.As(err); {
+		case tt.wait == 0 && err != nil:
+			t.Errorf("%d attempts: %v, want it checked", tt.attempts, err)
+		case tt.wait == 0:
+		case !ok || e.Code != apperr.Throttled || e.RetryAfter != tt.wait ||
+			e.Detail != "Request was throttled. Expected available in "+strconv.Itoa(tt.wait)+" seconds.":
+			t.Errorf("%d attempts: %v, want throttled for %d s", tt.attempts, err, tt.wait)
+		}
+	}
+}
+
+func TestThrottle(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {
 		oldest time.Time
@@ -130,6 +186,45 @@ func TestCheckEmail(t *testing.T) {
 	} {
 		if got := CheckEmail(tt.email) == ""; got != tt.ok {
 			t.Errorf("CheckEmail(%q) ok = %v, want %v", tt.email, got, tt.ok)
+		}
+	}
+}
+
+func TestNormalizeAndCheckUsername(t *testing.T) {
+	for _, tt := range []struct {
+		in, want string // want: normalized
+		msg      string // CheckUsername of the normalized name
+	}{
+		{"pablo", "pablo", ""},
+		{"Media Market", "Media Market", ""},
+		{"  Media Market  ", "Media Market", ""},
+		{"ｐａｂｌｏ", "pablo", ""},             // fullwidth
+		{"Jose\u0301", "José", ""},         // decomposed → composed
+		{"\u3000pablo\u3000", "pablo", ""}, // ideographic spaces, trimmed
+		{"ﬁnn", "finn", ""},                // ligature
+		{"Ⅻ", "XII", ""},                   // roman numeral
+		{"Zoë 😀", "Zoë 😀", ""},
+		{"   ", "", MsgBlank},
+		{"pa\tblo", "pa\tblo", MsgUsernameChars},         // Cc
+		{"pa\u0085blo", "pa\u0085blo", MsgUsernameChars}, // Cc (NEL)
+		{"pa\u200bblo", "pa\u200bblo", MsgUsernameChars}, // Cf zero-width space
+		{"pa\u200dblo", "pa\u200dblo", MsgUsernameChars}, // Cf zero-width joiner
+		{"admin\u202e", "admin\u202e", MsgUsernameChars}, // Cf right-to-left override
+		{"\ufeffpablo", "\ufeffpablo", MsgUsernameChars}, // Cf byte order mark
+		{strings.Repeat("a", MaxUsername), strings.Repeat("a", MaxUsername), ""},
+		{strings.Repeat("a", MaxUsername+1), strings.Repeat("a", MaxUsername+1), MsgUsernameLong},
+		// NFKC may lengthen a name past the limit: U+FDFA is 18 characters.
+		{strings.Repeat("\ufdfa", 10), strings.Repeat("صلى الله عليه وسلم", 10), MsgUsernameLong},
+	} {
+		got := NormalizeUsername(tt.in)
+		if got != tt.want {
+			t.Errorf("NormalizeUsername(%+q) = %+q, want %+q", tt.in, got, tt.want)
+		}
+		if again := NormalizeUsername(got); again != got {
+			t.Errorf("NormalizeUsername is not idempotent on %+q: %+q", got, again)
+		}
+		if msg := CheckUsername(got); msg != tt.msg {
+			t.Errorf("CheckUsername(%+q) = %q, want %q", got, msg, tt.msg)
 		}
 	}
 }
