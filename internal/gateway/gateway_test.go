@@ -601,3 +601,68 @@ func TestStage(t *testing.T) {
 		t.Errorf("status %d stage %q", r.status, ev.RequestContext.Stage)
 	}
 }
+
+// The event's sourceIp is the TCP peer's address without its port, as API
+// Gateway's is: the headers a client writes (X-Forwarded-For, Forwarded,
+// X-Real-Ip) never change it, since the login throttle counts by it. A
+// forwarded-for chain the client sent is kept, with the peer appended, as
+// API Gateway does.
+func TestSourceIP(t *testing.T) {
+	spoof := http.Header{
+		"X-Forwarded-For": {"192.0.2.1, 192.0.2.2"},
+		"Forwarded":       {"for=192.0.2.3"},
+		"X-Real-Ip":       {"192.0.2.4"},
+	}
+	client := func(local net.IP) *http.Client {
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		if local != nil {
+			d.LocalAddr = &net.TCPAddr{IP: local}
+		}
+		return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}, Timeout: 10 * time.Second}
+	}
+	call := func(t *testing.T, c *http.Client, url string) events.APIGatewayProxyRequest {
+		t.Helper()
+		f := &fake{}
+		srv := httptest.NewUnstartedServer(gateway.New(testRoutes(), f.handler, f.authorize, gateway.Options{}))
+		if url != "" {
+			l, err := net.Listen("tcp", url)
+			if err != nil {
+				t.Skipf("cannot listen on %s: %v", url, err)
+			}
+			srv.Listener.Close()
+			srv.Listener = l
+		}
+		srv.Start()
+		t.Cleanup(srv.Close)
+		req, _ := http.NewRequest("GET", srv.URL+route.Prefix+"/health", nil)
+		for k, vs := range spoof {
+			req.Header[k] = vs
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Skipf("cannot connect: %v", err)
+		}
+		resp.Body.Close()
+		return f.lastEvent(t)
+	}
+	for _, tt := range []struct {
+		name   string
+		listen string // "" is httptest's 127.0.0.1
+		local  net.IP
+		want   string
+	}{
+		{"loopback", "", nil, "127.0.0.1"},
+		{"another IPv4 address", "", net.ParseIP("127.0.0.2"), "127.0.0.2"},
+		{"IPv6", "[::1]:0", nil, "::1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := call(t, client(tt.local), tt.listen)
+			if got := ev.RequestContext.Identity.SourceIP; got != tt.want {
+				t.Errorf("sourceIp %q, want %q (the socket's peer, no port)", got, tt.want)
+			}
+			if got := ev.Headers["X-Forwarded-For"]; got != "192.0.2.1, 192.0.2.2, "+tt.want {
+				t.Errorf("X-Forwarded-For %q, want the client's chain and the peer", got)
+			}
+		})
+	}
+}
