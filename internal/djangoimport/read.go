@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"wallets/internal/money"
+	"wallets/internal/user"
 )
 
 // maxListed bounds each list of refused cases read from the old database.
@@ -253,10 +254,17 @@ func (s *source) plan() (*plan, []Case) {
 		if admin {
 			rep.AdminFlagsDropped = append(rep.AdminFlagsDropped, u.id)
 		}
-		name := strings.TrimSpace(u.username)
-		if name != u.username {
+		// As login reads a typed name: NFKC, then trimmed. A name the old
+		// service stored otherwise would never match one typed.
+		name := user.NormalizeUsername(u.username)
+		switch {
+		case name == u.username:
+		case name == strings.TrimSpace(u.username):
 			rep.Renamed = append(rep.Renamed, Renamed{ID: u.id, Old: u.username, New: name,
 				Reason: "surrounding spaces, which login trims"})
+		default:
+			rep.Renamed = append(rep.Renamed, Renamed{ID: u.id, Old: u.username, New: name,
+				Reason: "not in Unicode NFKC form, which login normalizes names to"})
 		}
 		if name == "" || strings.ContainsRune(name, 0) {
 			cases = append(cases, Case{Kind: "unusable username", ID: strconv.FormatInt(u.id, 10),
@@ -264,7 +272,7 @@ func (s *source) plan() (*plan, []Case) {
 			continue
 		}
 		if other, taken := usernames[name]; taken {
-			cases = append(cases, Case{Kind: "username taken once trimmed", ID: strconv.FormatInt(u.id, 10),
+			cases = append(cases, Case{Kind: "username taken once normalized", ID: strconv.FormatInt(u.id, 10),
 				Detail: fmt.Sprintf("username %q is also user %d's", u.username, other)})
 			continue
 		}
