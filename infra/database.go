@@ -13,15 +13,21 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/aws/jsii-runtime-go/runtime"
+
+	"wallets/migrations"
 )
 
 const (
 	// DBName is the application's database.
 	DBName = "wallets"
-	// DBUser is the database user of every function and of the migrations
-	// (which own the schema). It authenticates with IAM, end to end: the
-	// functions to the proxy, the proxy to the cluster.
-	DBUser = "wallets"
+	// DBOwner owns the schema: the migrate function connects as it, and
+	// the migrations, run as it, create DBAppUser.
+	DBOwner = "wallets"
+	// DBAppUser is the database user of the route functions and the
+	// authorizer: the rows the API needs, not the schema (migration 00006).
+	// Both authenticate with IAM, end to end: the functions to the proxy,
+	// the proxy to the cluster.
+	DBAppUser = migrations.RuntimeRole
 	// dbAdmin is the master user; only the rotation function and the user
 	// bootstrap below log in as it.
 	dbAdmin = "wallets_admin"
@@ -42,7 +48,7 @@ type Database struct {
 	// ClusterIdentifier and ProxyName are the metric dimensions.
 	ClusterIdentifier string
 	ProxyName         string
-	// UserReady completes once DBUser exists with rds_iam and its grants;
+	// UserReady completes once DBOwner exists with rds_iam and its grants;
 	// the migrations run after it.
 	UserReady constructs.IDependable
 }
@@ -143,12 +149,14 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 	}
 
 	// End-to-end IAM authentication: no database password anywhere in the
-	// request path. The proxy's role may connect to the cluster as DBUser.
+	// request path. The proxy's role may connect to the cluster as either
+	// user (the functions' own grants say which each may ask for).
 	proxyRole := awsiam.NewRole(c, jsii.String("ProxyRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("rds.amazonaws.com"), nil),
 		Description: jsii.String("RDS Proxy connects to the Aurora cluster as the application user with IAM"),
 	})
-	cluster.GrantConnect(proxyRole, jsii.String(DBUser))
+	cluster.GrantConnect(proxyRole, jsii.String(DBOwner))
+	cluster.GrantConnect(proxyRole, jsii.String(DBAppUser))
 	proxyName := s.name()
 	// RDS Proxy logs to this group; created first, it gets a retention.
 	proxyLogs := awslogs.NewLogGroup(c, jsii.String("ProxyLogs"), &awslogs.LogGroupProps{
@@ -221,19 +229,22 @@ func retainRotationLogs(scope constructs.Construct, s Settings, rotation constru
 	}
 }
 
-// bootstrapSQL creates the application user once and (re)applies its grants:
-// IAM authentication (rds_iam), and the right to create the schema, which the
+// bootstrapSQL creates the schema owner once and (re)applies its grants:
+// IAM authentication (rds_iam, with the admin option so that the
+// migrations can grant it to DBAppUser), CREATEROLE (so that they can
+// create DBAppUser), and the right to create the schema, which the
 // migrations then own. One statement, so that the Data API runs it whole.
 func bootstrapSQL() string {
 	return strings.Join([]string{
 		"DO $$",
 		"BEGIN",
-		fmt.Sprintf("  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '%s') THEN", DBUser),
-		fmt.Sprintf("    CREATE ROLE %s LOGIN;", DBUser),
+		fmt.Sprintf("  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '%s') THEN", DBOwner),
+		fmt.Sprintf("    CREATE ROLE %s LOGIN CREATEROLE;", DBOwner),
 		"  END IF;",
-		fmt.Sprintf("  GRANT rds_iam TO %s;", DBUser),
-		fmt.Sprintf("  GRANT CONNECT, CREATE, TEMPORARY ON DATABASE %s TO %s;", DBName, DBUser),
-		fmt.Sprintf("  GRANT USAGE, CREATE ON SCHEMA public TO %s;", DBUser),
+		fmt.Sprintf("  ALTER ROLE %s CREATEROLE;", DBOwner),
+		fmt.Sprintf("  GRANT rds_iam TO %s WITH ADMIN OPTION;", DBOwner),
+		fmt.Sprintf("  GRANT CONNECT, CREATE, TEMPORARY ON DATABASE %s TO %s;", DBName, DBOwner),
+		fmt.Sprintf("  GRANT USAGE, CREATE ON SCHEMA public TO %s;", DBOwner),
 		"END",
 		"$$",
 	}, "\n")
@@ -251,7 +262,7 @@ func newDatabaseUser(scope constructs.Construct, s Settings, cluster awsrds.Data
 			"database":    DBName,
 			"sql":         bootstrapSQL(),
 		},
-		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String(DBUser + "-db-user")),
+		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String(DBOwner + "-db-user")),
 		// The response holds no data worth logging.
 		Logging: customresources.Logging_WithDataHidden(),
 	}

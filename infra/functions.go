@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,8 +58,46 @@ type functionSpec struct {
 	memoryMB    int
 	timeoutSec  int
 	readReplica bool // gets DATABASE_READ_HOST
-	appSecrets  bool // gets the JWT key and the Sentry DSN
-	reserved    int  // reserved concurrency
+	access      access
+	reserved    int // reserved concurrency
+}
+
+// access is what a function may do beyond writing its logs and attaching
+// to the VPC: read the keys it holds and the Sentry DSN, and connect to the
+// database as dbUser ("": not at all).
+type access struct {
+	keys   []route.Key
+	sentry bool
+	dbUser string
+}
+
+// routeAccess is what the function of r needs: the keys the route table
+// gives it, the Sentry DSN, and the runtime database user unless the route
+// is static.
+func routeAccess(r route.Route) access {
+	a := access{keys: r.Keys, sentry: true}
+	if !r.Static {
+		a.dbUser = DBAppUser
+	}
+	return a
+}
+
+// roleClass names the shared role of the functions with access a (the
+// construct id and the role's description): functions that may do the
+// same share a role, so least privilege per function costs a role per
+// class rather than two resources per route.
+func (a access) roleClass() (id, description string) {
+	switch {
+	case slices.Equal(a.keys, []route.Key{route.TokenKey}) && a.dbUser == DBAppUser:
+		return "TokenRole", "the functions that sign or verify tokens (login, the authorizer): the token key, the database as " + DBAppUser
+	case slices.Equal(a.keys, []route.Key{route.CursorKey}) && a.dbUser == DBAppUser:
+		return "ListingRole", "the listing routes: the cursor key, the database as " + DBAppUser
+	case len(a.keys) == 0 && a.dbUser == DBAppUser:
+		return "RouteRole", "the routes that hold no key: the database as " + DBAppUser
+	case len(a.keys) == 0 && a.dbUser == "":
+		return "StaticRole", "the routes that serve a built-in document: no key, no database"
+	}
+	panic(fmt.Sprintf("no role class for keys %v and database user %q: add one", a.keys, a.dbUser))
 }
 
 // Functions are every Lambda function of the service: one per route, the
@@ -68,8 +108,10 @@ type Functions struct {
 	Order      []string             // route function names in route-table order
 	Authorizer *Function
 	Migrate    *Function
-	// RouteRole is the role of the route functions and the authorizer.
-	RouteRole awsiam.Role
+	// Roles are the shared roles of the route functions and the
+	// authorizer, by class (see access.roleClass); the migrate function
+	// has a role of its own.
+	Roles map[string]awsiam.Role
 }
 
 // All returns the route functions in route-table order, then the authorizer
@@ -97,7 +139,7 @@ var routeTable = route.Routes
 // and the migrate function, from the bootstraps under Settings.AssetRoot.
 func NewFunctions(scope constructs.Construct, id string, s Settings, deps FunctionDeps) (*Functions, error) {
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	f := &Functions{Construct: c, Routes: map[string]*Function{}}
+	f := &Functions{Construct: c, Routes: map[string]*Function{}, Roles: map[string]awsiam.Role{}}
 	var specs []functionSpec
 	for _, r := range routeTable() {
 		if _, dup := f.Routes[r.Function]; dup {
@@ -111,31 +153,19 @@ func NewFunctions(scope constructs.Construct, id string, s Settings, deps Functi
 			memoryMB:    r.Memory(),
 			timeoutSec:  r.Timeout(),
 			readReplica: r.Replica,
-			appSecrets:  true,
+			access:      routeAccess(r),
 			reserved:    s.RouteConcurrency,
 		})
 	}
 	specs = append(specs,
 		functionSpec{name: AuthorizerFunction, description: "REQUEST authorizer: verifies the JWT and the user's token version",
-			memoryMB: 256, timeoutSec: 10, appSecrets: true, reserved: s.AuthorizerConcurrency},
+			memoryMB: 256, timeoutSec: 10, reserved: s.AuthorizerConcurrency,
+			access: access{keys: route.AuthorizerKeys(), sentry: true, dbUser: DBAppUser}},
 		// The migrations lock, apply and commit; five minutes leaves room
 		// for a long index build.
 		functionSpec{name: MigrateFunction, description: "Applies the database migrations; run by the deployment before the API",
-			memoryMB: 256, timeoutSec: 300, reserved: 1},
+			memoryMB: 256, timeoutSec: 300, reserved: 1, access: access{dbUser: DBOwner}},
 	)
-	// One role for the route functions and the authorizer: they need the
-	// same permissions (logs, VPC network interfaces, rds-db:connect as the
-	// application user on this proxy, the two application secrets), so a
-	// role each would only add two resources per route to the stack. The
-	// migrate function keeps its own (no application secrets).
-	f.RouteRole = awsiam.NewRole(c, jsii.String("RouteRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("Wallets " + s.Stage + ": the route functions and the authorizer"),
-		ManagedPolicies: &[]awsiam.IManagedPolicy{
-			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaBasicExecutionRole")),
-			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaVPCAccessExecutionRole")),
-		},
-	})
 	var missing []string
 	for _, sp := range specs {
 		bootstrap := filepath.Join(s.AssetRoot, sp.name, "bootstrap")
@@ -147,9 +177,9 @@ func NewFunctions(scope constructs.Construct, id string, s Settings, deps Functi
 		return nil, fmt.Errorf("missing Lambda bootstraps (run `make build`, or set -c assetRoot=DIR): %s", strings.Join(missing, ", "))
 	}
 	for _, sp := range specs {
-		role := f.RouteRole
-		if sp.name == MigrateFunction {
-			role = nil
+		var role awsiam.IRole // nil: a role of its own (the migrations)
+		if sp.name != MigrateFunction {
+			role = f.role(c, s, deps, sp.access)
 		}
 		fn := newFunction(c, s, deps, sp, role)
 		switch sp.name {
@@ -162,6 +192,39 @@ func NewFunctions(scope constructs.Construct, id string, s Settings, deps Functi
 		}
 	}
 	return f, nil
+}
+
+// role returns the shared role of the functions with access a, creating it
+// (with a's grants) on first use.
+func (f *Functions) role(scope constructs.Construct, s Settings, deps FunctionDeps, a access) awsiam.Role {
+	id, description := a.roleClass()
+	if r, ok := f.Roles[id]; ok {
+		return r
+	}
+	r := awsiam.NewRole(scope, jsii.String(id), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Wallets " + s.Stage + ": " + description),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaBasicExecutionRole")),
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaVPCAccessExecutionRole")),
+		},
+	})
+	grant(r, deps, a)
+	f.Roles[id] = r
+	return r
+}
+
+// grant gives the principal what a allows.
+func grant(p awsiam.IGrantable, deps FunctionDeps, a access) {
+	for _, k := range a.keys {
+		deps.Secrets.Key(k).GrantRead(p, nil)
+	}
+	if a.sentry {
+		deps.Secrets.SentryDSN.GrantRead(p, nil)
+	}
+	if a.dbUser != "" {
+		deps.Database.Proxy.GrantConnect(p, jsii.String(a.dbUser))
+	}
 }
 
 func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp functionSpec, role awsiam.IRole) *Function {
@@ -177,7 +240,7 @@ func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp f
 		"DATABASE_HOST":     deps.Database.Proxy.Endpoint(),
 		"DATABASE_PORT":     jsii.String(strconv.Itoa(PostgresPort)),
 		"DATABASE_NAME":     jsii.String(DBName),
-		"DATABASE_USER":     jsii.String(DBUser),
+		"DATABASE_USER":     jsii.String(cmp.Or(sp.access.dbUser, DBAppUser)),
 		"DATABASE_IAM_AUTH": jsii.String("true"),
 	}
 	if sp.name != MigrateFunction {
@@ -188,8 +251,10 @@ func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp f
 	if sp.readReplica {
 		env["DATABASE_READ_HOST"] = deps.Database.ReadOnly.Endpoint()
 	}
-	if sp.appSecrets {
-		env["JWT_SECRET_ARN"] = deps.Secrets.JWTKey.SecretArn()
+	for _, k := range sp.access.keys {
+		env[k.SecretARNVar()] = deps.Secrets.Key(k).SecretArn()
+	}
+	if sp.access.sentry {
 		env["SENTRY_DSN_SECRET_ARN"] = deps.Secrets.SentryDSN.SecretArn()
 	}
 	tracing := awslambda.Tracing_DISABLED
@@ -219,10 +284,8 @@ func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp f
 		// Bounds the connections the function can open (CapacityRule).
 		ReservedConcurrentExecutions: jsii.Number(float64(sp.reserved)),
 	})
-	deps.Database.Proxy.GrantConnect(fn, jsii.String(DBUser))
-	if sp.appSecrets {
-		deps.Secrets.JWTKey.GrantRead(fn, nil)
-		deps.Secrets.SentryDSN.GrantRead(fn, nil)
+	if role == nil {
+		grant(fn, deps, sp.access) // its own role
 	}
 	f := &Function{Name: sp.name, Fn: fn, Logs: logs, Timeout: sp.timeoutSec, Reserved: sp.reserved, Pools: 1}
 	if sp.readReplica {

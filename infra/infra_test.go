@@ -143,8 +143,11 @@ func TestFunctionEnvironment(t *testing.T) {
 	for _, fn := range functionNames() {
 		name := "wallets-prod-" + fn
 		env, _ := get(fns[name].Props, "Environment", "Variables").(map[string]any)
-		want := map[string]any{"DATABASE_IAM_AUTH": "true", "DATABASE_NAME": DBName, "DATABASE_USER": DBUser,
+		want := map[string]any{"DATABASE_IAM_AUTH": "true", "DATABASE_NAME": DBName, "DATABASE_USER": DBAppUser,
 			"DATABASE_PORT": "5432", "WALLETS_ENV": "prod"}
+		if fn == MigrateFunction {
+			want["DATABASE_USER"] = DBOwner
+		}
 		for k, v := range want {
 			if env[k] != v {
 				t.Errorf("%s: %s=%v, want %v", name, k, env[k], v)
@@ -160,11 +163,21 @@ func TestFunctionEnvironment(t *testing.T) {
 		if hasRead && !strings.Contains(jsonString(read), "DatabaseProxyReadOnly") {
 			t.Errorf("%s: DATABASE_READ_HOST %s, want the read-only endpoint", name, jsonString(read))
 		}
+		wantVars := map[string]string{}
 		if fn != MigrateFunction {
-			for _, k := range []string{"JWT_SECRET_ARN", "SENTRY_DSN_SECRET_ARN"} {
-				if v := jsonString(env[k]); !strings.Contains(v, "Secrets") {
-					t.Errorf("%s: %s=%s, want a secret's ARN", name, k, v)
-				}
+			wantVars["SENTRY_DSN_SECRET_ARN"] = "SentryDsn"
+		}
+		for _, k := range expectedAccess(fn).keys {
+			wantVars[k.SecretARNVar()] = map[route.Key]string{route.TokenKey: "JwtKey", route.CursorKey: "CursorKey"}[k]
+		}
+		for k, v := range env {
+			if strings.HasSuffix(k, "_SECRET_ARN") && wantVars[k] == "" {
+				t.Errorf("%s: has %s=%s, which it must not hold", name, k, jsonString(v))
+			}
+		}
+		for k, secret := range wantVars {
+			if v := jsonString(env[k]); !strings.Contains(v, "Secrets") || !strings.Contains(v, secret) {
+				t.Errorf("%s: %s=%s, want the ARN of secret %s", name, k, v, secret)
 			}
 		}
 		for k, v := range env {
@@ -178,41 +191,163 @@ func TestFunctionEnvironment(t *testing.T) {
 	}
 }
 
-// Each function may connect as the application user through this proxy
-// only, and read only its two secrets.
-func TestScopedPermissions(t *testing.T) {
-	d := prodDeployment(t)
-	fns := functionsByName(d.apiJSON)
-	policies := d.apiJSON.resources("AWS::IAM::Policy")
-	for _, fnName := range functionNames() {
-		fn := fns["wallets-prod-"+fnName]
-		roleID := refOf(fn.Props["Role"])
-		var statements []any
-		for _, p := range policies {
-			for _, role := range p.Props["Roles"].([]any) {
-				if refOf(role) == roleID {
-					statements = append(statements, get(p.Props, "PolicyDocument", "Statement").([]any)...)
-				}
+// expectedAccess is what the route table says function fn may do: the
+// keys it holds and the database user it connects as.
+func expectedAccess(fn string) access {
+	switch fn {
+	case AuthorizerFunction:
+		return access{keys: route.AuthorizerKeys(), sentry: true, dbUser: DBAppUser}
+	case MigrateFunction:
+		return access{dbUser: DBOwner}
+	}
+	r, ok := route.ByFunction(fn)
+	if !ok {
+		panic("no route for " + fn)
+	}
+	a := access{keys: r.Keys, sentry: true}
+	if !r.Static {
+		a.dbUser = DBAppUser
+	}
+	return a
+}
+
+// roleStatements are the inline policy statements of the role of the
+// function resource fn.
+func roleStatements(tp template, fn resource) []any {
+	roleID := refOf(fn.Props["Role"])
+	var statements []any
+	for _, p := range tp.resources("AWS::IAM::Policy") {
+		for _, role := range p.Props["Roles"].([]any) {
+			if refOf(role) == roleID {
+				statements = append(statements, get(p.Props, "PolicyDocument", "Statement").([]any)...)
 			}
 		}
-		connect := 0
+	}
+	return statements
+}
+
+// Least privilege per function: each function's role reads exactly the
+// secrets the route table gives it (the token key: login and the
+// authorizer, and nobody else), connects through this proxy as exactly its
+// database user (the runtime user; the migrations as the owner; the
+// static documents not at all), and names no wildcard resource.
+func TestLeastPrivilegePerFunction(t *testing.T) {
+	d := prodDeployment(t)
+	fns := functionsByName(d.apiJSON)
+	var tokenReaders []string
+	for _, fnName := range functionNames() {
+		want := expectedAccess(fnName)
+		statements := roleStatements(d.apiJSON, fns["wallets-prod-"+fnName])
+		read := map[string]bool{}
+		var users []string
 		for _, st := range statements {
 			s := jsonString(st)
+			if strings.Contains(s, "secretsmanager:GetSecretValue") {
+				for _, secret := range []string{"JwtKey", "CursorKey", "SentryDsn"} {
+					if strings.Contains(s, "Secrets"+secret) {
+						read[secret] = true
+					}
+				}
+			}
 			if !strings.Contains(s, "rds-db:connect") {
 				continue
 			}
-			connect++
-			if !strings.Contains(s, `:dbuser:"`) || !strings.Contains(s, `"/`+DBUser+`"`) || !strings.Contains(s, `"Fn::Select":[6,{"Fn::Split":[":"`) || !strings.Contains(s, "DBProxyArn") {
-				t.Errorf("%s: rds-db:connect %s, want dbuser:<proxy resource id>/%s", fnName, s, DBUser)
+			if !strings.Contains(s, `:dbuser:"`) || !strings.Contains(s, `"Fn::Select":[6,{"Fn::Split":[":"`) || !strings.Contains(s, "DBProxyArn") {
+				t.Errorf("%s: rds-db:connect %s, want dbuser:<proxy resource id>/<user>", fnName, s)
+			}
+			for _, u := range []string{DBOwner, DBAppUser} {
+				if strings.Contains(s, `"/`+u+`"`) {
+					users = append(users, u)
+				}
 			}
 		}
-		if connect != 1 {
-			t.Errorf("%s: %d rds-db:connect statements, want 1", fnName, connect)
+		wantRead := map[string]bool{"SentryDsn": want.sentry}
+		for _, k := range want.keys {
+			wantRead[map[route.Key]string{route.TokenKey: "JwtKey", route.CursorKey: "CursorKey"}[k]] = true
+		}
+		for _, secret := range []string{"JwtKey", "CursorKey", "SentryDsn"} {
+			if read[secret] != wantRead[secret] {
+				t.Errorf("%s: may read secret %s: %v, want %v", fnName, secret, read[secret], wantRead[secret])
+			}
+		}
+		if read["JwtKey"] {
+			tokenReaders = append(tokenReaders, fnName)
+		}
+		var wantUsers []string
+		if want.dbUser != "" {
+			wantUsers = []string{want.dbUser}
+		}
+		if !slices.Equal(users, wantUsers) {
+			t.Errorf("%s: may connect to the database as %v, want %v", fnName, users, wantUsers)
 		}
 		for _, st := range statements {
 			if res := get(st, "Resource"); res == "*" && !strings.Contains(jsonString(get(st, "Action")), "xray:") {
 				t.Errorf("%s: wildcard resource in %s", fnName, jsonString(st))
 			}
+		}
+	}
+	slices.Sort(tokenReaders)
+	if want := []string{AuthorizerFunction, "users-login"}; !slices.Equal(tokenReaders, want) {
+		t.Errorf("the functions that may read the token key: %v, want only %v", tokenReaders, want)
+	}
+	// Nothing else in the Api stack may read the token key either.
+	for _, p := range d.apiJSON.resources("AWS::IAM::Policy") {
+		if !strings.Contains(jsonString(p.Props["PolicyDocument"]), "SecretsJwtKey") {
+			continue
+		}
+		for _, role := range p.Props["Roles"].([]any) {
+			if id := refOf(role); id != refOf(fns["wallets-prod-users-login"].Props["Role"]) && id != refOf(fns["wallets-prod-"+AuthorizerFunction].Props["Role"]) {
+				t.Errorf("role %s may read the token key", id)
+			}
+		}
+	}
+}
+
+// The keys rotate on a schedule through the rotation function, which runs
+// outside the VPC and may rotate the two key secrets and nothing else.
+func TestKeyRotation(t *testing.T) {
+	d := prodDeployment(t)
+	schedules := d.dataJSON.resources("AWS::SecretsManager::RotationSchedule")
+	rotated := map[string]bool{}
+	for _, sc := range schedules {
+		id := refOf(sc.Props["SecretId"])
+		if !strings.HasPrefix(id, "Secrets") {
+			continue // the master secret, rotated by the hosted rotation function
+		}
+		rotated[id] = true
+		if !strings.Contains(jsonString(sc.Props["RotationLambdaARN"]), "RotateKey") {
+			t.Errorf("%s: rotated by %s, want the rotate-key function", id, jsonString(sc.Props["RotationLambdaARN"]))
+		}
+		if got := get(sc.Props, "RotationRules", "ScheduleExpression"); got != fmt.Sprintf("rate(%d days)", KeyRotationDays) {
+			t.Errorf("%s: schedule %v", id, got)
+		}
+		if sc.Props["RotateImmediatelyOnUpdate"] != false {
+			t.Errorf("%s: RotateImmediatelyOnUpdate %v, want false", id, sc.Props["RotateImmediatelyOnUpdate"])
+		}
+	}
+	for _, want := range []string{"JwtKey", "CursorKey"} {
+		found := false
+		for id := range rotated {
+			found = found || strings.Contains(id, want)
+		}
+		if !found {
+			t.Errorf("no rotation schedule for secret %s (%v)", want, rotated)
+		}
+	}
+	fn, ok := functionsByName(d.dataJSON)["wallets-prod-"+RotateKeyFunction]
+	if !ok {
+		t.Fatal("no rotate-key function in the Data stack")
+	}
+	if fn.Props["VpcConfig"] != nil || fn.Props["Environment"] != nil {
+		t.Errorf("rotate-key: VpcConfig %v, Environment %v; want neither", fn.Props["VpcConfig"], fn.Props["Environment"])
+	}
+	for _, st := range roleStatements(d.dataJSON, fn) {
+		s := jsonString(st)
+		if strings.Contains(s, "rds-db") || strings.Contains(s, "SentryDsn") || strings.Contains(s, "DatabaseCluster") {
+			t.Errorf("rotate-key may %s", s)
+		}
+		if get(st, "Resource") == "*" && jsonString(get(st, "Action")) != `"secretsmanager:GetRandomPassword"` {
+			t.Errorf("rotate-key: wildcard resource in %s", s)
 		}
 	}
 }
@@ -360,16 +495,18 @@ func TestProxy(t *testing.T) {
 			t.Errorf("ConnectionBorrowTimeout %v, want 1-9 s (below the functions' 10 s)", borrow)
 		}
 	}
-	// The proxy's role may connect to the cluster as the application user.
-	found := false
-	for _, p := range d.dataJSON.resources("AWS::IAM::Policy") {
-		s := jsonString(p.Props["PolicyDocument"])
-		if strings.Contains(s, "rds-db:connect") && strings.Contains(s, "DBClusterResourceId") && strings.Contains(s, `"/`+DBUser+`"`) {
-			found = true
+	// The proxy's role may connect to the cluster as either user.
+	for _, user := range []string{DBOwner, DBAppUser} {
+		found := false
+		for _, p := range d.dataJSON.resources("AWS::IAM::Policy") {
+			s := jsonString(p.Props["PolicyDocument"])
+			if strings.Contains(s, "rds-db:connect") && strings.Contains(s, "DBClusterResourceId") && strings.Contains(s, `"/`+user+`"`) {
+				found = true
+			}
 		}
-	}
-	if !found {
-		t.Error("no rds-db:connect on the cluster's dbuser for the proxy role")
+		if !found {
+			t.Errorf("no rds-db:connect on the cluster's dbuser %s for the proxy role", user)
+		}
 	}
 	// The IAM database user is created through the Data API.
 	users := d.dataJSON.resources("Custom::AWS")
@@ -378,7 +515,7 @@ func TestProxy(t *testing.T) {
 	}
 	for _, key := range []string{"Create", "Update"} {
 		call := jsonString(users[0].Props[key])
-		for _, want := range []string{`\"action\":\"ExecuteStatement\"`, "GRANT rds_iam TO " + DBUser, "CREATE ROLE " + DBUser + " LOGIN"} {
+		for _, want := range []string{`\"action\":\"ExecuteStatement\"`, "GRANT rds_iam TO " + DBOwner + " WITH ADMIN OPTION", "CREATE ROLE " + DBOwner + " LOGIN CREATEROLE", "ALTER ROLE " + DBOwner + " CREATEROLE"} {
 			if !strings.Contains(call, want) {
 				t.Errorf("database user %s call lacks %s: %s", key, want, call)
 			}

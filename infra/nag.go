@@ -16,7 +16,7 @@ const (
 
 	reasonLambdaManaged = "AWS managed Lambda execution policies: CloudWatch Logs writes, and the ENI actions a function in a VPC needs " +
 		"(ec2:CreateNetworkInterface and friends support no resource-level scoping). They grant nothing else; the function's own " +
-		"permissions (its rds-db:connect user, its two secrets) are inline and scoped."
+		"permissions (the database user it may connect as, the secrets it holds) are inline and scoped."
 	reasonXRay          = "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; the grant exists only when tracing is on."
 	reasonApiGwLogsRole = "The account-level role API Gateway writes access and execution logs with; AmazonAPIGatewayPushToCloudWatchLogs is the policy " +
 		"AWS documents for it."
@@ -34,9 +34,8 @@ const (
 		"actions support no resource narrower than *, and the canary writes its artifacts under its bucket's prefix."
 	reasonCanaryBucketLogs = "Holds only the canary's screenshots and run reports (no customer data), expiring after at most 30 days; server " +
 		"access logs of it would need a second bucket to log the same synthetic traffic."
-	reasonJWTRotation = "Rotated by an operator (runbook: put-secret-value, then recycle the functions): Secrets Manager keeps the replaced " +
-		"value as AWSPREVIOUS, which the functions still accept for tokens naming it (kid), so nobody is logged out; a scheduled rotation " +
-		"would need a rotation function for a random string and would retire the previous key on its own clock, not after a token lifetime."
+	reasonRotateKeyRandom = "secretsmanager:GetRandomPassword, which the keys' rotation function generates a new key with, supports no " +
+		"resource-level permissions; its other rotation actions are scoped to the two key secrets."
 	reasonSentryRotation   = "Holds a DSN issued by Sentry, not a credential Secrets Manager can regenerate; it is rotated in Sentry and put here."
 	reasonDataAPISingleton = "The provider function of the AwsCustomResource that creates the IAM database user through the RDS Data API: " +
 		"AWSLambdaBasicExecutionRole only lets it write its logs; its Data API and secret permissions are inline and scoped to the cluster " +
@@ -71,7 +70,9 @@ func applyNag(w *Wallets) {
 	cdknag.NagSuppressions_AddResourceSuppressionsByPath(w.Data.Stack,
 		jsii.String("/"+*w.Data.Stack.StackName()+"/"+awsCustomResourceID+"/ServiceRole/Resource"),
 		&[]*cdknag.NagPackSuppression{suppression("AwsSolutions-IAM4", reasonDataAPISingleton, policyLambdaBasic)}, nil)
-	suppress(w.Data.Secrets.JWTKey, false, suppression("AwsSolutions-SMG4", reasonJWTRotation))
+	suppress(w.Data.Secrets.RotateKey.Fn.Role(), true,
+		suppression("AwsSolutions-IAM4", reasonLambdaManaged, policyLambdaBasic),
+		suppression("AwsSolutions-IAM5", reasonRotateKeyRandom, "Resource::*"))
 	if !w.Settings.Protect {
 		suppress(w.Data.Database.Cluster, false, suppression("AwsSolutions-RDS10", reasonUnprotectedStage))
 	}

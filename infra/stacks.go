@@ -64,7 +64,11 @@ func NewWallets(scope constructs.Construct, s Settings) (*Wallets, error) {
 	})}
 	data.Network = NewNetwork(data.Stack, "Network", s)
 	data.Database = NewDatabase(data.Stack, "Database", s, data.Network)
-	data.Secrets = NewSecrets(data.Stack, "Secrets", s)
+	secrets, err := NewSecrets(data.Stack, "Secrets", s)
+	if err != nil {
+		return nil, err
+	}
+	data.Secrets = secrets
 	retainInternalFunctionLogs(data.Stack, s)
 
 	apiStack := &ApiStack{Stack: awscdk.NewStack(scope, jsii.String("Wallets-"+s.Stage+"-Api"), &awscdk.StackProps{

@@ -121,7 +121,7 @@ func synthStage(stage string, extra map[string]any) (syn *synthesized, err error
 		return nil, fmt.Errorf("cdk.json: %w", err)
 	}
 	assets := filepath.Join(tmpRoot, stage, "build")
-	for _, fn := range functionNames() {
+	for _, fn := range append(functionNames(), RotateKeyFunction) {
 		dir := filepath.Join(assets, fn)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err

@@ -138,8 +138,8 @@ type KeyVar struct {
 
 // KeyVars are the environment variables of each key.
 var KeyVars = map[route.Key]KeyVar{
-	route.TokenKey:  {ARN: "JWT_SECRET_ARN", Value: "JWT_SECRET", Previous: "JWT_SECRET_PREVIOUS"},
-	route.CursorKey: {ARN: "CURSOR_SECRET_ARN", Value: "CURSOR_SECRET", Previous: "CURSOR_SECRET_PREVIOUS"},
+	route.TokenKey:  {ARN: route.TokenKey.SecretARNVar(), Value: "JWT_SECRET", Previous: "JWT_SECRET_PREVIOUS"},
+	route.CursorKey: {ARN: route.CursorKey.SecretARNVar(), Value: "CURSOR_SECRET", Previous: "CURSOR_SECRET_PREVIOUS"},
 }
 
 // ReadSecrets reads the keys opts.Keys names into c.Keys (each one's

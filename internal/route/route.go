@@ -74,6 +74,19 @@ const (
 	CursorKey Key = "cursor"
 )
 
+// SecretARNVar is the environment variable that names the key's Secrets
+// Manager secret in AWS (the CDK app sets it on the functions that hold
+// the key; package config reads it).
+func (k Key) SecretARNVar() string {
+	switch k {
+	case TokenKey:
+		return "JWT_SECRET_ARN"
+	case CursorKey:
+		return "CURSOR_SECRET_ARN"
+	}
+	return ""
+}
+
 // AllKeys are every key, for a process serving every route (the local
 // gateway, tests).
 func AllKeys() []Key { return []Key{TokenKey, CursorKey} }
