@@ -85,7 +85,10 @@ func routeAccess(r route.Route) access {
 // roleClass names the shared role of the functions with access a (the
 // construct id and the role's description): functions that may do the
 // same share a role, so least privilege per function costs a role per
-// class rather than two resources per route.
+// class rather than two resources per route. None is called RouteRole,
+// the previous release's single role: CloudFormation deletes that one only
+// in the update's cleanup, after CodeDeploy has shifted the aliases, so the
+// previous versions keep their permissions while they still serve.
 func (a access) roleClass() (id, description string) {
 	switch {
 	case slices.Equal(a.keys, []route.Key{route.TokenKey}) && a.dbUser == DBAppUser:
@@ -93,7 +96,7 @@ func (a access) roleClass() (id, description string) {
 	case slices.Equal(a.keys, []route.Key{route.CursorKey}) && a.dbUser == DBAppUser:
 		return "ListingRole", "the listing routes: the cursor key, the database as " + DBAppUser
 	case len(a.keys) == 0 && a.dbUser == DBAppUser:
-		return "RouteRole", "the routes that hold no key: the database as " + DBAppUser
+		return "DatabaseRole", "the routes that hold no key: the database as " + DBAppUser
 	case len(a.keys) == 0 && a.dbUser == "":
 		return "StaticRole", "the routes that serve a built-in document: no key, no database"
 	}
