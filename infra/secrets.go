@@ -139,9 +139,10 @@ func newRotateKey(scope constructs.Construct, s Settings) (*Function, error) {
 		Architecture: awslambda.Architecture_ARM_64(),
 		MemorySize:   jsii.Number(128),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(timeout)),
-		LogGroup:     logs,
-		// One rotation at a time is all Secrets Manager runs per secret.
-		ReservedConcurrentExecutions: jsii.Number(2),
+		// No reserved concurrency: it opens no database connection, and
+		// reserving would take from the account's unreserved pool, which
+		// the capacity rule keeps for the functions.
+		LogGroup: logs,
 	})
-	return &Function{Name: RotateKeyFunction, Fn: fn, Logs: logs, Timeout: timeout, Reserved: 2}, nil
+	return &Function{Name: RotateKeyFunction, Fn: fn, Logs: logs, Timeout: timeout}, nil
 }
