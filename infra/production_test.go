@@ -337,53 +337,162 @@ func TestSafeDeployments(t *testing.T) {
 }
 
 // Point 12: the deploy role trusts GitHub's OIDC tokens of the repository's
-// stage environment (and dev's pull requests, for cdk diff), and may only
-// assume the CDK bootstrap roles.
+// stage environment only, and may only assume the CDK bootstrap roles of the
+// stage's own qualifier; dev's pull-request role trusts pull requests only
+// and may only assume dev's lookup role.
 func TestDeployRole(t *testing.T) {
 	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
 		s := d.w.Settings
 		if d.deployJSON == nil {
 			t.Fatalf("%s: no deploy stack", s.Stage)
 		}
-		roles := d.deployJSON.resources("AWS::IAM::Role")
-		if len(roles) != 1 {
-			t.Fatalf("%s: %d roles", s.Stage, len(roles))
-		}
-		trust := jsonString(roles[0].Props["AssumeRolePolicyDocument"])
-		wantSubs := []string{"repo:" + testGithubRepo + ":environment:" + s.Stage}
+		wantRoles := 1
 		if s.Stage == "dev" {
-			wantSubs = append(wantSubs, "repo:"+testGithubRepo+":pull_request")
+			wantRoles = 2
 		}
-		for _, w := range append(wantSubs, "sts:AssumeRoleWithWebIdentity", `"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"`) {
+		roles := d.deployJSON.resources("AWS::IAM::Role")
+		if len(roles) != wantRoles {
+			t.Fatalf("%s: %d roles, want %d", s.Stage, len(roles), wantRoles)
+		}
+		deploy, ok := d.deployJSON.resource(*d.w.Deploy.Stack.GetLogicalId(d.w.Deploy.Role.Node().DefaultChild().(awscdk.CfnElement)))
+		if !ok {
+			t.Fatalf("%s: no deploy role", s.Stage)
+		}
+		env := "repo:" + testGithubRepo + ":environment:" + s.Stage
+		if subs := trustSubjects(deploy); len(subs) != 1 || subs[0] != env {
+			t.Errorf("%s: deploy role trusts subjects %v, want only %s", s.Stage, subs, env)
+		}
+		trust := jsonString(deploy.Props["AssumeRolePolicyDocument"])
+		for _, w := range []string{"sts:AssumeRoleWithWebIdentity", `"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"`} {
 			if !strings.Contains(trust, w) {
 				t.Errorf("%s: trust policy lacks %s: %s", s.Stage, w, trust)
 			}
 		}
-		if s.Stage == "prod" && strings.Contains(trust, "pull_request") {
-			t.Errorf("prod trusts pull requests: %s", trust)
+		if strings.Contains(trust, "pull_request") || strings.Contains(trust, "StringLike") {
+			t.Errorf("%s: the deploy role trusts pull requests or a pattern: %s", s.Stage, trust)
 		}
-		if roles[0].Props["MaxSessionDuration"] != float64(3600) {
-			t.Errorf("%s: MaxSessionDuration %v", s.Stage, roles[0].Props["MaxSessionDuration"])
+		if deploy.Props["MaxSessionDuration"] != float64(3600) || deploy.Props["ManagedPolicyArns"] != nil {
+			t.Errorf("%s: deploy role %s", s.Stage, jsonString(deploy.Props))
 		}
-		policies := d.deployJSON.resources("AWS::IAM::Policy")
-		if len(policies) != 1 || roles[0].Props["ManagedPolicyArns"] != nil {
-			t.Fatalf("%s: policies %s", s.Stage, jsonString(policies))
-		}
-		stmts := asList(get(policies[0].Props, "PolicyDocument", "Statement"))
+		stmts := roleStatements(d.deployJSON, deploy.ID)
 		if len(stmts) != 1 || jsonString(get(stmts[0], "Action")) != `["sts:AssumeRole","sts:TagSession"]` {
 			t.Fatalf("%s: statements %s", s.Stage, jsonString(stmts))
 		}
 		res := jsonString(get(stmts[0], "Resource"))
 		for _, r := range cdkBootstrapRoles {
-			if !strings.Contains(res, "role/cdk-hnb659fds-"+r+"-${AWS::AccountId}-${AWS::Region}") {
+			if !strings.Contains(res, "role/cdk-"+s.CdkQualifier+"-"+r+"-${AWS::AccountId}-${AWS::Region}") {
 				t.Errorf("%s: may not assume %s: %s", s.Stage, r, res)
 			}
 		}
-		if strings.Contains(res, "*") || len(asList(get(stmts[0], "Resource"))) != len(cdkBootstrapRoles) {
+		if strings.Contains(res, "*") || strings.Contains(res, "hnb659fds") || len(asList(get(stmts[0], "Resource"))) != len(cdkBootstrapRoles) {
 			t.Errorf("%s: resources %s", s.Stage, res)
 		}
 		if n := len(d.deployJSON.resources("AWS::IAM::OIDCProvider")); n != 1 {
 			t.Errorf("%s: %d OIDC providers", s.Stage, n)
+		}
+
+		// Every role that trusts pull requests (dev's PR role, nothing on
+		// prod) may do nothing but assume the stage's CDK lookup role.
+		prRoles := 0
+		for _, r := range roles {
+			subs := trustSubjects(r)
+			if !strings.Contains(jsonString(r.Props["AssumeRolePolicyDocument"]), "pull_request") {
+				continue
+			}
+			prRoles++
+			if len(subs) != 1 || subs[0] != "repo:"+testGithubRepo+":pull_request" {
+				t.Errorf("%s: role %s trusts %v", s.Stage, r.ID, subs)
+			}
+			if r.Props["ManagedPolicyArns"] != nil || r.Props["Policies"] != nil {
+				t.Errorf("%s: pull-request role %s has more policies: %s", s.Stage, r.ID, jsonString(r.Props))
+			}
+			st := roleStatements(d.deployJSON, r.ID)
+			lookup := jsonString(map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-" + s.CdkQualifier + "-lookup-role-${AWS::AccountId}-${AWS::Region}"})
+			if len(st) != 1 || get(st[0], "Effect") != "Allow" || jsonString(get(st[0], "Action")) != `"sts:AssumeRole"` ||
+				jsonString(get(st[0], "Resource")) != lookup {
+				t.Errorf("%s: pull-request role %s may %s, want only sts:AssumeRole on %s", s.Stage, r.ID, jsonString(st), lookup)
+			}
+		}
+		wantPR := 0
+		if s.Stage == "dev" {
+			wantPR = 1
+		}
+		if prRoles != wantPR || (d.w.Deploy.PullRequestRole != nil) != (wantPR == 1) {
+			t.Errorf("%s: %d roles trust pull requests, want %d", s.Stage, prRoles, wantPR)
+		}
+		if (d.deployJSON["Outputs"].(map[string]any)["PullRequestRoleArn"] != nil) != (wantPR == 1) {
+			t.Errorf("%s: PullRequestRoleArn output %v", s.Stage, d.deployJSON["Outputs"])
+		}
+	}
+}
+
+// trustSubjects are the GitHub OIDC subjects a role's trust policy names.
+func trustSubjects(r resource) []string {
+	var out []string
+	for _, st := range asList(get(r.Props, "AssumeRolePolicyDocument", "Statement")) {
+		for _, op := range []string{"StringEquals", "StringLike"} {
+			switch v := get(st, "Condition", op, "token.actions.githubusercontent.com:sub").(type) {
+			case string:
+				out = append(out, v)
+			case []any:
+				for _, e := range v {
+					out = append(out, fmt.Sprint(e))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// roleStatements are the statements of every AWS::IAM::Policy attached to
+// the role with logical id role.
+func roleStatements(tp template, role string) []any {
+	var out []any
+	for _, p := range tp.resources("AWS::IAM::Policy") {
+		for _, r := range asList(p.Props["Roles"]) {
+			if refOf(r) == role {
+				out = append(out, asList(get(p.Props, "PolicyDocument", "Statement"))...)
+			}
+		}
+	}
+	return out
+}
+
+// Each stage synthesizes with a CDK bootstrap qualifier of its own (so that
+// stages sharing an account use separate bootstrap roles), and no two
+// stages of cdk.json may share one.
+func TestBootstrapQualifiers(t *testing.T) {
+	prod, dev := prodDeployment(t), devDeployment(t)
+	pq, dq := prod.w.Settings.CdkQualifier, dev.w.Settings.CdkQualifier
+	if pq == dq || pq == "" || dq == "" {
+		t.Fatalf("qualifiers prod %q, dev %q: want two different ones", pq, dq)
+	}
+	for _, d := range []*synthesized{prod, dev} {
+		q := d.w.Settings.CdkQualifier
+		for name, tp := range map[string]template{"Data": d.dataJSON, "Monitoring": d.monJSON, "Api": d.apiJSON, "Deploy": d.deployJSON} {
+			if got := get(map[string]any(tp), "Parameters", "BootstrapVersion", "Default"); got != "/cdk-bootstrap/"+q+"/version" {
+				t.Errorf("%s %s: bootstrap version parameter %v, want qualifier %s", d.w.Settings.Stage, name, got, q)
+			}
+			other := pq
+			if q == pq {
+				other = dq
+			}
+			if strings.Contains(jsonString(tp), "cdk-"+other+"-") || strings.Contains(jsonString(tp), "hnb659fds") {
+				t.Errorf("%s %s: names another qualifier's bootstrap resources", d.w.Settings.Stage, name)
+			}
+		}
+	}
+	// Two stages of cdk.json on one qualifier, and a stage name too long
+	// for the default, do not synth.
+	for wantErr, ctx := range map[string]map[string]any{
+		"is also stage dev's": {"stage": "prod", "alarmEmail": "a@example.com", "cdkQualifier": "shared",
+			stagesContextKey: map[string]any{"dev": map[string]any{"cdkQualifier": "shared"}, "prod": map[string]any{}}},
+		"cdkQualifier \"\"": {"stage": "integration"},
+	} {
+		c := ctx
+		_, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &c}))
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%v: error %v, want %q", ctx, err, wantErr)
 		}
 	}
 }
@@ -406,7 +515,7 @@ func TestRoomFor20MoreRoutes(t *testing.T) {
 		}
 		return rs
 	}
-	d, err := synthStage("headroom", map[string]any{"alarmEmail": testAlarmEmail, "dbMaxCapacity": 16})
+	d, err := synthStage("headroom", map[string]any{"alarmEmail": testAlarmEmail, "dbMaxCapacity": 16, "cdkQualifier": "wlthead"})
 	if err != nil {
 		t.Fatal(err)
 	}
