@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -103,10 +104,71 @@ func TestWebACL(t *testing.T) {
 			!strings.Contains(fmt.Sprint(get(acl.Props, "CustomResponseBodies", "throttled", "Content")), "detail") {
 			t.Errorf("%s: a rate-limited client does not get the contract's 429", s.Stage)
 		}
+		// Neither case nor percent-encoding escapes the /users/ limit.
+		if got := jsonString(get(users, "Statement", "RateBasedStatement", "ScopeDownStatement", "ByteMatchStatement", "TextTransformations")); got != `[{"Priority":0,"Type":"URL_DECODE"},{"Priority":1,"Type":"LOWERCASE"}]` {
+			t.Errorf("%s: rate-users transformations %s, want URL_DECODE then LOWERCASE", s.Stage, got)
+		}
+		// Every Block answers in the contract's shape: a JSON body with
+		// {"detail": ...} and the security headers.
+		bodies, _ := acl.Props["CustomResponseBodies"].(map[string]any)
+		for _, r := range asList(acl.Props["Rules"]) {
+			name := get(r, "Name").(string)
+			block := get(r, "Action", "Block")
+			if block == nil {
+				continue
+			}
+			resp := get(block, "CustomResponse")
+			key, _ := get(resp, "CustomResponseBodyKey").(string)
+			var body map[string]string
+			if err := json.Unmarshal([]byte(fmt.Sprint(get(bodies[key], "Content"))), &body); err != nil || body["detail"] == "" ||
+				get(bodies[key], "ContentType") != "APPLICATION_JSON" {
+				t.Errorf("%s: rule %s blocks with body %q (%v): %s", s.Stage, name, key, err, jsonString(bodies[key]))
+			}
+			headers := map[string]any{}
+			for _, h := range asList(get(resp, "ResponseHeaders")) {
+				headers[get(h, "Name").(string)] = get(h, "Value")
+			}
+			if headers["X-Content-Type-Options"] != "nosniff" || headers["Cache-Control"] != "no-store" {
+				t.Errorf("%s: rule %s blocks with headers %v", s.Stage, name, headers)
+			}
+		}
 		for _, g := range ManagedRuleGroups {
 			_, has := rules[g]
 			if has != s.WafManagedRules {
 				t.Errorf("%s: managed group %s present %v, wafManagedRules %v", s.Stage, g, has, s.WafManagedRules)
+			}
+			// A group's own Block would answer WAF's bare 403: the groups
+			// count (and label), managed-block blocks.
+			if has && (get(rules[g], "OverrideAction", "Count") == nil || get(rules[g], "OverrideAction", "None") != nil) {
+				t.Errorf("%s: managed group %s override %s, want Count", s.Stage, g, jsonString(get(rules[g], "OverrideAction")))
+			}
+		}
+		mb, has := rules[managedBlockRule]
+		if has != s.WafManagedRules {
+			t.Fatalf("%s: %s present %v, wafManagedRules %v", s.Stage, managedBlockRule, has, s.WafManagedRules)
+		}
+		if has {
+			if get(mb, "Action", "Block", "CustomResponse", "ResponseCode") != float64(403) ||
+				get(mb, "Action", "Block", "CustomResponse", "CustomResponseBodyKey") != "blocked" ||
+				get(bodies["blocked"], "Content") != `{"detail": "You do not have permission to perform this action."}` {
+				t.Errorf("%s: %s does not answer the contract's 403: %s", s.Stage, managedBlockRule, jsonString(mb))
+			}
+			for _, g := range ManagedRuleGroups {
+				if get(mb, "Priority").(float64) <= get(rules[g], "Priority").(float64) {
+					t.Errorf("%s: %s runs before %s, whose labels it reads", s.Stage, managedBlockRule, g)
+				}
+			}
+			stmt := jsonString(get(mb, "Statement"))
+			for _, ns := range []string{labelIPList, labelCore, labelBadInputs} {
+				if !strings.Contains(stmt, `"Key":"`+ns+`","Scope":"NAMESPACE"`) {
+					t.Errorf("%s: %s does not block on the labels of %s: %s", s.Stage, managedBlockRule, ns, stmt)
+				}
+			}
+			// What only counts stays counted.
+			for _, l := range []string{labelIPDDoS, labelCoreBody} {
+				if !strings.Contains(stmt, `{"NotStatement":{"Statement":{"LabelMatchStatement":{"Key":"`+l+`","Scope":"LABEL"}}}}`) {
+					t.Errorf("%s: %s blocks the counted %s: %s", s.Stage, managedBlockRule, l, stmt)
+				}
 			}
 		}
 		logging := d.apiJSON.resources("AWS::WAFv2::LoggingConfiguration")
