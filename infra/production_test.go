@@ -164,6 +164,13 @@ func TestWebACL(t *testing.T) {
 					t.Errorf("%s: %s does not block on the labels of %s: %s", s.Stage, managedBlockRule, ns, stmt)
 				}
 			}
+			// Each blocking rule by name: a request over 8 KB carries the
+			// counted body label, which the namespace matches spare.
+			for _, l := range append(prefixed(labelIPList, blockingIPListLabels), prefixed(labelCore, blockingCoreLabels)...) {
+				if !strings.Contains(stmt, `{"LabelMatchStatement":{"Key":"`+l+`","Scope":"LABEL"}}`) || l == labelIPDDoS || l == labelCoreBody {
+					t.Errorf("%s: %s does not block on %s by name", s.Stage, managedBlockRule, l)
+				}
+			}
 			// What only counts stays counted.
 			for _, l := range []string{labelIPDDoS, labelCoreBody} {
 				if !strings.Contains(stmt, `{"NotStatement":{"Statement":{"LabelMatchStatement":{"Key":"`+l+`","Scope":"LABEL"}}}}`) {
@@ -486,6 +493,14 @@ func TestDeployRole(t *testing.T) {
 			t.Errorf("%s: PullRequestRoleArn output %v", s.Stage, d.deployJSON["Outputs"])
 		}
 	}
+}
+
+func prefixed(prefix string, names []string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, prefix+n)
+	}
+	return out
 }
 
 // trustSubjects are the GitHub OIDC subjects a role's trust policy names.

@@ -67,11 +67,30 @@ func labelMatch(scope, key string) *awswafv2.CfnWebACL_StatementProperty {
 		Scope: jsii.String(scope), Key: jsii.String(key)}}
 }
 
+// Labels of the blocking rules of the IP reputation list and of the core
+// rule set (all but the counted body limit), as AWS documents them
+// (aws-managed-rule-groups-ip-rep, aws-managed-rule-groups-baseline). A
+// request over 8 KB carries labelCoreBody, so a namespace match that
+// spares it would spare every other finding on that request too: these
+// name each rule; the namespace matches catch the rules AWS adds later.
+var (
+	blockingIPListLabels = []string{"AWSManagedIPReputationList", "AWSManagedReconnaissanceList"}
+	blockingCoreLabels   = []string{
+		"NoUserAgent_Header", "BadBots_Header",
+		"SizeRestrictions_QueryString", "SizeRestrictions_Cookie_Header", "SizeRestrictions_URIPath",
+		"EC2MetaDataSSRF_Body", "EC2MetaDataSSRF_Cookie", "EC2MetaDataSSRF_URIPath", "EC2MetaDataSSRF_QueryArguments",
+		"GenericLFI_QueryArguments", "GenericLFI_URIPath", "GenericLFI_Body",
+		"RestrictedExtensions_URIPath", "RestrictedExtensions_QueryArguments",
+		"GenericRFI_QueryArguments", "GenericRFI_Body", "GenericRFI_URIPath",
+		"CrossSiteScripting_Cookie", "CrossSiteScripting_QueryArguments", "CrossSiteScripting_Body", "CrossSiteScripting_URIPath",
+	}
+)
+
 // managedBlockStatement matches a request that a managed group's blocking
-// rule labelled: any label of the known-bad-inputs and core rule set
-// namespaces but the counted body limit, any IP-list label but the counted
-// DDoS list (and the two blocking IP lists by name, should a request carry
-// the DDoS label as well).
+// rule labelled: each blocking rule's label by name; any other label of the
+// IP list and core rule set namespaces when the request lacks the counted
+// label (a rule AWS added since); any label of known bad inputs (whose
+// rules all block).
 func managedBlockStatement() *awswafv2.CfnWebACL_StatementProperty {
 	but := func(namespace, label string) *awswafv2.CfnWebACL_StatementProperty {
 		return &awswafv2.CfnWebACL_StatementProperty{AndStatement: &awswafv2.CfnWebACL_AndStatementProperty{Statements: []any{
@@ -79,13 +98,16 @@ func managedBlockStatement() *awswafv2.CfnWebACL_StatementProperty {
 			&awswafv2.CfnWebACL_StatementProperty{NotStatement: &awswafv2.CfnWebACL_NotStatementProperty{Statement: labelMatch("LABEL", label)}},
 		}}}
 	}
-	return &awswafv2.CfnWebACL_StatementProperty{OrStatement: &awswafv2.CfnWebACL_OrStatementProperty{Statements: []any{
-		but(labelIPList, labelIPDDoS),
-		labelMatch("LABEL", labelIPList+"AWSManagedIPReputationList"),
-		labelMatch("LABEL", labelIPList+"AWSManagedReconnaissanceList"),
-		but(labelCore, labelCoreBody),
-		labelMatch("NAMESPACE", labelBadInputs),
-	}}}
+	var stmts []any
+	for _, l := range blockingIPListLabels {
+		stmts = append(stmts, labelMatch("LABEL", labelIPList+l))
+	}
+	stmts = append(stmts, but(labelIPList, labelIPDDoS))
+	for _, l := range blockingCoreLabels {
+		stmts = append(stmts, labelMatch("LABEL", labelCore+l))
+	}
+	stmts = append(stmts, but(labelCore, labelCoreBody), labelMatch("NAMESPACE", labelBadInputs))
+	return &awswafv2.CfnWebACL_StatementProperty{OrStatement: &awswafv2.CfnWebACL_OrStatementProperty{Statements: stmts}}
 }
 
 // WebACL is the stage's AWS WAF web ACL: per-client (per source IP) rate
