@@ -443,7 +443,7 @@ func TestDeployRole(t *testing.T) {
 		if deploy.Props["MaxSessionDuration"] != float64(3600) || deploy.Props["ManagedPolicyArns"] != nil {
 			t.Errorf("%s: deploy role %s", s.Stage, jsonString(deploy.Props))
 		}
-		stmts := roleStatements(d.deployJSON, deploy.ID)
+		stmts := rolePolicyStatements(d.deployJSON, deploy.ID)
 		if len(stmts) != 1 || jsonString(get(stmts[0], "Action")) != `["sts:AssumeRole","sts:TagSession"]` {
 			t.Fatalf("%s: statements %s", s.Stage, jsonString(stmts))
 		}
@@ -475,7 +475,7 @@ func TestDeployRole(t *testing.T) {
 			if r.Props["ManagedPolicyArns"] != nil || r.Props["Policies"] != nil {
 				t.Errorf("%s: pull-request role %s has more policies: %s", s.Stage, r.ID, jsonString(r.Props))
 			}
-			st := roleStatements(d.deployJSON, r.ID)
+			st := rolePolicyStatements(d.deployJSON, r.ID)
 			lookup := jsonString(map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-" + s.CdkQualifier + "-lookup-role-${AWS::AccountId}-${AWS::Region}"})
 			if len(st) != 1 || get(st[0], "Effect") != "Allow" || jsonString(get(st[0], "Action")) != `"sts:AssumeRole"` ||
 				jsonString(get(st[0], "Resource")) != lookup {
@@ -521,9 +521,9 @@ func trustSubjects(r resource) []string {
 	return out
 }
 
-// roleStatements are the statements of every AWS::IAM::Policy attached to
+// rolePolicyStatements are the statements of every AWS::IAM::Policy attached to
 // the role with logical id role.
-func roleStatements(tp template, role string) []any {
+func rolePolicyStatements(tp template, role string) []any {
 	var out []any
 	for _, p := range tp.resources("AWS::IAM::Policy") {
 		for _, r := range asList(p.Props["Roles"]) {
