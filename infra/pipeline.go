@@ -14,25 +14,59 @@ const githubOIDCHost = "token.actions.githubusercontent.com"
 
 // cdkBootstrapRoles are the roles `cdk bootstrap` creates that a deploy
 // uses: the deploy role (CloudFormation through its execution role), the
-// asset publishing roles and the lookup role (cdk diff).
+// asset publishing roles and the lookup role (lookups, cdk diff).
 var cdkBootstrapRoles = []string{"deploy-role", "file-publishing-role", "image-publishing-role", "lookup-role"}
 
-// DeployStack holds the role the GitHub Actions workflow deploys the stage
-// with: short-lived credentials from GitHub's OIDC provider, for workflow
-// runs of the repository in the stage's GitHub environment (and, for dev,
-// pull requests, which run cdk diff), allowed nothing but to assume the CDK
-// bootstrap roles of this account and region.
+// cdkLookupRole is the bootstrap role `cdk diff --method=template` reads
+// the deployed templates with (it has ReadOnlyAccess, minus kms:Decrypt).
+const cdkLookupRole = "lookup-role"
+
+// pullRequestStage is the stage whose Deploy stack holds the pull-request
+// role (cdk diff on a pull request compares with this stage).
+const pullRequestStage = "dev"
+
+// DeployStack holds the roles GitHub Actions runs with: short-lived
+// credentials from GitHub's OIDC provider, no long-lived keys.
+//
+//   - Role, the stage's deploy role, trusts only workflow jobs of the
+//     repository that run in the stage's GitHub environment
+//     (repo:<owner>/<name>:environment:<stage>) and may do nothing but
+//     assume the CDK bootstrap roles of the stage's own qualifier
+//     (cdk-<qualifier>-deploy-role-…, the publishing roles, the lookup role).
+//   - PullRequestRole (dev only) trusts the repository's pull_request jobs
+//     (repo:<owner>/<name>:pull_request) and may only assume dev's CDK
+//     lookup role: a pull request can diff, never deploy or publish.
 type DeployStack struct {
 	awscdk.Stack
-	Role awsiam.Role
+	Role            awsiam.Role
+	PullRequestRole awsiam.Role // nil but on dev
 }
 
-// NewDeployStack builds the stage's deploy role (and GitHub's OIDC provider
-// unless the account has it already: githubOidcProviderExists).
+// cdkRoleArn is the ARN of the bootstrap role r of the qualifier q in the
+// stack's account and region.
+func cdkRoleArn(q, r string) *string {
+	return awscdk.Fn_Sub(jsii.String(fmt.Sprintf("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-%s-%s-${AWS::AccountId}-${AWS::Region}", q, r)), nil)
+}
+
+// githubPrincipal trusts GitHub's OIDC tokens for sts.amazonaws.com whose
+// subject is exactly sub.
+func githubPrincipal(providerArn *string, sub string) awsiam.IPrincipal {
+	return awsiam.NewFederatedPrincipal(providerArn, &map[string]any{
+		"StringEquals": map[string]any{
+			githubOIDCHost + ":aud": "sts.amazonaws.com",
+			githubOIDCHost + ":sub": sub,
+		},
+	}, jsii.String("sts:AssumeRoleWithWebIdentity"))
+}
+
+// NewDeployStack builds the stage's deploy role, dev's pull-request role,
+// and GitHub's OIDC provider unless the account has it already
+// (githubOidcProviderExists).
 func NewDeployStack(scope constructs.Construct, s Settings) *DeployStack {
 	st := awscdk.NewStack(scope, jsii.String("Wallets-"+s.Stage+"-Deploy"), &awscdk.StackProps{
-		Description:           jsii.String("Wallets " + s.Stage + ": the role GitHub Actions deploys with (OIDC, assumes the CDK bootstrap roles only)"),
+		Description:           jsii.String("Wallets " + s.Stage + ": the roles GitHub Actions deploys (and, on dev, diffs pull requests) with (OIDC, CDK bootstrap roles only)"),
 		TerminationProtection: jsii.Bool(s.Protect),
+		Synthesizer:           s.synthesizer(),
 	})
 	providerArn := awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/"+githubOIDCHost), nil)
 	if !s.GithubOIDCProviderExists {
@@ -42,23 +76,15 @@ func NewDeployStack(scope constructs.Construct, s Settings) *DeployStack {
 		})
 		providerArn = p.AttrArn()
 	}
-	subjects := []string{fmt.Sprintf("repo:%s:environment:%s", s.GithubRepo, s.Stage)}
-	if s.Stage == "dev" {
-		subjects = append(subjects, fmt.Sprintf("repo:%s:pull_request", s.GithubRepo))
-	}
 	role := awsiam.NewRole(st, jsii.String("Role"), &awsiam.RoleProps{
-		RoleName:    jsii.String(s.name("github-deploy")),
-		Description: jsii.String("GitHub Actions (" + s.GithubRepo + ") deploys Wallets " + s.Stage + " through the CDK bootstrap roles"),
-		AssumedBy: awsiam.NewFederatedPrincipal(providerArn, &map[string]any{
-			"StringEquals": map[string]any{githubOIDCHost + ":aud": "sts.amazonaws.com"},
-			"StringLike":   map[string]any{githubOIDCHost + ":sub": subjects},
-		}, jsii.String("sts:AssumeRoleWithWebIdentity")),
+		RoleName:           jsii.String(s.name("github-deploy")),
+		Description:        jsii.String("GitHub Actions (" + s.GithubRepo + ", environment " + s.Stage + ") deploys Wallets " + s.Stage + " through the CDK bootstrap roles of qualifier " + s.CdkQualifier),
+		AssumedBy:          githubPrincipal(providerArn, fmt.Sprintf("repo:%s:environment:%s", s.GithubRepo, s.Stage)),
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 	})
 	var arns []*string
 	for _, r := range cdkBootstrapRoles {
-		arns = append(arns, awscdk.Fn_Sub(jsii.String(fmt.Sprintf("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-%s-%s-${AWS::AccountId}-${AWS::Region}",
-			s.CdkQualifier, r)), nil))
+		arns = append(arns, cdkRoleArn(s.CdkQualifier, r))
 	}
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("AssumeCdkBootstrapRoles"),
@@ -69,5 +95,24 @@ func NewDeployStack(scope constructs.Construct, s Settings) *DeployStack {
 		Description: jsii.String("Set as the AWS_DEPLOY_ROLE_ARN variable of the GitHub environment " + s.Stage),
 		Value:       role.RoleArn(),
 	})
-	return &DeployStack{Stack: st, Role: role}
+	d := &DeployStack{Stack: st, Role: role}
+	if s.Stage == pullRequestStage {
+		pr := awsiam.NewRole(st, jsii.String("PullRequestRole"), &awsiam.RoleProps{
+			RoleName:           jsii.String(s.name("github-pr-diff")),
+			Description:        jsii.String("GitHub Actions pull requests of " + s.GithubRepo + " run cdk diff against Wallets " + s.Stage + ": the CDK lookup role only"),
+			AssumedBy:          githubPrincipal(providerArn, fmt.Sprintf("repo:%s:pull_request", s.GithubRepo)),
+			MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
+		})
+		pr.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("AssumeCdkLookupRole"),
+			Actions:   jsii.Strings("sts:AssumeRole"),
+			Resources: &[]*string{cdkRoleArn(s.CdkQualifier, cdkLookupRole)},
+		}))
+		awscdk.NewCfnOutput(st, jsii.String("PullRequestRoleArn"), &awscdk.CfnOutputProps{
+			Description: jsii.String("Set as the repository variable AWS_PR_ROLE_ARN (cdk diff on pull requests)"),
+			Value:       pr.RoleArn(),
+		})
+		d.PullRequestRole = pr
+	}
+	return d
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -103,10 +104,78 @@ func TestWebACL(t *testing.T) {
 			!strings.Contains(fmt.Sprint(get(acl.Props, "CustomResponseBodies", "throttled", "Content")), "detail") {
 			t.Errorf("%s: a rate-limited client does not get the contract's 429", s.Stage)
 		}
+		// Neither case nor percent-encoding escapes the /users/ limit.
+		if got := jsonString(get(users, "Statement", "RateBasedStatement", "ScopeDownStatement", "ByteMatchStatement", "TextTransformations")); got != `[{"Priority":0,"Type":"URL_DECODE"},{"Priority":1,"Type":"LOWERCASE"}]` {
+			t.Errorf("%s: rate-users transformations %s, want URL_DECODE then LOWERCASE", s.Stage, got)
+		}
+		// Every Block answers in the contract's shape: a JSON body with
+		// {"detail": ...} and the security headers.
+		bodies, _ := acl.Props["CustomResponseBodies"].(map[string]any)
+		for _, r := range asList(acl.Props["Rules"]) {
+			name := get(r, "Name").(string)
+			block := get(r, "Action", "Block")
+			if block == nil {
+				continue
+			}
+			resp := get(block, "CustomResponse")
+			key, _ := get(resp, "CustomResponseBodyKey").(string)
+			var body map[string]string
+			if err := json.Unmarshal([]byte(fmt.Sprint(get(bodies[key], "Content"))), &body); err != nil || body["detail"] == "" ||
+				get(bodies[key], "ContentType") != "APPLICATION_JSON" {
+				t.Errorf("%s: rule %s blocks with body %q (%v): %s", s.Stage, name, key, err, jsonString(bodies[key]))
+			}
+			headers := map[string]any{}
+			for _, h := range asList(get(resp, "ResponseHeaders")) {
+				headers[get(h, "Name").(string)] = get(h, "Value")
+			}
+			if headers["X-Content-Type-Options"] != "nosniff" || headers["Cache-Control"] != "no-store" {
+				t.Errorf("%s: rule %s blocks with headers %v", s.Stage, name, headers)
+			}
+		}
 		for _, g := range ManagedRuleGroups {
 			_, has := rules[g]
 			if has != s.WafManagedRules {
 				t.Errorf("%s: managed group %s present %v, wafManagedRules %v", s.Stage, g, has, s.WafManagedRules)
+			}
+			// A group's own Block would answer WAF's bare 403: the groups
+			// count (and label), managed-block blocks.
+			if has && (get(rules[g], "OverrideAction", "Count") == nil || get(rules[g], "OverrideAction", "None") != nil) {
+				t.Errorf("%s: managed group %s override %s, want Count", s.Stage, g, jsonString(get(rules[g], "OverrideAction")))
+			}
+		}
+		mb, has := rules[managedBlockRule]
+		if has != s.WafManagedRules {
+			t.Fatalf("%s: %s present %v, wafManagedRules %v", s.Stage, managedBlockRule, has, s.WafManagedRules)
+		}
+		if has {
+			if get(mb, "Action", "Block", "CustomResponse", "ResponseCode") != float64(403) ||
+				get(mb, "Action", "Block", "CustomResponse", "CustomResponseBodyKey") != "blocked" ||
+				get(bodies["blocked"], "Content") != `{"detail": "You do not have permission to perform this action."}` {
+				t.Errorf("%s: %s does not answer the contract's 403: %s", s.Stage, managedBlockRule, jsonString(mb))
+			}
+			for _, g := range ManagedRuleGroups {
+				if get(mb, "Priority").(float64) <= get(rules[g], "Priority").(float64) {
+					t.Errorf("%s: %s runs before %s, whose labels it reads", s.Stage, managedBlockRule, g)
+				}
+			}
+			stmt := jsonString(get(mb, "Statement"))
+			for _, ns := range []string{labelIPList, labelCore, labelBadInputs} {
+				if !strings.Contains(stmt, `"Key":"`+ns+`","Scope":"NAMESPACE"`) {
+					t.Errorf("%s: %s does not block on the labels of %s: %s", s.Stage, managedBlockRule, ns, stmt)
+				}
+			}
+			// Each blocking rule by name: a request over 8 KB carries the
+			// counted body label, which the namespace matches spare.
+			for _, l := range append(prefixed(labelIPList, blockingIPListLabels), prefixed(labelCore, blockingCoreLabels)...) {
+				if !strings.Contains(stmt, `{"LabelMatchStatement":{"Key":"`+l+`","Scope":"LABEL"}}`) || l == labelIPDDoS || l == labelCoreBody {
+					t.Errorf("%s: %s does not block on %s by name", s.Stage, managedBlockRule, l)
+				}
+			}
+			// What only counts stays counted.
+			for _, l := range []string{labelIPDDoS, labelCoreBody} {
+				if !strings.Contains(stmt, `{"NotStatement":{"Statement":{"LabelMatchStatement":{"Key":"`+l+`","Scope":"LABEL"}}}}`) {
+					t.Errorf("%s: %s blocks the counted %s: %s", s.Stage, managedBlockRule, l, stmt)
+				}
 			}
 		}
 		logging := d.apiJSON.resources("AWS::WAFv2::LoggingConfiguration")
@@ -337,53 +406,170 @@ func TestSafeDeployments(t *testing.T) {
 }
 
 // Point 12: the deploy role trusts GitHub's OIDC tokens of the repository's
-// stage environment (and dev's pull requests, for cdk diff), and may only
-// assume the CDK bootstrap roles.
+// stage environment only, and may only assume the CDK bootstrap roles of the
+// stage's own qualifier; dev's pull-request role trusts pull requests only
+// and may only assume dev's lookup role.
 func TestDeployRole(t *testing.T) {
 	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
 		s := d.w.Settings
 		if d.deployJSON == nil {
 			t.Fatalf("%s: no deploy stack", s.Stage)
 		}
-		roles := d.deployJSON.resources("AWS::IAM::Role")
-		if len(roles) != 1 {
-			t.Fatalf("%s: %d roles", s.Stage, len(roles))
-		}
-		trust := jsonString(roles[0].Props["AssumeRolePolicyDocument"])
-		wantSubs := []string{"repo:" + testGithubRepo + ":environment:" + s.Stage}
+		wantRoles := 1
 		if s.Stage == "dev" {
-			wantSubs = append(wantSubs, "repo:"+testGithubRepo+":pull_request")
+			wantRoles = 2
 		}
-		for _, w := range append(wantSubs, "sts:AssumeRoleWithWebIdentity", `"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"`) {
+		roles := d.deployJSON.resources("AWS::IAM::Role")
+		if len(roles) != wantRoles {
+			t.Fatalf("%s: %d roles, want %d", s.Stage, len(roles), wantRoles)
+		}
+		deploy, ok := d.deployJSON.resource(*d.w.Deploy.Stack.GetLogicalId(d.w.Deploy.Role.Node().DefaultChild().(awscdk.CfnElement)))
+		if !ok {
+			t.Fatalf("%s: no deploy role", s.Stage)
+		}
+		env := "repo:" + testGithubRepo + ":environment:" + s.Stage
+		if subs := trustSubjects(deploy); len(subs) != 1 || subs[0] != env {
+			t.Errorf("%s: deploy role trusts subjects %v, want only %s", s.Stage, subs, env)
+		}
+		trust := jsonString(deploy.Props["AssumeRolePolicyDocument"])
+		for _, w := range []string{"sts:AssumeRoleWithWebIdentity", `"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"`} {
 			if !strings.Contains(trust, w) {
 				t.Errorf("%s: trust policy lacks %s: %s", s.Stage, w, trust)
 			}
 		}
-		if s.Stage == "prod" && strings.Contains(trust, "pull_request") {
-			t.Errorf("prod trusts pull requests: %s", trust)
+		if strings.Contains(trust, "pull_request") || strings.Contains(trust, "StringLike") {
+			t.Errorf("%s: the deploy role trusts pull requests or a pattern: %s", s.Stage, trust)
 		}
-		if roles[0].Props["MaxSessionDuration"] != float64(3600) {
-			t.Errorf("%s: MaxSessionDuration %v", s.Stage, roles[0].Props["MaxSessionDuration"])
+		if deploy.Props["MaxSessionDuration"] != float64(3600) || deploy.Props["ManagedPolicyArns"] != nil {
+			t.Errorf("%s: deploy role %s", s.Stage, jsonString(deploy.Props))
 		}
-		policies := d.deployJSON.resources("AWS::IAM::Policy")
-		if len(policies) != 1 || roles[0].Props["ManagedPolicyArns"] != nil {
-			t.Fatalf("%s: policies %s", s.Stage, jsonString(policies))
-		}
-		stmts := asList(get(policies[0].Props, "PolicyDocument", "Statement"))
+		stmts := rolePolicyStatements(d.deployJSON, deploy.ID)
 		if len(stmts) != 1 || jsonString(get(stmts[0], "Action")) != `["sts:AssumeRole","sts:TagSession"]` {
 			t.Fatalf("%s: statements %s", s.Stage, jsonString(stmts))
 		}
 		res := jsonString(get(stmts[0], "Resource"))
 		for _, r := range cdkBootstrapRoles {
-			if !strings.Contains(res, "role/cdk-hnb659fds-"+r+"-${AWS::AccountId}-${AWS::Region}") {
+			if !strings.Contains(res, "role/cdk-"+s.CdkQualifier+"-"+r+"-${AWS::AccountId}-${AWS::Region}") {
 				t.Errorf("%s: may not assume %s: %s", s.Stage, r, res)
 			}
 		}
-		if strings.Contains(res, "*") || len(asList(get(stmts[0], "Resource"))) != len(cdkBootstrapRoles) {
+		if strings.Contains(res, "*") || strings.Contains(res, "hnb659fds") || len(asList(get(stmts[0], "Resource"))) != len(cdkBootstrapRoles) {
 			t.Errorf("%s: resources %s", s.Stage, res)
 		}
 		if n := len(d.deployJSON.resources("AWS::IAM::OIDCProvider")); n != 1 {
 			t.Errorf("%s: %d OIDC providers", s.Stage, n)
+		}
+
+		// Every role that trusts pull requests (dev's PR role, nothing on
+		// prod) may do nothing but assume the stage's CDK lookup role.
+		prRoles := 0
+		for _, r := range roles {
+			subs := trustSubjects(r)
+			if !strings.Contains(jsonString(r.Props["AssumeRolePolicyDocument"]), "pull_request") {
+				continue
+			}
+			prRoles++
+			if len(subs) != 1 || subs[0] != "repo:"+testGithubRepo+":pull_request" {
+				t.Errorf("%s: role %s trusts %v", s.Stage, r.ID, subs)
+			}
+			if r.Props["ManagedPolicyArns"] != nil || r.Props["Policies"] != nil {
+				t.Errorf("%s: pull-request role %s has more policies: %s", s.Stage, r.ID, jsonString(r.Props))
+			}
+			st := rolePolicyStatements(d.deployJSON, r.ID)
+			lookup := jsonString(map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-" + s.CdkQualifier + "-lookup-role-${AWS::AccountId}-${AWS::Region}"})
+			if len(st) != 1 || get(st[0], "Effect") != "Allow" || jsonString(get(st[0], "Action")) != `"sts:AssumeRole"` ||
+				jsonString(get(st[0], "Resource")) != lookup {
+				t.Errorf("%s: pull-request role %s may %s, want only sts:AssumeRole on %s", s.Stage, r.ID, jsonString(st), lookup)
+			}
+		}
+		wantPR := 0
+		if s.Stage == "dev" {
+			wantPR = 1
+		}
+		if prRoles != wantPR || (d.w.Deploy.PullRequestRole != nil) != (wantPR == 1) {
+			t.Errorf("%s: %d roles trust pull requests, want %d", s.Stage, prRoles, wantPR)
+		}
+		if (d.deployJSON["Outputs"].(map[string]any)["PullRequestRoleArn"] != nil) != (wantPR == 1) {
+			t.Errorf("%s: PullRequestRoleArn output %v", s.Stage, d.deployJSON["Outputs"])
+		}
+	}
+}
+
+func prefixed(prefix string, names []string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, prefix+n)
+	}
+	return out
+}
+
+// trustSubjects are the GitHub OIDC subjects a role's trust policy names.
+func trustSubjects(r resource) []string {
+	var out []string
+	for _, st := range asList(get(r.Props, "AssumeRolePolicyDocument", "Statement")) {
+		for _, op := range []string{"StringEquals", "StringLike"} {
+			switch v := get(st, "Condition", op, "token.actions.githubusercontent.com:sub").(type) {
+			case string:
+				out = append(out, v)
+			case []any:
+				for _, e := range v {
+					out = append(out, fmt.Sprint(e))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// rolePolicyStatements are the statements of every AWS::IAM::Policy attached to
+// the role with logical id role.
+func rolePolicyStatements(tp template, role string) []any {
+	var out []any
+	for _, p := range tp.resources("AWS::IAM::Policy") {
+		for _, r := range asList(p.Props["Roles"]) {
+			if refOf(r) == role {
+				out = append(out, asList(get(p.Props, "PolicyDocument", "Statement"))...)
+			}
+		}
+	}
+	return out
+}
+
+// Each stage synthesizes with a CDK bootstrap qualifier of its own (so that
+// stages sharing an account use separate bootstrap roles), and no two
+// stages of cdk.json may share one.
+func TestBootstrapQualifiers(t *testing.T) {
+	prod, dev := prodDeployment(t), devDeployment(t)
+	pq, dq := prod.w.Settings.CdkQualifier, dev.w.Settings.CdkQualifier
+	if pq == dq || pq == "" || dq == "" {
+		t.Fatalf("qualifiers prod %q, dev %q: want two different ones", pq, dq)
+	}
+	for _, d := range []*synthesized{prod, dev} {
+		q := d.w.Settings.CdkQualifier
+		for name, tp := range map[string]template{"Data": d.dataJSON, "Monitoring": d.monJSON, "Api": d.apiJSON, "Deploy": d.deployJSON} {
+			if got := get(map[string]any(tp), "Parameters", "BootstrapVersion", "Default"); got != "/cdk-bootstrap/"+q+"/version" {
+				t.Errorf("%s %s: bootstrap version parameter %v, want qualifier %s", d.w.Settings.Stage, name, got, q)
+			}
+			other := pq
+			if q == pq {
+				other = dq
+			}
+			if strings.Contains(jsonString(tp), "cdk-"+other+"-") || strings.Contains(jsonString(tp), "hnb659fds") {
+				t.Errorf("%s %s: names another qualifier's bootstrap resources", d.w.Settings.Stage, name)
+			}
+		}
+	}
+	// Two stages of cdk.json on one qualifier, and a stage name too long
+	// for the default, do not synth.
+	for wantErr, ctx := range map[string]map[string]any{
+		"is also stage dev's": {"stage": "prod", "alarmEmail": "a@example.com", "cdkQualifier": "shared",
+			stagesContextKey: map[string]any{"dev": map[string]any{"cdkQualifier": "shared"}, "prod": map[string]any{}}},
+		"cdkQualifier \"\"": {"stage": "integration"},
+	} {
+		c := ctx
+		_, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &c}))
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%v: error %v, want %q", ctx, err, wantErr)
 		}
 	}
 }
@@ -406,7 +592,7 @@ func TestRoomFor20MoreRoutes(t *testing.T) {
 		}
 		return rs
 	}
-	d, err := synthStage("headroom", map[string]any{"alarmEmail": testAlarmEmail, "dbMaxCapacity": 16})
+	d, err := synthStage("headroom", map[string]any{"alarmEmail": testAlarmEmail, "dbMaxCapacity": 16, "cdkQualifier": "wlthead"})
 	if err != nil {
 		t.Fatal(err)
 	}

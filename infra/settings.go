@@ -78,13 +78,36 @@ type Settings struct {
 	DeploymentConfig string
 
 	// The GitHub Actions deploy role (the Deploy stack, built only when
-	// GithubRepo is set): "githubRepo" (owner/name), whether the account
+	// GithubRepo is set): "githubRepo" (owner/name), and whether the account
 	// already has GitHub's OIDC provider ("githubOidcProviderExists", default
-	// false: the stack creates it; one per account), and the CDK bootstrap
-	// qualifier ("cdkQualifier", default hnb659fds).
+	// false: the stack creates it; one per account).
 	GithubRepo               string
 	GithubOIDCProviderExists bool
-	CdkQualifier             string
+	// CdkQualifier is the CDK bootstrap qualifier of the stage
+	// ("cdkQualifier", default wlt<stage>; 1-10 lower-case letters or
+	// digits): every stack of the stage synthesizes with it (its deploy,
+	// publishing and lookup roles are cdk-<qualifier>-…), so that two stages
+	// sharing an account and region use bootstrap roles of their own and
+	// one stage's deploy role cannot deploy the other. No two stages in
+	// cdk.json may share one.
+	CdkQualifier string
+}
+
+// defaultCdkQualifier is the bootstrap qualifier of a stage without
+// cdkQualifier: wlt<stage>, or "" (to be set) when that exceeds CDK's 10
+// characters.
+func defaultCdkQualifier(stage string) string {
+	if q := "wlt" + stage; len(q) <= 10 {
+		return q
+	}
+	return ""
+}
+
+// synthesizer is the stack synthesizer of every stack of the stage: CDK's
+// default one with the stage's bootstrap qualifier. A synthesizer binds to
+// one stack, so each stack gets a new one.
+func (s Settings) synthesizer() awscdk.IStackSynthesizer {
+	return awscdk.NewDefaultStackSynthesizer(&awscdk.DefaultStackSynthesizerProps{Qualifier: jsii.String(s.CdkQualifier)})
 }
 
 // minProtectedACU is the lowest dbMinCapacity a protected stage accepts: at
@@ -151,11 +174,32 @@ func LoadSettings(scope constructs.Construct) (Settings, error) {
 	s.WafManagedRules = r.boolean("wafManagedRules", s.Protect)
 	s.GithubRepo = r.str("githubRepo", "")
 	s.GithubOIDCProviderExists = r.boolean("githubOidcProviderExists", false)
-	s.CdkQualifier = r.str("cdkQualifier", "hnb659fds")
+	s.CdkQualifier = r.str("cdkQualifier", defaultCdkQualifier(stage))
 	if r.err != nil {
 		return Settings{}, r.err
 	}
-	return s, s.validate()
+	if err := s.validate(); err != nil {
+		return Settings{}, err
+	}
+	// Another stage of cdk.json with the same qualifier would share this
+	// stage's bootstrap roles (and so its deploy role could deploy this one).
+	if all, ok := node.TryGetContext(jsii.String(stagesContextKey)).(map[string]any); ok {
+		for _, other := range sortedKeys(all) {
+			if other == stage {
+				continue
+			}
+			q := defaultCdkQualifier(other)
+			if block, ok := all[other].(map[string]any); ok {
+				if v, ok := block["cdkQualifier"].(string); ok && v != "" {
+					q = v
+				}
+			}
+			if q == s.CdkQualifier {
+				return Settings{}, fmt.Errorf("stage %s: cdkQualifier %q is also stage %s's: give every stage a bootstrap qualifier of its own", stage, q, other)
+			}
+		}
+	}
+	return s, nil
 }
 
 func pick[T any](dev bool, devValue, otherwise T) T {
@@ -216,7 +260,8 @@ func (s Settings) validate() error {
 		errs = append(errs, fmt.Sprintf("githubRepo %q: want owner/name", s.GithubRepo))
 	}
 	if !regexp.MustCompile(`^[a-z0-9]{1,10}$`).MatchString(s.CdkQualifier) {
-		errs = append(errs, "cdkQualifier: 1-10 lower-case letters or digits")
+		errs = append(errs, fmt.Sprintf("cdkQualifier %q: 1-10 lower-case letters or digits (the default wlt<stage> needs a stage name of at most 7 characters; "+
+			"set cdkQualifier in the stage's block of cdk.json and bootstrap with it)", s.CdkQualifier))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("stage %s: %s", s.Stage, strings.Join(errs, "; "))

@@ -61,6 +61,7 @@ func NewWallets(scope constructs.Construct, s Settings) (*Wallets, error) {
 	data := &DataStack{Stack: awscdk.NewStack(scope, jsii.String("Wallets-"+s.Stage+"-Data"), &awscdk.StackProps{
 		Description:           jsii.String("Wallets " + s.Stage + ": network, Aurora PostgreSQL behind RDS Proxy, secrets"),
 		TerminationProtection: jsii.Bool(s.Protect),
+		Synthesizer:           s.synthesizer(),
 	})}
 	data.Network = NewNetwork(data.Stack, "Network", s)
 	data.Database = NewDatabase(data.Stack, "Database", s, data.Network)
@@ -74,6 +75,7 @@ func NewWallets(scope constructs.Construct, s Settings) (*Wallets, error) {
 	apiStack := &ApiStack{Stack: awscdk.NewStack(scope, jsii.String("Wallets-"+s.Stage+"-Api"), &awscdk.StackProps{
 		Description:           jsii.String("Wallets " + s.Stage + ": Lambda functions and their deployments, REST API, WAF, canary, migrations on deploy"),
 		TerminationProtection: jsii.Bool(s.Protect),
+		Synthesizer:           s.synthesizer(),
 	})}
 	apiStack.AddStackDependency(data.Stack, jsii.String("functions connect to the database and read the secrets"))
 	fns, err := NewFunctions(apiStack.Stack, "Functions", s, FunctionDeps{Network: data.Network, Database: data.Database, Secrets: data.Secrets})
@@ -99,6 +101,7 @@ func NewWallets(scope constructs.Construct, s Settings) (*Wallets, error) {
 	monStack := &MonitoringStack{Stack: awscdk.NewStack(scope, jsii.String("Wallets-"+s.Stage+"-Monitoring"), &awscdk.StackProps{
 		Description:           jsii.String("Wallets " + s.Stage + ": alarms, the alarm topic, the dashboard"),
 		TerminationProtection: jsii.Bool(s.Protect),
+		Synthesizer:           s.synthesizer(),
 	})}
 	monStack.AddStackDependency(data.Stack, jsii.String("watches the database"))
 	monStack.Monitoring = NewMonitoring(monStack.Stack, "Monitoring", s, MonitoringDeps{Functions: fns, Database: data.Database})

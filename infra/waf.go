@@ -8,6 +8,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/internal/apperr"
 	"wallets/internal/route"
 )
 
@@ -22,10 +23,100 @@ var usersPathPrefix = route.Prefix + "/users/"
 // wafManagedRules.
 var ManagedRuleGroups = []string{"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
 
+// A managed rule group's own Block answers WAF's bare 403, and neither the
+// group's override action nor anything else can give it a body. So the
+// groups run in Count (their rules still label what they match), and the
+// rule managedBlockRule, after them, blocks what they labelled with the
+// contract's 403. These are the labels it blocks on, per group.
+const (
+	labelIPList    = "awswaf:managed:aws:amazon-ip-list:"
+	labelCore      = "awswaf:managed:aws:core-rule-set:"
+	labelBadInputs = "awswaf:managed:aws:known-bad-inputs:"
+	// Labels of rules that only count: the IP DDoS list (Count in the
+	// group's definition) and the core rule set's 8 KB body limit (counted
+	// here: the handlers answer an oversized body with the contract's 413).
+	labelIPDDoS   = labelIPList + "AWSManagedIPDDoSList"
+	labelCoreBody = labelCore + "SizeRestrictions_Body"
+)
+
+// managedBlockRule is the name of the rule that blocks what the managed
+// groups labelled.
+const managedBlockRule = "managed-block"
+
+// blockedBody is the body of every 403 WAF answers: the contract's 403.
+var blockedBody = `{"detail": "` + apperr.ErrForbidden.Detail + `"}`
+
+// wafResponseHeaders are the headers of a WAF custom response: the
+// contract's security headers plus extra, sorted (WAF sends them as named;
+// only headers WAF inserts into a forwarded request get the x-amzn-waf-
+// prefix).
+func wafResponseHeaders(extra map[string]string) []any {
+	h := route.SecurityHeaders()
+	for k, v := range extra {
+		h[k] = v
+	}
+	var out []any
+	for _, k := range sortedKeys(h) {
+		out = append(out, &awswafv2.CfnWebACL_CustomHTTPHeaderProperty{Name: jsii.String(k), Value: jsii.String(h[k])})
+	}
+	return out
+}
+
+func labelMatch(scope, key string) *awswafv2.CfnWebACL_StatementProperty {
+	return &awswafv2.CfnWebACL_StatementProperty{LabelMatchStatement: &awswafv2.CfnWebACL_LabelMatchStatementProperty{
+		Scope: jsii.String(scope), Key: jsii.String(key)}}
+}
+
+// Labels of the blocking rules of the IP reputation list and of the core
+// rule set (all but the counted body limit), as AWS documents them
+// (aws-managed-rule-groups-ip-rep, aws-managed-rule-groups-baseline). A
+// request over 8 KB carries labelCoreBody, so a namespace match that
+// spares it would spare every other finding on that request too: these
+// name each rule; the namespace matches catch the rules AWS adds later.
+var (
+	blockingIPListLabels = []string{"AWSManagedIPReputationList", "AWSManagedReconnaissanceList"}
+	blockingCoreLabels   = []string{
+		"NoUserAgent_Header", "BadBots_Header",
+		"SizeRestrictions_QueryString", "SizeRestrictions_Cookie_Header", "SizeRestrictions_URIPath",
+		"EC2MetaDataSSRF_Body", "EC2MetaDataSSRF_Cookie", "EC2MetaDataSSRF_URIPath", "EC2MetaDataSSRF_QueryArguments",
+		"GenericLFI_QueryArguments", "GenericLFI_URIPath", "GenericLFI_Body",
+		"RestrictedExtensions_URIPath", "RestrictedExtensions_QueryArguments",
+		"GenericRFI_QueryArguments", "GenericRFI_Body", "GenericRFI_URIPath",
+		"CrossSiteScripting_Cookie", "CrossSiteScripting_QueryArguments", "CrossSiteScripting_Body", "CrossSiteScripting_URIPath",
+	}
+)
+
+// managedBlockStatement matches a request that a managed group's blocking
+// rule labelled: each blocking rule's label by name; any other label of the
+// IP list and core rule set namespaces when the request lacks the counted
+// label (a rule AWS added since); any label of known bad inputs (whose
+// rules all block).
+func managedBlockStatement() *awswafv2.CfnWebACL_StatementProperty {
+	but := func(namespace, label string) *awswafv2.CfnWebACL_StatementProperty {
+		return &awswafv2.CfnWebACL_StatementProperty{AndStatement: &awswafv2.CfnWebACL_AndStatementProperty{Statements: []any{
+			labelMatch("NAMESPACE", namespace),
+			&awswafv2.CfnWebACL_StatementProperty{NotStatement: &awswafv2.CfnWebACL_NotStatementProperty{Statement: labelMatch("LABEL", label)}},
+		}}}
+	}
+	var stmts []any
+	for _, l := range blockingIPListLabels {
+		stmts = append(stmts, labelMatch("LABEL", labelIPList+l))
+	}
+	stmts = append(stmts, but(labelIPList, labelIPDDoS))
+	for _, l := range blockingCoreLabels {
+		stmts = append(stmts, labelMatch("LABEL", labelCore+l))
+	}
+	stmts = append(stmts, but(labelCore, labelCoreBody), labelMatch("NAMESPACE", labelBadInputs))
+	return &awswafv2.CfnWebACL_StatementProperty{OrStatement: &awswafv2.CfnWebACL_OrStatementProperty{Statements: stmts}}
+}
+
 // WebACL is the stage's AWS WAF web ACL: per-client (per source IP) rate
 // limits, tighter on /users/* (sign-up and login run argon2; credential
 // stuffing spread over many usernames escapes the per-username throttle),
-// and AWS's managed rule groups where the stage asks for them.
+// and AWS's managed rule groups where the stage asks for them. Whatever it
+// blocks gets an answer in the contract's shape: the rate rules the 429 of
+// the stage throttle (with Retry-After), the managed groups (through
+// managedBlockRule) a 403, both JSON with the security headers.
 type WebACL struct {
 	Acl         awswafv2.CfnWebACL
 	Association awswafv2.CfnWebACLAssociation
@@ -53,8 +144,7 @@ func NewWebACL(scope constructs.Construct, id string, s Settings, api awsapigate
 		CustomResponse: &awswafv2.CfnWebACL_CustomResponseProperty{
 			ResponseCode:          jsii.Number(429),
 			CustomResponseBodyKey: jsii.String("throttled"),
-			ResponseHeaders: []any{&awswafv2.CfnWebACL_CustomHTTPHeaderProperty{
-				Name: jsii.String("Retry-After"), Value: jsii.String("60")}},
+			ResponseHeaders:       wafResponseHeaders(map[string]string{"Retry-After": "60"}),
 		},
 	}}
 	rules := []any{
@@ -70,8 +160,12 @@ func NewWebACL(scope constructs.Construct, id string, s Settings, api awsapigate
 					FieldToMatch:         &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}},
 					PositionalConstraint: jsii.String("CONTAINS"),
 					SearchString:         jsii.String(usersPathPrefix),
-					TextTransformations: []any{&awswafv2.CfnWebACL_TextTransformationProperty{
-						Priority: jsii.Number(0), Type: jsii.String("LOWERCASE")}},
+					// Neither case nor percent-encoding (/api/v1/%55sers/,
+					// /API/V1/USERS/) slips past the tighter limit.
+					TextTransformations: []any{
+						&awswafv2.CfnWebACL_TextTransformationProperty{Priority: jsii.Number(0), Type: jsii.String("URL_DECODE")},
+						&awswafv2.CfnWebACL_TextTransformationProperty{Priority: jsii.Number(1), Type: jsii.String("LOWERCASE")},
+					},
 				}},
 			}},
 			VisibilityConfig: visibility("waf-rate-users"),
@@ -88,6 +182,8 @@ func NewWebACL(scope constructs.Construct, id string, s Settings, api awsapigate
 			VisibilityConfig: visibility("waf-rate-all"),
 		},
 	}
+	bodies := map[string]any{"throttled": &awswafv2.CfnWebACL_CustomResponseBodyProperty{
+		ContentType: jsii.String("APPLICATION_JSON"), Content: jsii.String(throttledBody)}}
 	if s.WafManagedRules {
 		for i, name := range ManagedRuleGroups {
 			group := &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{VendorName: jsii.String("AWS"), Name: jsii.String(name)}
@@ -99,24 +195,39 @@ func NewWebACL(scope constructs.Construct, id string, s Settings, api awsapigate
 					ActionToUse: &awswafv2.CfnWebACL_RuleActionProperty{Count: map[string]any{}},
 				}}
 			}
+			// Count: the group labels, managedBlockRule blocks.
 			rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
 				Name:             jsii.String(name),
 				Priority:         jsii.Number(float64(10 + i)),
-				OverrideAction:   &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]any{}},
+				OverrideAction:   &awswafv2.CfnWebACL_OverrideActionProperty{Count: map[string]any{}},
 				Statement:        &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: group},
 				VisibilityConfig: visibility("waf-" + name),
 			})
 		}
+		rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
+			Name:     jsii.String(managedBlockRule),
+			Priority: jsii.Number(20),
+			Action: &awswafv2.CfnWebACL_RuleActionProperty{Block: &awswafv2.CfnWebACL_BlockActionProperty{
+				CustomResponse: &awswafv2.CfnWebACL_CustomResponseProperty{
+					ResponseCode:          jsii.Number(403),
+					CustomResponseBodyKey: jsii.String("blocked"),
+					ResponseHeaders:       wafResponseHeaders(nil),
+				},
+			}},
+			Statement:        managedBlockStatement(),
+			VisibilityConfig: visibility("waf-" + managedBlockRule),
+		})
+		bodies["blocked"] = &awswafv2.CfnWebACL_CustomResponseBodyProperty{
+			ContentType: jsii.String("APPLICATION_JSON"), Content: jsii.String(blockedBody)}
 	}
 	acl := awswafv2.NewCfnWebACL(c, jsii.String("Acl"), &awswafv2.CfnWebACLProps{
-		Name:          jsii.String(s.name()),
-		Description:   jsii.String("Wallets " + s.Stage + ": per-client rate limits and AWS managed rules"),
-		Scope:         jsii.String("REGIONAL"),
-		DefaultAction: &awswafv2.CfnWebACL_DefaultActionProperty{Allow: map[string]any{}},
-		CustomResponseBodies: map[string]any{"throttled": &awswafv2.CfnWebACL_CustomResponseBodyProperty{
-			ContentType: jsii.String("APPLICATION_JSON"), Content: jsii.String(throttledBody)}},
-		Rules:            rules,
-		VisibilityConfig: visibility("waf"),
+		Name:                 jsii.String(s.name()),
+		Description:          jsii.String("Wallets " + s.Stage + ": per-client rate limits and AWS managed rules"),
+		Scope:                jsii.String("REGIONAL"),
+		DefaultAction:        &awswafv2.CfnWebACL_DefaultActionProperty{Allow: map[string]any{}},
+		CustomResponseBodies: bodies,
+		Rules:                rules,
+		VisibilityConfig:     visibility("waf"),
 	})
 	assoc := awswafv2.NewCfnWebACLAssociation(c, jsii.String("Association"), &awswafv2.CfnWebACLAssociationProps{
 		ResourceArn: api.DeploymentStage().StageArn(),
