@@ -167,7 +167,9 @@ func TestChangePasswordThrottle(t *testing.T) {
 		usrFieldErrors(t, s.Do(t, "PUT", "/users/change-password", body(fmt.Sprint("Wrong-Old-", i)), auth), "old_password")
 	}
 	thrThrottled(t, s.Do(t, "PUT", "/users/change-password", body("Wrong-Old-10"), auth))
-	retry := thrThrottled(t, s.Do(t, "PATCH", "/users/change-password", body(apitest.Password), auth))
+	// With an Idempotency-Key: the refusal is not kept on it (below).
+	keyed := apitest.IdempotencyKey("change-after-throttle")
+	retry := thrThrottled(t, s.Do(t, "PATCH", "/users/change-password", body(apitest.Password), auth, keyed))
 	// The oldest failure is the first of the ten: the wait is the window
 	// less the time since then.
 	if elapsed := int(time.Since(start) / time.Second); retry < 900-elapsed-1 {
@@ -186,7 +188,8 @@ func TestChangePasswordThrottle(t *testing.T) {
 		`UPDATE change_password_attempts SET attempted_at = attempted_at - interval '16 minutes'`); err != nil {
 		t.Fatal(err)
 	}
-	usrCheck(t, s.Do(t, "PUT", "/users/change-password", body(apitest.Password), auth), http.StatusOK)
+	// The keyed request that was refused now runs: a 429 is not replayed.
+	usrCheck(t, s.Do(t, "PATCH", "/users/change-password", body(apitest.Password), auth, keyed), http.StatusOK)
 	usrUnauthorized(t, usrMe(t, s, auth), usrMsgInvalidToken)
 	s.Login(t, "pablo", newPassword)
 }

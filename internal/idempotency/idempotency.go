@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"wallets/internal/apperr"
 )
@@ -170,6 +171,14 @@ type Answer struct {
 // fault. Services called with its ctx join the Runner's unit of work.
 type Work func(ctx context.Context) (Answer, error)
 
+// Kept reports whether an answer of this status is kept on its key and
+// replayed. A fault (5xx) is not, so a retry runs; nor is a throttle's
+// refusal (429): the work never ran, and once the throttle lifts the same
+// key must run it rather than replay a stale Retry-After.
+func Kept(status int) bool {
+	return status < http.StatusInternalServerError && status != http.StatusTooManyRequests
+}
+
 // Runner runs each request's work at most once.
 type Runner interface {
 	// Run claims req's key and runs work under the claim, in one unit of
@@ -182,9 +191,9 @@ type Runner interface {
 	// it over), and apperr.ErrKeyMismatch when the key was used for a
 	// different request.
 	//
-	// An answer of status 500 or more is not kept, and neither is a fault
-	// (work's error, returned as is): the key is released so the client may
-	// retry. When a service refuses with an *apperr.Error, its changes roll
+	// An answer of status 500 or more, or 429, is not kept (see Kept), and
+	// neither is a fault (work's error, returned as is): the key is
+	// released so the client may retry. When a service refuses with an *apperr.Error, its changes roll
 	// back and the answer is still kept; a refusal that a service documents
 	// as committed (wallet.Service.Collect's rejection) commits.
 	Run(ctx context.Context, req Request, work Work) (answer Answer, replayed bool, err error)

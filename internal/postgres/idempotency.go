@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -211,7 +210,7 @@ func (u *unit) finish(ctx context.Context, answer idempotency.Answer, err error)
 		}
 		return idempotency.Answer{}, false, err
 	}
-	if answer.Status >= http.StatusInternalServerError {
+	if !idempotency.Kept(answer.Status) {
 		u.rollback(ctx)
 		u.release(ctx)
 		return answer, false, nil

@@ -113,8 +113,8 @@ func okWork(context.Context) (idempotency.Answer, error) {
 	return idempotency.Answer{Status: http.StatusOK}, nil
 }
 
-// TestRunFaultRollsBackAndReleases: a fault, or an answer of 500 or more,
-// rolls the work back and releases the key, so a retry runs.
+// TestRunFaultRollsBackAndReleases: a fault, or an answer of 500 or more or
+// 429, rolls the work back and releases the key, so a retry runs.
 func TestRunFaultRollsBackAndReleases(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
@@ -131,6 +131,7 @@ func TestRunFaultRollsBackAndReleases(t *testing.T) {
 		{"a fault that wraps a refusal", idempotency.Answer{}, fmt.Errorf("x: %w", wallet.ErrNotFound), wallet.ErrNotFound},
 		{"500", idempotency.Answer{Status: 500}, nil, nil},
 		{"503", idempotency.Answer{Status: 503}, nil, nil},
+		{"429", idempotency.Answer{Status: 429}, nil, nil},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
