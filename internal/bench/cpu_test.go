@@ -5,13 +5,29 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-func burn(d time.Duration) {
+// burn spins until this process has used d of CPU by getrusage's count
+// (not d of wall time: on a loaded machine a wall-clock burn may get a
+// fraction of a core), or fails the test after a minute.
+func burn(t *testing.T, d time.Duration) {
+	t.Helper()
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
 	x := 0
-	for start := time.Now(); time.Since(start) < d; {
+	start, deadline := cpu(), time.Now().Add(time.Minute)
+	for cpu()-start < d {
+		if time.Now().After(deadline) {
+			t.Fatalf("burnt %s of CPU in a minute, want %s", cpu()-start, d)
+		}
 		for i := range 100000 {
 			x += i
 		}
@@ -29,7 +45,7 @@ func TestSampleCPU(t *testing.T) {
 	if !before.OK {
 		t.Fatal("SampleCPU: not OK on Linux")
 	}
-	burn(150 * time.Millisecond)
+	burn(t, 150*time.Millisecond)
 	// A child that burns CPU and exits: its time reaches cutime once waited for.
 	if out, err := exec.Command("sh", "-c", `i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done`).CombinedOutput(); err != nil {
 		t.Fatalf("child: %v %s", err, out)
