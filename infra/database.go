@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -22,7 +21,7 @@ const (
 	DBName = "wallets"
 	// DBOwner owns the schema: the migrate function connects as it, and
 	// the migrations, run as it, create DBAppUser.
-	DBOwner = "wallets"
+	DBOwner = migrations.Owner
 	// DBAppUser is the database user of the route functions and the
 	// authorizer: the rows the API needs, not the schema (migration 00006).
 	// Both authenticate with IAM, end to end: the functions to the proxy,
@@ -229,26 +228,10 @@ func retainRotationLogs(scope constructs.Construct, s Settings, rotation constru
 	}
 }
 
-// bootstrapSQL creates the schema owner once and (re)applies its grants:
-// IAM authentication (rds_iam, with the admin option so that the
-// migrations can grant it to DBAppUser), CREATEROLE (so that they can
-// create DBAppUser), and the right to create the schema, which the
-// migrations then own. One statement, so that the Data API runs it whole.
-func bootstrapSQL() string {
-	return strings.Join([]string{
-		"DO $$",
-		"BEGIN",
-		fmt.Sprintf("  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '%s') THEN", DBOwner),
-		fmt.Sprintf("    CREATE ROLE %s LOGIN CREATEROLE;", DBOwner),
-		"  END IF;",
-		fmt.Sprintf("  ALTER ROLE %s CREATEROLE;", DBOwner),
-		fmt.Sprintf("  GRANT rds_iam TO %s WITH ADMIN OPTION;", DBOwner),
-		fmt.Sprintf("  GRANT CONNECT, CREATE, TEMPORARY ON DATABASE %s TO %s;", DBName, DBOwner),
-		fmt.Sprintf("  GRANT USAGE, CREATE ON SCHEMA public TO %s;", DBOwner),
-		"END",
-		"$$",
-	}, "\n")
-}
+// bootstrapSQL creates the schema owner and gives it what the migrations
+// need (migrations.OwnerBootstrapSQL, which a test runs against a real
+// server before migrating as the owner).
+func bootstrapSQL() string { return migrations.OwnerBootstrapSQL(DBName) }
 
 // newDatabaseUser runs bootstrapSQL through the RDS Data API as the master
 // user, on create and on every change of the statement.
