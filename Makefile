@@ -89,6 +89,13 @@ deploy: build node_modules
 bench:
 	$(GO) run ./cmd/wallets-bench
 
+## cover: statement coverage of internal/, per package and in total (build/cover.out; go tool cover -html=build/cover.out to browse)
+.PHONY: cover
+cover: node_modules
+	@mkdir -p build
+	$(GO) test -count=1 -timeout 20m -coverprofile=build/cover.out ./internal/... | grep -v 'no test files'
+	@$(GO) tool cover -func=build/cover.out | tail -1
+
 ## bench-go: the Go micro-benchmarks of the money movements against a throwaway PostgreSQL
 .PHONY: bench-go bench-cold
 bench-go:
