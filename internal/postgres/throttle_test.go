@@ -347,3 +347,50 @@ func TestPurgeChangePasswordAttempts(t *testing.T) {
 		t.Errorf("%d attempts left, want the 2 in the window", left)
 	}
 }
+
+// Concurrent changes that all know the right old password: the row is not
+// locked while hashing, so none waits on another; exactly one wins, the
+// others are told their old password is no longer right (a loser that read
+// the winner's hash did give a wrong one, and counts as a failure; one that
+// lost the final compare-and-set does not), and the token version moves
+// once.
+func TestConcurrentRightPasswordChanges(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	bob := e.newUser(t, "bob", auth.CustomerType)
+	users := postgres.NewUsers(e.db, &countingHasher{})
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			next := fmt.Sprint("wombat-lantern-", 600+i)
+			errs[i] = users.ChangePassword(ctx, bob.ID, user.PasswordChange{Old: password, New: next, New2: next})
+		})
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner < 0:
+			winner = i
+		case err == nil:
+			t.Errorf("changes %d and %d both won", winner, i)
+		case fmt.Sprint(fieldsOf(err)) != "[old_password]":
+			t.Errorf("change %d: %v, want the old password refused", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no change won")
+	}
+	after, err := users.User(ctx, bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.TokenVersion != bob.TokenVersion+1 {
+		t.Errorf("token version %d → %d, want one bump", bob.TokenVersion, after.TokenVersion)
+	}
+	if _, err := users.LogIn(ctx, "bob", fmt.Sprint("wombat-lantern-", 600+winner), ""); err != nil {
+		t.Errorf("log in with the winner's password: %v", err)
+	}
+}

@@ -212,9 +212,8 @@ func (s *Users) UpdateProfile(ctx context.Context, id int64, c user.ProfileChang
 
 // ChangePassword implements user.Service. The throttle's statements run on
 // the writer, never in a unit of work (as LogIn's do: see
-// startPasswordAttempt); then the user's row is locked while the old
-// password is verified and the new one hashed and stored. A stored hash the
-// Hasher cannot read is a fault.
+// startPasswordAttempt); then changePassword verifies the old password and
+// stores the new one. A stored hash the Hasher cannot read is a fault.
 func (s *Users) ChangePassword(ctx context.Context, id int64, c user.PasswordChange) (err error) {
 	defer classifyErr(&err)
 	if s.hasher == nil {
@@ -232,34 +231,7 @@ func (s *Users) ChangePassword(ctx context.Context, id int64, c user.PasswordCha
 		}
 		return abort(ctx, refusal)
 	}
-	oldRight := false
-	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
-		u, err := userByID(ctx, tx, id, true)
-		if err != nil {
-			return err
-		}
-		oldRight, err = s.hasher.Verify(c.Old, u.PasswordHash)
-		if err != nil {
-			return fmt.Errorf("change password of user %d: %w", id, err)
-		}
-		errs := apperr.Fields{}
-		c.Check(u, oldRight, errs)
-		if err := errs.Err(); err != nil {
-			return err
-		}
-		hash, err := s.hasher.Hash(c.New)
-		if err != nil {
-			return fmt.Errorf("change password of user %d: %w", id, err)
-		}
-		// Bumping the token version revokes every token issued before,
-		// the caller's included.
-		if _, err := tx.Exec(ctx, `
-			UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now()
-			WHERE id = $1`, id, hash); err != nil {
-			return fmt.Errorf("set password of user %d: %w", id, err)
-		}
-		return nil
-	})
+	oldRight, err := s.changePassword(ctx, id, c)
 	if !oldRight && apperr.CodeOf(err) == apperr.Invalid {
 		// A wrong old password: the recorded attempt stays, as a failure.
 		return err
@@ -270,6 +242,53 @@ func (s *Users) ChangePassword(ctx context.Context, id int64, c user.PasswordCha
 		return errors.Join(err, ferr)
 	}
 	return err
+}
+
+// changePassword verifies c.Old and sets c.New, and reports whether c.Old
+// was right. The two slow hashes (verifying the old password, hashing the
+// new one) hold no lock: the user's row is locked only by the closing
+// UPDATE, which sets the new hash only where the one verified is still
+// stored. Had the row stayed locked while hashing, concurrent changes of
+// one user would queue on it (and their attempts' inserts, whose foreign
+// key shares the row, behind them), a second of argon2 each, into the
+// statement timeout. A change that lost the race to another (or to a login
+// that re-hashed the password meanwhile) is answered as a wrong old
+// password, without counting as a failure: the hash it verified is no
+// longer the user's, and the client may try again.
+func (s *Users) changePassword(ctx context.Context, id int64, c user.PasswordChange) (oldRight bool, err error) {
+	u, err := userByID(ctx, s.writer, id, false)
+	if err != nil {
+		return false, abort(ctx, err)
+	}
+	if oldRight, err = s.hasher.Verify(c.Old, u.PasswordHash); err != nil {
+		return false, abort(ctx, fmt.Errorf("change password of user %d: %w", id, err))
+	}
+	errs := apperr.Fields{}
+	c.Check(u, oldRight, errs)
+	if err := errs.Err(); err != nil {
+		return oldRight, abort(ctx, err)
+	}
+	hash, err := s.hasher.Hash(c.New)
+	if err != nil {
+		return oldRight, abort(ctx, fmt.Errorf("change password of user %d: %w", id, err))
+	}
+	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+		// Bumping the token version revokes every token issued before,
+		// the caller's included.
+		tag, err := tx.Exec(ctx, `
+			UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now()
+			WHERE id = $1 AND password_hash = $3`, id, hash, u.PasswordHash)
+		if err != nil {
+			return fmt.Errorf("set password of user %d: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			errs := apperr.Fields{}
+			errs.Add("old_password", user.MsgWrongPassword)
+			return errs.Err()
+		}
+		return nil
+	})
+	return oldRight, err
 }
 
 // forgetPasswordAfter drops change-password attempt id, which was no
