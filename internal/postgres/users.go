@@ -109,7 +109,7 @@ func (s *Users) LogIn(ctx context.Context, username, password, source string) (u
 	case errors.Is(err, user.ErrNotFound):
 		s.hasher.VerifyDummy(password)
 	case err != nil:
-		return user.User{}, s.forgetAfterFault(ctx, attempt, err)
+		return user.User{}, s.forgetAfter(ctx, forgetLoginAttempt, attempt, err)
 	default:
 		// A stored value the Hasher cannot read (a format it does not
 		// know, a corrupt row) fails like a wrong password, never as a
@@ -123,7 +123,7 @@ func (s *Users) LogIn(ctx context.Context, username, password, source string) (u
 	}
 	if s.hasher.NeedsRehash(u.PasswordHash) {
 		if u, err = s.rehash(ctx, u, password); err != nil {
-			return user.User{}, s.forgetAfterFault(ctx, attempt, err)
+			return user.User{}, s.forgetAfter(ctx, forgetLoginAttempt, attempt, err)
 		}
 	}
 	// A success is no failure: its attempt goes, the failures before it
@@ -158,16 +158,18 @@ func (s *Users) rehash(ctx context.Context, u user.User, password string) (user.
 	return u, nil
 }
 
-// forgetAfterFault drops login attempt id, which ended in fault (not the
-// caller's failure), best effort, and returns fault, joined with the error of
-// forgetting if that failed too.
-func (s *Users) forgetAfterFault(ctx context.Context, id int64, fault error) error {
+// forgetAfter drops attempt id with forget (forgetLoginAttempt,
+// forgetPasswordAttempt): an attempt that ended in no failure of the
+// caller's (a fault, a right old password), even when the request's
+// context is done. It returns err, joined with the error of forgetting if
+// that failed too.
+func (s *Users) forgetAfter(ctx context.Context, forget func(context.Context, querier, int64) error, id int64, err error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), forgetTimeout)
 	defer cancel()
-	if err := forgetLoginAttempt(ctx, s.writer, id); err != nil {
-		return errors.Join(fault, err)
+	if ferr := forget(ctx, s.writer, id); ferr != nil {
+		return errors.Join(err, ferr)
 	}
-	return fault
+	return err
 }
 
 // User implements user.Service, on the writer.
@@ -238,10 +240,7 @@ func (s *Users) ChangePassword(ctx context.Context, id int64, c user.PasswordCha
 	}
 	// A right old password (whatever else was wrong), a fault, or a user
 	// gone: no failure.
-	if ferr := s.forgetPasswordAfter(ctx, attempt); ferr != nil {
-		return errors.Join(err, ferr)
-	}
-	return err
+	return s.forgetAfter(ctx, forgetPasswordAttempt, attempt, err)
 }
 
 // changePassword verifies c.Old and sets c.New, and reports whether c.Old
@@ -289,14 +288,6 @@ func (s *Users) changePassword(ctx context.Context, id int64, c user.PasswordCha
 		return nil
 	})
 	return oldRight, err
-}
-
-// forgetPasswordAfter drops change-password attempt id, which was no
-// failure, even when the request's context is done.
-func (s *Users) forgetPasswordAfter(ctx context.Context, id int64) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), forgetTimeout)
-	defer cancel()
-	return forgetPasswordAttempt(ctx, s.writer, id)
 }
 
 // RevokeTokens implements user.Service, on the writer, outside any unit of
