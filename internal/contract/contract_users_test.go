@@ -486,6 +486,28 @@ func TestLoginThrottle(t *testing.T) {
 	usrCheck(t, usrLogin(t, s, "pablo", apitest.Password), http.StatusTooManyRequests)
 }
 
+// usrGuessAtOnce makes n wrong guesses at once and returns how many were
+// checked (400); the others must have been throttled (429).
+func usrGuessAtOnce(t *testing.T, n int, what string, guess func(i int) *apitest.Result) (checked int) {
+	t.Helper()
+	results := make([]*apitest.Result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i] = guess(i) })
+	}
+	wg.Wait()
+	for _, r := range results {
+		switch r.Status {
+		case http.StatusBadRequest:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Errorf("concurrent %s answered %s", what, r)
+		}
+	}
+	return checked
+}
+
 // TestLoginThrottleConcurrent fires many wrong passwords at once: no more
 // than ten are ever tried.
 func TestLoginThrottleConcurrent(t *testing.T) {
@@ -494,22 +516,9 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 	s.SignUp(t, "pablo", apitest.Customer)
 
 	const n = 24
-	results := make([]*apitest.Result, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { results[i] = usrLogin(t, s, "pablo", fmt.Sprintf("guess-%d", i)) })
-	}
-	wg.Wait()
-	tried := 0
-	for _, r := range results {
-		switch r.Status {
-		case http.StatusBadRequest:
-			tried++
-		case http.StatusTooManyRequests:
-		default:
-			t.Errorf("concurrent wrong login answered %s", r)
-		}
-	}
+	tried := usrGuessAtOnce(t, n, "wrong login", func(i int) *apitest.Result {
+		return usrLogin(t, s, "pablo", fmt.Sprintf("guess-%d", i))
+	})
 	// Attempts in flight count against the limit, so a flood may see even
 	// fewer than ten checked; never more.
 	if tried > 10 {
