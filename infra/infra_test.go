@@ -168,7 +168,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			wantVars["SENTRY_DSN_SECRET_ARN"] = "SentryDsn"
 		}
 		for _, k := range expectedAccess(fn).keys {
-			wantVars[k.SecretARNVar()] = map[route.Key]string{route.TokenKey: "JwtKey", route.CursorKey: "CursorKey"}[k]
+			wantVars[k.SecretARNVar()] = keySecretID[k]
 		}
 		for k, v := range env {
 			if strings.HasSuffix(k, "_SECRET_ARN") && wantVars[k] == "" {
@@ -191,6 +191,13 @@ func TestFunctionEnvironment(t *testing.T) {
 	}
 }
 
+// keySecretID is the construct id of each key's secret; secretIDs are those
+// of every secret a function may read.
+var (
+	keySecretID = map[route.Key]string{route.TokenKey: "JwtKey", route.CursorKey: "CursorKey"}
+	secretIDs   = []string{"JwtKey", "CursorKey", "SentryDsn"}
+)
+
 // expectedAccess is what the route table says function fn may do: the
 // keys it holds and the database user it connects as.
 func expectedAccess(fn string) access {
@@ -211,21 +218,6 @@ func expectedAccess(fn string) access {
 	return a
 }
 
-// roleStatements are the inline policy statements of the role of the
-// function resource fn.
-func roleStatements(tp template, fn resource) []any {
-	roleID := refOf(fn.Props["Role"])
-	var statements []any
-	for _, p := range tp.resources("AWS::IAM::Policy") {
-		for _, role := range p.Props["Roles"].([]any) {
-			if refOf(role) == roleID {
-				statements = append(statements, get(p.Props, "PolicyDocument", "Statement").([]any)...)
-			}
-		}
-	}
-	return statements
-}
-
 // Least privilege per function: each function's role reads exactly the
 // secrets the route table gives it (the token key: login and the
 // authorizer, and nobody else), connects through this proxy as exactly its
@@ -237,13 +229,13 @@ func TestLeastPrivilegePerFunction(t *testing.T) {
 	var tokenReaders []string
 	for _, fnName := range functionNames() {
 		want := expectedAccess(fnName)
-		statements := roleStatements(d.apiJSON, fns["wallets-prod-"+fnName])
+		statements := rolePolicyStatements(d.apiJSON, refOf(fns["wallets-prod-"+fnName].Props["Role"]))
 		read := map[string]bool{}
 		var users []string
 		for _, st := range statements {
 			s := jsonString(st)
 			if strings.Contains(s, "secretsmanager:GetSecretValue") {
-				for _, secret := range []string{"JwtKey", "CursorKey", "SentryDsn"} {
+				for _, secret := range secretIDs {
 					if strings.Contains(s, "Secrets"+secret) {
 						read[secret] = true
 					}
@@ -263,9 +255,9 @@ func TestLeastPrivilegePerFunction(t *testing.T) {
 		}
 		wantRead := map[string]bool{"SentryDsn": want.sentry}
 		for _, k := range want.keys {
-			wantRead[map[route.Key]string{route.TokenKey: "JwtKey", route.CursorKey: "CursorKey"}[k]] = true
+			wantRead[keySecretID[k]] = true
 		}
-		for _, secret := range []string{"JwtKey", "CursorKey", "SentryDsn"} {
+		for _, secret := range secretIDs {
 			if read[secret] != wantRead[secret] {
 				t.Errorf("%s: may read secret %s: %v, want %v", fnName, secret, read[secret], wantRead[secret])
 			}
@@ -341,7 +333,7 @@ func TestKeyRotation(t *testing.T) {
 	if fn.Props["VpcConfig"] != nil || fn.Props["Environment"] != nil {
 		t.Errorf("rotate-key: VpcConfig %v, Environment %v; want neither", fn.Props["VpcConfig"], fn.Props["Environment"])
 	}
-	for _, st := range roleStatements(d.dataJSON, fn) {
+	for _, st := range rolePolicyStatements(d.dataJSON, refOf(fn.Props["Role"])) {
 		s := jsonString(st)
 		if strings.Contains(s, "rds-db") || strings.Contains(s, "SentryDsn") || strings.Contains(s, "DatabaseCluster") {
 			t.Errorf("rotate-key may %s", s)
