@@ -32,14 +32,40 @@ import (
 // errUnexpected is what a fake answers for a method the test did not set.
 var errUnexpected = errors.New("fake: unexpected call")
 
-// unitKey marks the context the fake runner hands its work, so a fake
-// service can tell it was called inside the unit of work.
-type unitKey struct{}
+// unitLog records which unit of work each method of a fake service was last
+// called in: the fake runner binds copies of the fakes to the request's key
+// (in), and every copy shares the log, so a test can tell a method was
+// called on the bound service, inside the unit of work.
+type unitLog struct {
+	mu   sync.Mutex
+	last map[string]string // method → the unit's key, "" for none
+}
+
+func (l *unitLog) enter(method, unit string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last = map[string]string{}
+	}
+	l.last[method] = unit
+}
+
+// unitOf returns the key of the unit method was last called in, "" for
+// none (or never called).
+func (l *unitLog) unitOf(method string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last[method]
+}
 
 // fakeWallets is a wallet.Service whose methods are the func fields; calling
 // a method whose field is nil fails the test.
 type fakeWallets struct {
 	t testing.TB
+	// unit is the key of the unit of work this copy is bound to ("" for
+	// none); units logs the calls of every copy.
+	unit  string
+	units *unitLog
 
 	ListWalletsFn        func(ctx context.Context, owner int64, p wallet.Page) (wallet.Listing[wallet.Wallet], error)
 	OpenWalletFn         func(ctx context.Context, owner int64) (wallet.Wallet, error)
@@ -57,6 +83,15 @@ type fakeWallets struct {
 
 var _ wallet.Service = (*fakeWallets)(nil)
 
+// in returns f bound to the unit of work of key.
+func (f *fakeWallets) in(key string) *fakeWallets {
+	b := *f
+	b.unit = key
+	return &b
+}
+
+func (f *fakeWallets) enter(method string) { f.units.enter(method, f.unit) }
+
 func (f *fakeWallets) unexpected(method string) error {
 	f.t.Helper()
 	f.t.Errorf("unexpected call of wallet.Service.%s", method)
@@ -64,6 +99,7 @@ func (f *fakeWallets) unexpected(method string) error {
 }
 
 func (f *fakeWallets) ListWallets(ctx context.Context, owner int64, p wallet.Page) (wallet.Listing[wallet.Wallet], error) {
+	f.enter("ListWallets")
 	if f.ListWalletsFn == nil {
 		return wallet.Listing[wallet.Wallet]{}, f.unexpected("ListWallets")
 	}
@@ -71,6 +107,7 @@ func (f *fakeWallets) ListWallets(ctx context.Context, owner int64, p wallet.Pag
 }
 
 func (f *fakeWallets) OpenWallet(ctx context.Context, owner int64) (wallet.Wallet, error) {
+	f.enter("OpenWallet")
 	if f.OpenWalletFn == nil {
 		return wallet.Wallet{}, f.unexpected("OpenWallet")
 	}
@@ -78,6 +115,7 @@ func (f *fakeWallets) OpenWallet(ctx context.Context, owner int64) (wallet.Walle
 }
 
 func (f *fakeWallets) Wallet(ctx context.Context, owner int64, id uuid.UUID) (wallet.Wallet, error) {
+	f.enter("Wallet")
 	if f.WalletFn == nil {
 		return wallet.Wallet{}, f.unexpected("Wallet")
 	}
@@ -85,6 +123,7 @@ func (f *fakeWallets) Wallet(ctx context.Context, owner int64, id uuid.UUID) (wa
 }
 
 func (f *fakeWallets) Deposit(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (wallet.Wallet, error) {
+	f.enter("Deposit")
 	if f.DepositFn == nil {
 		return wallet.Wallet{}, f.unexpected("Deposit")
 	}
@@ -92,6 +131,7 @@ func (f *fakeWallets) Deposit(ctx context.Context, owner int64, id uuid.UUID, am
 }
 
 func (f *fakeWallets) Withdraw(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (wallet.Wallet, error) {
+	f.enter("Withdraw")
 	if f.WithdrawFn == nil {
 		return wallet.Wallet{}, f.unexpected("Withdraw")
 	}
@@ -99,6 +139,7 @@ func (f *fakeWallets) Withdraw(ctx context.Context, owner int64, id uuid.UUID, a
 }
 
 func (f *fakeWallets) OpenCharge(ctx context.Context, customer, business int64, w uuid.UUID, amount money.Amount, description string) (wallet.Transaction, error) {
+	f.enter("OpenCharge")
 	if f.OpenChargeFn == nil {
 		return wallet.Transaction{}, f.unexpected("OpenCharge")
 	}
@@ -106,6 +147,7 @@ func (f *fakeWallets) OpenCharge(ctx context.Context, customer, business int64, 
 }
 
 func (f *fakeWallets) Collect(ctx context.Context, business int64, id uuid.UUID) (wallet.Transaction, error) {
+	f.enter("Collect")
 	if f.CollectFn == nil {
 		return wallet.Transaction{}, f.unexpected("Collect")
 	}
@@ -113,6 +155,7 @@ func (f *fakeWallets) Collect(ctx context.Context, business int64, id uuid.UUID)
 }
 
 func (f *fakeWallets) ListTransactions(ctx context.Context, scope wallet.TransactionScope, tf wallet.TransactionFilter, p wallet.Page) (wallet.Listing[wallet.Transaction], error) {
+	f.enter("ListTransactions")
 	if f.ListTransactionsFn == nil {
 		return wallet.Listing[wallet.Transaction]{}, f.unexpected("ListTransactions")
 	}
@@ -120,6 +163,7 @@ func (f *fakeWallets) ListTransactions(ctx context.Context, scope wallet.Transac
 }
 
 func (f *fakeWallets) ActiveBusiness(ctx context.Context, id int64) (wallet.Business, error) {
+	f.enter("ActiveBusiness")
 	if f.ActiveBusinessFn == nil {
 		return wallet.Business{}, f.unexpected("ActiveBusiness")
 	}
@@ -127,6 +171,7 @@ func (f *fakeWallets) ActiveBusiness(ctx context.Context, id int64) (wallet.Busi
 }
 
 func (f *fakeWallets) ListBusinesses(ctx context.Context, p wallet.Page) (wallet.Listing[wallet.Business], error) {
+	f.enter("ListBusinesses")
 	if f.ListBusinessesFn == nil {
 		return wallet.Listing[wallet.Business]{}, f.unexpected("ListBusinesses")
 	}
@@ -134,6 +179,7 @@ func (f *fakeWallets) ListBusinesses(ctx context.Context, p wallet.Page) (wallet
 }
 
 func (f *fakeWallets) OpenBusinessWallet(ctx context.Context, owner int64) (wallet.Wallet, error) {
+	f.enter("OpenBusinessWallet")
 	if f.OpenBusinessWalletFn == nil {
 		return wallet.Wallet{}, f.unexpected("OpenBusinessWallet")
 	}
@@ -141,6 +187,7 @@ func (f *fakeWallets) OpenBusinessWallet(ctx context.Context, owner int64) (wall
 }
 
 func (f *fakeWallets) BusinessWallet(ctx context.Context, owner int64) (wallet.Wallet, error) {
+	f.enter("BusinessWallet")
 	if f.BusinessWalletFn == nil {
 		return wallet.Wallet{}, f.unexpected("BusinessWallet")
 	}
@@ -151,6 +198,10 @@ func (f *fakeWallets) BusinessWallet(ctx context.Context, owner int64) (wallet.W
 // method whose field is nil fails the test.
 type fakeUsers struct {
 	t testing.TB
+	// unit is the key of the unit of work this copy is bound to ("" for
+	// none); units logs the calls of every copy.
+	unit  string
+	units *unitLog
 
 	SignUpFn         func(ctx context.Context, a user.NewAccount) (user.User, error)
 	LogInFn          func(ctx context.Context, username, password, source string) (user.User, error)
@@ -163,6 +214,15 @@ type fakeUsers struct {
 
 var _ user.Service = (*fakeUsers)(nil)
 
+// in returns f bound to the unit of work of key.
+func (f *fakeUsers) in(key string) *fakeUsers {
+	b := *f
+	b.unit = key
+	return &b
+}
+
+func (f *fakeUsers) enter(method string) { f.units.enter(method, f.unit) }
+
 func (f *fakeUsers) unexpected(method string) error {
 	f.t.Helper()
 	f.t.Errorf("unexpected call of user.Service.%s", method)
@@ -170,6 +230,7 @@ func (f *fakeUsers) unexpected(method string) error {
 }
 
 func (f *fakeUsers) SignUp(ctx context.Context, a user.NewAccount) (user.User, error) {
+	f.enter("SignUp")
 	if f.SignUpFn == nil {
 		return user.User{}, f.unexpected("SignUp")
 	}
@@ -177,6 +238,7 @@ func (f *fakeUsers) SignUp(ctx context.Context, a user.NewAccount) (user.User, e
 }
 
 func (f *fakeUsers) LogIn(ctx context.Context, username, password, source string) (user.User, error) {
+	f.enter("LogIn")
 	if f.LogInFn == nil {
 		return user.User{}, f.unexpected("LogIn")
 	}
@@ -184,6 +246,7 @@ func (f *fakeUsers) LogIn(ctx context.Context, username, password, source string
 }
 
 func (f *fakeUsers) User(ctx context.Context, id int64) (user.User, error) {
+	f.enter("User")
 	if f.UserFn == nil {
 		return user.User{}, f.unexpected("User")
 	}
@@ -191,6 +254,7 @@ func (f *fakeUsers) User(ctx context.Context, id int64) (user.User, error) {
 }
 
 func (f *fakeUsers) UpdateProfile(ctx context.Context, id int64, c user.ProfileChange) (user.User, error) {
+	f.enter("UpdateProfile")
 	if f.UpdateProfileFn == nil {
 		return user.User{}, f.unexpected("UpdateProfile")
 	}
@@ -198,6 +262,7 @@ func (f *fakeUsers) UpdateProfile(ctx context.Context, id int64, c user.ProfileC
 }
 
 func (f *fakeUsers) ChangePassword(ctx context.Context, id int64, c user.PasswordChange) error {
+	f.enter("ChangePassword")
 	if f.ChangePasswordFn == nil {
 		return f.unexpected("ChangePassword")
 	}
@@ -205,6 +270,7 @@ func (f *fakeUsers) ChangePassword(ctx context.Context, id int64, c user.Passwor
 }
 
 func (f *fakeUsers) RevokeTokens(ctx context.Context, id int64, version int) error {
+	f.enter("RevokeTokens")
 	if f.RevokeTokensFn == nil {
 		return f.unexpected("RevokeTokens")
 	}
@@ -212,6 +278,7 @@ func (f *fakeUsers) RevokeTokens(ctx context.Context, id int64, version int) err
 }
 
 func (f *fakeUsers) Deactivate(ctx context.Context, id int64) error {
+	f.enter("Deactivate")
 	if f.DeactivateFn == nil {
 		return f.unexpected("Deactivate")
 	}
@@ -229,9 +296,10 @@ type workRun struct {
 // ErrKeyMismatch); Replay, when set, is returned as a stored answer. Else it
 // behaves as the contract says: an answer kept under (User, Key) for the
 // same Hash is replayed, another Hash is ErrKeyMismatch, otherwise the work
-// runs (with a context marked by unitKey) and its answer is kept unless the
-// work failed or answered 500 or more.
+// runs (handed the services bind returns for the key: fakes bound to it)
+// and its answer is kept unless the work failed or answered 500 or more.
 type fakeRunner struct {
+	bind     func(key string) api.Tx
 	mu       sync.Mutex
 	Err      error
 	Replay   *idempotency.Answer
@@ -245,9 +313,9 @@ type storedAnswer struct {
 	answer idempotency.Answer
 }
 
-var _ idempotency.Runner = (*fakeRunner)(nil)
+var _ idempotency.Runner[api.Tx] = (*fakeRunner)(nil)
 
-func (f *fakeRunner) Run(ctx context.Context, req idempotency.Request, work idempotency.Work) (idempotency.Answer, bool, error) {
+func (f *fakeRunner) Run(ctx context.Context, req idempotency.Request, work idempotency.Work[api.Tx]) (idempotency.Answer, bool, error) {
 	f.mu.Lock()
 	f.Requests = append(f.Requests, req)
 	if f.Err != nil {
@@ -268,7 +336,7 @@ func (f *fakeRunner) Run(ctx context.Context, req idempotency.Request, work idem
 	}
 	f.mu.Unlock()
 
-	a, err := work(context.WithValue(ctx, unitKey{}, req.Key))
+	a, err := work(ctx, f.bind(req.Key))
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -326,13 +394,17 @@ func newEdge(t *testing.T) *edge {
 	if err != nil {
 		t.Fatal(err)
 	}
+	units := &unitLog{}
 	e := &edge{
 		t:       t,
-		wallets: &fakeWallets{t: t},
-		users:   &fakeUsers{t: t},
+		wallets: &fakeWallets{t: t, units: units},
+		users:   &fakeUsers{t: t, units: units},
 		idem:    &fakeRunner{},
 		health:  &fakePinger{},
 		tokens:  tokens,
+	}
+	e.idem.bind = func(key string) api.Tx {
+		return api.Tx{Wallets: e.wallets.in(key), Users: e.users.in(key)}
 	}
 	e.srv = api.NewServer(api.Services{
 		Wallets:     e.wallets,

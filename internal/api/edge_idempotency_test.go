@@ -31,7 +31,7 @@ func withKey(q req, key string) req {
 func depositing(t *testing.T, e *edge, calls *counter, err error) {
 	e.wallets.DepositFn = func(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, desc string) (wallet.Wallet, error) {
 		calls.inc()
-		if ctx.Value(unitKey{}) == nil {
+		if e.wallets.units.unitOf("Deposit") == "" {
 			t.Error("Deposit called outside the runner's unit of work")
 		}
 		if err != nil {
@@ -89,6 +89,23 @@ func TestEdgeIdempotency(t *testing.T) {
 		checkStatus(t, e.do(deposit(`{"amount":"1.00"}`)), http.StatusOK)
 		if len(e.idem.Requests) != 0 || calls.get() != 1 {
 			t.Errorf("runner called %d times, Deposit %d", len(e.idem.Requests), calls.get())
+		}
+	})
+
+	t.Run("with a key the work calls the services bound to the key's unit, without one the unbound", func(t *testing.T) {
+		e := newEdge(t)
+		var calls counter
+		depositing(t, e, &calls, nil)
+		checkStatus(t, e.do(withKey(deposit(`{"amount":"1.00"}`), "bound-key")), http.StatusOK)
+		if u := e.wallets.units.unitOf("Deposit"); u != "bound-key" {
+			t.Errorf("keyed Deposit ran in unit %q, want the key's", u)
+		}
+		e.wallets.DepositFn = func(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, desc string) (wallet.Wallet, error) {
+			return customerWallet(amount), nil
+		}
+		checkStatus(t, e.do(deposit(`{"amount":"1.00"}`)), http.StatusOK)
+		if u := e.wallets.units.unitOf("Deposit"); u != "" {
+			t.Errorf("Deposit without a key ran in unit %q, want none", u)
 		}
 	})
 
@@ -306,7 +323,7 @@ func TestEdgeIdempotency(t *testing.T) {
 		var calls counter
 		e.users.SignUpFn = func(ctx context.Context, a user.NewAccount) (user.User, error) {
 			calls.inc()
-			if ctx.Value(unitKey{}) == nil {
+			if e.users.units.unitOf("SignUp") == "" {
 				t.Error("SignUp called outside the runner's unit of work")
 			}
 			return user.User{ID: int64(10 + calls.get()), Username: a.Username, Email: a.Email, Type: a.Type}, nil

@@ -143,8 +143,9 @@ func (s *Server) serve(ctx context.Context, rt route.Route, h HandlerFunc, ev ev
 	return resp, err
 }
 
-// idempotent runs h under the request's Idempotency-Key: the first request
-// with a key does the work and its answer is kept; the same request again is
+// idempotent runs h under the request's Idempotency-Key, on the services
+// the runner bound to the key's unit of work (Tx): the first request with a
+// key does the work and its answer is kept; the same request again is
 // answered as the first was (replayed true), without doing the work again.
 func (s *Server) idempotent(ctx context.Context, r *Request, h HandlerFunc, key string) (Response, bool, error) {
 	req, err := idempotency.NewRequest(r.Principal.UserID, key, requestHash(r))
@@ -152,9 +153,9 @@ func (s *Server) idempotent(ctx context.Context, r *Request, h HandlerFunc, key 
 		return Response{}, false, err
 	}
 	var resp Response
-	answer, replayed, err := s.idem.Run(ctx, req, func(ctx context.Context) (idempotency.Answer, error) {
+	answer, replayed, err := s.idem.Run(ctx, req, func(ctx context.Context, tx Tx) (idempotency.Answer, error) {
 		var err error
-		if resp, err = h(s, ctx, r); err != nil {
+		if resp, err = h(s.in(tx), ctx, r); err != nil {
 			if isFault(err) {
 				return idempotency.Answer{}, err // nothing is kept
 			}

@@ -38,9 +38,10 @@ type Housekeeper interface {
 type Services struct {
 	Wallets wallet.Service
 	Users   user.Service
-	// Idempotency runs the work of requests carrying an Idempotency-Key;
-	// mutating routes need it.
-	Idempotency idempotency.Runner
+	// Idempotency runs the work of requests carrying an Idempotency-Key,
+	// handing it the Tx bound to the key's unit of work; mutating routes
+	// need it.
+	Idempotency idempotency.Runner[Tx]
 	// Housekeeper, when set, is called now and then after mutating
 	// requests.
 	Housekeeper Housekeeper
@@ -52,13 +53,25 @@ type Services struct {
 	Cursors *keys.Ring
 }
 
+// Tx are the services that write, bound to one unit of work: what a
+// request's work calls under an Idempotency-Key, so that its writes commit
+// with the kept answer, or not at all. The Runner binds them (in the
+// Lambda functions, internal/app binds the postgres services to the
+// claim's postgres.Unit); a field is nil where the function has no such
+// service. A service that writes joins this struct when it must commit with
+// the answer.
+type Tx struct {
+	Wallets wallet.Service
+	Users   user.Service
+}
+
 // Server holds the services every handler shares. One Server lives per
 // Lambda container (or local gateway process) and serves requests
 // concurrently.
 type Server struct {
 	wallets   wallet.Service
 	users     user.Service
-	idem      idempotency.Runner
+	idem      idempotency.Runner[Tx]
 	housekeep Housekeeper
 	health    Pinger
 	tokens    *auth.Tokens
@@ -76,4 +89,12 @@ func NewServer(svc Services) *Server {
 		tokens:    svc.Tokens,
 		cursors:   svc.Cursors,
 	}
+}
+
+// in returns a copy of s whose writing services are tx's: the Server a
+// request's work runs on under an Idempotency-Key.
+func (s *Server) in(tx Tx) *Server {
+	b := *s
+	b.wallets, b.users = tx.Wallets, tx.Users
+	return &b
 }

@@ -20,6 +20,7 @@ import (
 	"wallets/internal/auth"
 	"wallets/internal/awstrust"
 	"wallets/internal/config"
+	"wallets/internal/idempotency"
 	"wallets/internal/obs"
 	sentryreport "wallets/internal/obs/sentry"
 	"wallets/internal/postgres"
@@ -114,17 +115,45 @@ func (e *Env) Users(h user.Hasher) *postgres.Users { return postgres.NewUsers(e.
 // Idempotency runs Idempotency-Key requests and purges expired keys.
 func (e *Env) Idempotency() *postgres.Idempotency { return postgres.NewIdempotency(e.DB) }
 
+// idempotent sets svc's Idempotency-Key runner and housekeeper: idem, its
+// work handed svc's writing services bound to each claim's unit of work
+// (bindTx).
+func idempotent(svc api.Services, idem *postgres.Idempotency) api.Services {
+	svc.Idempotency = idempotency.Bind(idem, func(u *postgres.Unit) api.Tx { return bindTx(svc, u) })
+	svc.Housekeeper = idem
+	return svc
+}
+
+// bindTx returns svc's writing services bound to u. They are the postgres
+// services Env makes; any other is a wiring bug, which must not write
+// outside the unit unnoticed.
+func bindTx(svc api.Services, u *postgres.Unit) api.Tx {
+	var tx api.Tx
+	switch s := svc.Wallets.(type) {
+	case nil:
+	case *postgres.Wallets:
+		tx.Wallets = s.In(u)
+	default:
+		panic(fmt.Sprintf("app: cannot bind %T to a unit of work", s))
+	}
+	switch s := svc.Users.(type) {
+	case nil:
+	case *postgres.Users:
+		tx.Users = s.In(u)
+	default:
+		panic(fmt.Sprintf("app: cannot bind %T to a unit of work", s))
+	}
+	return tx
+}
+
 // All is every service, for a process serving every route (the local
 // gateway, tests). h hashes passwords.
 func (e *Env) All(h user.Hasher) api.Services {
-	idem := e.Idempotency()
-	return api.Services{
-		Wallets:     e.Wallets(),
-		Users:       e.Users(h),
-		Idempotency: idem,
-		Housekeeper: idem,
-		Health:      e.Health(),
-	}
+	return idempotent(api.Services{
+		Wallets: e.Wallets(),
+		Users:   e.Users(h),
+		Health:  e.Health(),
+	}, e.Idempotency())
 }
 
 // Server returns the edge over svc, with the keys the process holds: the
@@ -279,8 +308,7 @@ func Serve(function string, h api.HandlerFunc, wire func(*Env) api.Services) {
 		return svc.Wallets != nil || svc.Users != nil || svc.Health != nil
 	})
 	if rt.Mutates() {
-		idem := e.Idempotency()
-		svc.Idempotency, svc.Housekeeper = idem, idem
+		svc = idempotent(svc, e.Idempotency())
 	}
 	lambda.Start(e.Handler(e.Server(svc), rt, h))
 }

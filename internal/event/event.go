@@ -144,8 +144,11 @@ type Attempt struct {
 func (a Attempt) Delivered() bool { return a.Status >= 200 && a.Status < 300 }
 
 // Service is what the API offers a logged-in user: their events, and their
-// webhook endpoints. Like wallet.Service, a method that writes joins the
-// request's unit of work when there is one (an Idempotency-Key claim).
+// webhook endpoints. Like wallet.Service, an implementation may hand out the
+// Service bound to a unit of work (an Idempotency-Key claim; a field of
+// api.Tx): a bound Service's writing methods (CreateEndpoint,
+// DeleteEndpoint) then commit with the unit, and any error they return keeps
+// it from committing.
 type Service interface {
 	// ListEvents returns a page of the events user hears of, newest first.
 	ListEvents(ctx context.Context, user int64, f Filter, p wallet.Page) (wallet.Listing[Event], error)

@@ -168,8 +168,10 @@ type Answer struct {
 }
 
 // Work is a request's work. It returns the answer to keep, or an error for a
-// fault. Services called with its ctx join the Runner's unit of work.
-type Work func(ctx context.Context) (Answer, error)
+// fault. tx is what the Runner binds to its unit of work: the services whose
+// writes commit with the stored answer (for the HTTP edge, api.Tx). A write
+// made through anything else is not part of the unit.
+type Work[T any] func(ctx context.Context, tx T) (Answer, error)
 
 // Kept reports whether an answer of this status is kept on its key and
 // replayed. A fault (5xx) is not, so a retry runs; nor is a throttle's
@@ -179,11 +181,13 @@ func Kept(status int) bool {
 	return status < http.StatusInternalServerError && status != http.StatusTooManyRequests
 }
 
-// Runner runs each request's work at most once.
-type Runner interface {
+// Runner runs each request's work at most once, handing it T: the services
+// bound to the request's unit of work.
+type Runner[T any] interface {
 	// Run claims req's key and runs work under the claim, in one unit of
-	// work with the services work calls: the work's changes and the stored
-	// answer commit together, or neither does.
+	// work with the services it hands work (its tx): the work's changes
+	// made through them and the stored answer commit together, or neither
+	// does.
 	//
 	// When the key already holds an answer to the same request, Run returns
 	// it with replayed true, without running work. It fails with
@@ -193,8 +197,27 @@ type Runner interface {
 	//
 	// An answer of status 500 or more, or 429, is not kept (see Kept), and
 	// neither is a fault (work's error, returned as is): the key is
-	// released so the client may retry. When a service refuses with an *apperr.Error, its changes roll
-	// back and the answer is still kept; a refusal that a service documents
-	// as committed (wallet.Service.Collect's rejection) commits.
-	Run(ctx context.Context, req Request, work Work) (answer Answer, replayed bool, err error)
+	// released so the client may retry. When a bound service refuses with
+	// an *apperr.Error, the unit's changes roll back and the answer is still
+	// kept; a refusal that a service documents as committed
+	// (wallet.Service.Collect's rejection) commits.
+	Run(ctx context.Context, req Request, work Work[T]) (answer Answer, replayed bool, err error)
+}
+
+// Bind returns r handing its work bind(u) for the unit u r hands it: a
+// Runner of the implementation's own unit (postgres.Unit) made a Runner of
+// the services a caller's work calls (api.Tx), bound to that unit.
+func Bind[U, T any](r Runner[U], bind func(U) T) Runner[T] {
+	return boundRunner[U, T]{r: r, bind: bind}
+}
+
+type boundRunner[U, T any] struct {
+	r    Runner[U]
+	bind func(U) T
+}
+
+func (b boundRunner[U, T]) Run(ctx context.Context, req Request, work Work[T]) (Answer, bool, error) {
+	return b.r.Run(ctx, req, func(ctx context.Context, u U) (Answer, error) {
+		return work(ctx, b.bind(u))
+	})
 }

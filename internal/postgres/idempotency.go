@@ -18,12 +18,12 @@ import (
 	"wallets/internal/user"
 )
 
-// Idempotency implements idempotency.Runner on the writer. Keys follow a
+// Idempotency implements idempotency.Runner[*Unit] on the writer. Keys follow a
 // claim-then-complete protocol:
 //
 //  1. claimKey, a statement of its own that commits at once, records the key
 //     as pending under a fresh lock token (or reports the stored outcome).
-//  2. The work runs in one database transaction (the unit's) that first
+//  2. The work runs in one database transaction (the Unit's) that first
 //     re-locks the claim (holdKey) and ends by storing the answer on it
 //     (completeKey), so the work and the key's completion commit together or
 //     not at all.
@@ -37,16 +37,17 @@ type Idempotency struct {
 // NewIdempotency returns the Runner over the writer pool.
 func NewIdempotency(writer *pgxpool.Pool) *Idempotency { return &Idempotency{writer: writer} }
 
-var _ idempotency.Runner = (*Idempotency)(nil)
+var _ idempotency.Runner[*Unit] = (*Idempotency)(nil)
 
 // releaseTimeout bounds releasing a claim after a fault, which runs even
 // when the request's context is done.
 const releaseTimeout = 2 * time.Second
 
 // Run implements idempotency.Runner. It claims req's key, then runs work
-// with a unit of work in its context: the first service method that writes
-// begins the unit's transaction on the writer and locks the claim in it;
-// later ones join it. After work:
+// with the claim's Unit, to which work binds the services whose writes
+// commit with the answer ((*Wallets).In, (*Users).In; idempotency.Bind):
+// the first of their methods that writes begins the unit's transaction on
+// the writer and locks the claim in it; later ones run in it. After work:
 //
 //   - a fault (work's error) rolls the transaction back, releases the key
 //     and is returned as is (with apperr.ErrUnavailable in front when it
@@ -55,13 +56,18 @@ const releaseTimeout = 2 * time.Second
 //   - an answer of status 500 or more rolls back and releases the key, and
 //     is returned unkept;
 //   - otherwise the answer is stored on the key: inside the transaction,
-//     which then commits, when no writing service method failed in the unit;
+//     which then commits, when no writing method of a bound service failed;
 //     else the transaction rolls back and the answer is stored on its own.
 //
-// Services sharing a unit must be called one at a time, as a database
-// transaction runs one statement at a time.
-func (s *Idempotency) Run(ctx context.Context, req idempotency.Request, work idempotency.Work) (answer idempotency.Answer, replayed bool, err error) {
-	defer classifyErr(&err)
+// The unit then has ended: a bound service kept past work writes no more
+// (ErrUnitEnded). Services bound to one unit must be called one at a time,
+// as a database transaction runs one statement at a time.
+func (s *Idempotency) Run(ctx context.Context, req idempotency.Request, work idempotency.Work[*Unit]) (idempotency.Answer, bool, error) {
+	answer, replayed, err := s.run(ctx, req, work)
+	return answer, replayed, classify(err)
+}
+
+func (s *Idempotency) run(ctx context.Context, req idempotency.Request, work idempotency.Work[*Unit]) (answer idempotency.Answer, replayed bool, err error) {
 	c, err := claimKey(ctx, s.writer, req.User, req.Key, req.Hash)
 	if err != nil {
 		return idempotency.Answer{}, false, err
@@ -74,16 +80,17 @@ func (s *Idempotency) Run(ctx context.Context, req idempotency.Request, work ide
 	case keyMismatch:
 		return idempotency.Answer{}, false, apperr.ErrKeyMismatch
 	}
-	u := &unit{pool: s.writer, user: req.User, key: req.Key, token: c.token}
+	u := &Unit{pool: s.writer, user: req.User, key: req.Key, token: c.token}
 	defer func() {
 		// A panicking work leaves no transaction open and no key held.
 		if p := recover(); p != nil {
+			u.ended = true
 			u.rollback(ctx)
 			u.release(ctx)
 			panic(p)
 		}
 	}()
-	answer, err = work(context.WithValue(ctx, unitKey{}, u))
+	answer, err = work(ctx, u)
 	return u.finish(ctx, answer, err)
 }
 
@@ -91,8 +98,11 @@ func (s *Idempotency) Run(ctx context.Context, req idempotency.Request, work ide
 // the login attempts older than user.LoginWindow and the change-password
 // attempts older than user.PasswordWindow (which no longer count), and
 // returns how many rows went.
-func (s *Idempotency) Purge(ctx context.Context, limit int) (n int64, err error) {
-	defer classifyErr(&err)
+func (s *Idempotency) Purge(ctx context.Context, limit int) (int64, error) {
+	return read(s.purge(ctx, limit))
+}
+
+func (s *Idempotency) purge(ctx context.Context, limit int) (int64, error) {
 	keys, err := s.writer.Exec(ctx, `
 		DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
 			SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT $1))`, limit)
@@ -116,92 +126,9 @@ func (s *Idempotency) Purge(ctx context.Context, limit int) (n int64, err error)
 	return keys.RowsAffected() + logins.RowsAffected() + changes.RowsAffected(), nil
 }
 
-// unitKey is the context key of the unit of work Run puts in its work's
-// context.
-type unitKey struct{}
-
-// unit is the unit of work of one claimed key: the claim, and the database
-// transaction that holds it, begun by the first service method that writes.
-type unit struct {
-	pool  *pgxpool.Pool
-	user  int64
-	key   string
-	token uuid.UUID
-	tx    pgx.Tx // nil until a service writes
-	// aborted is set when a service method failed in tx: the unit must not
-	// commit.
-	aborted bool
-}
-
-// inTx runs fn in a database transaction. With a unit of work in ctx, fn
-// runs in the unit's transaction (begun on first use, on the unit's pool,
-// and made to hold the key's claim at once); an error from fn marks the unit
-// aborted, and Run ends the transaction. Without one, fn runs in a
-// transaction of its own on pool that commits when fn returns nil and rolls
-// back otherwise.
-func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	if u, ok := ctx.Value(unitKey{}).(*unit); ok {
-		return u.do(ctx, fn)
-	}
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// inStatement runs fn, which makes one statement, on a querier: with a unit
-// of work in ctx, the unit's transaction (as inTx does); without one, the
-// pool itself, so that the statement commits on its own in one round trip.
-func inStatement(ctx context.Context, pool *pgxpool.Pool, fn func(querier) error) error {
-	if u, ok := ctx.Value(unitKey{}).(*unit); ok {
-		return u.do(ctx, func(tx pgx.Tx) error { return fn(tx) })
-	}
-	return fn(pool)
-}
-
-// abort marks the unit of work in ctx, if any, aborted when err is not nil,
-// and returns err: a writing method that fails before it reaches inTx (a
-// rule broken, say) still keeps the unit from committing.
-func abort(ctx context.Context, err error) error {
-	if u, ok := ctx.Value(unitKey{}).(*unit); ok && err != nil {
-		u.aborted = true
-	}
-	return err
-}
-
-// do runs fn in the unit's transaction, beginning it and locking the claim
-// on first use.
-func (u *unit) do(ctx context.Context, fn func(pgx.Tx) error) error {
-	if u.tx == nil {
-		tx, err := u.pool.Begin(ctx)
-		if err != nil {
-			u.aborted = true
-			return fmt.Errorf("begin: %w", err)
-		}
-		if err := holdKey(ctx, tx, u.user, u.key, u.token); err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-			u.aborted = true
-			return err
-		}
-		u.tx = tx
-	}
-	if err := fn(u.tx); err != nil {
-		u.aborted = true
-		return err
-	}
-	return nil
-}
-
 // finish ends the unit after work returned answer and err (see Run).
-func (u *unit) finish(ctx context.Context, answer idempotency.Answer, err error) (idempotency.Answer, bool, error) {
+func (u *Unit) finish(ctx context.Context, answer idempotency.Answer, err error) (idempotency.Answer, bool, error) {
+	u.ended = true
 	if err != nil {
 		u.rollback(ctx)
 		u.release(ctx)
@@ -236,7 +163,7 @@ func (u *unit) finish(ctx context.Context, answer idempotency.Answer, err error)
 // completeFailed answers a failure to store the answer: a claim lost to a
 // takeover is the taker's to finish (ErrKeyInProgress); any other failure is
 // a fault, and the key is released.
-func (u *unit) completeFailed(ctx context.Context, err error) (idempotency.Answer, bool, error) {
+func (u *Unit) completeFailed(ctx context.Context, err error) (idempotency.Answer, bool, error) {
 	if errors.Is(err, errClaimLost) {
 		return idempotency.Answer{}, false, apperr.ErrKeyInProgress
 	}
@@ -245,7 +172,7 @@ func (u *unit) completeFailed(ctx context.Context, err error) (idempotency.Answe
 }
 
 // rollback ends the unit's transaction, if any, without its changes.
-func (u *unit) rollback(ctx context.Context) {
+func (u *Unit) rollback(ctx context.Context) {
 	if u.tx != nil {
 		_ = u.tx.Rollback(context.WithoutCancel(ctx))
 	}
@@ -253,7 +180,7 @@ func (u *unit) rollback(ctx context.Context) {
 
 // release drops the claim after a fault, best effort: a claim left behind is
 // taken over once stale.
-func (u *unit) release(ctx context.Context) {
+func (u *Unit) release(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
 	_ = releaseKey(ctx, u.pool, u.user, u.key, u.token)

@@ -18,6 +18,7 @@ import (
 	"wallets/internal/auth"
 	"wallets/internal/idempotency"
 	"wallets/internal/money"
+	"wallets/internal/postgres"
 	"wallets/internal/wallet"
 )
 
@@ -34,12 +35,12 @@ func (e *env) keyState(t testing.TB, user int64, key string) string {
 
 // depositWork deposits amount into owner's wallet id and answers 200 with
 // the new balance; a refusal is answered with its status, as the edge does.
-func (e *env) depositWork(owner int64, id uuid.UUID, amount money.Amount, ran *atomic.Int32) idempotency.Work {
-	return func(ctx context.Context) (idempotency.Answer, error) {
+func (e *env) depositWork(owner int64, id uuid.UUID, amount money.Amount, ran *atomic.Int32) idempotency.Work[*postgres.Unit] {
+	return func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
 		if ran != nil {
 			ran.Add(1)
 		}
-		w, err := e.wallets.Deposit(ctx, owner, id, amount, "keyed")
+		w, err := e.wallets.In(u).Deposit(ctx, owner, id, amount, "keyed")
 		if err != nil {
 			return refusal(err)
 		}
@@ -69,8 +70,8 @@ func TestRunCommitsWorkWithAnswer(t *testing.T) {
 	req := idempotency.Request{User: alice.ID, Key: "deposit-1", Hash: []byte("h1")}
 	var ran atomic.Int32
 	work := e.depositWork(alice.ID, w.UUID, 2500, &ran)
-	a, replayed, err := e.keys.Run(ctx, req, func(ctx context.Context) (idempotency.Answer, error) {
-		a, err := work(ctx)
+	a, replayed, err := e.keys.Run(ctx, req, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+		a, err := work(ctx, u)
 		// Inside the unit: nothing is visible to others yet.
 		if b, st := e.balance(t, w.UUID), e.keyState(t, req.User, req.Key); b != 0 || st != "pending" {
 			t.Errorf("during the work: balance %v, key %q; want 0.00 and pending", b, st)
@@ -109,7 +110,7 @@ func TestRunCommitsWorkWithAnswer(t *testing.T) {
 	}
 }
 
-func okWork(context.Context) (idempotency.Answer, error) {
+func okWork(context.Context, *postgres.Unit) (idempotency.Answer, error) {
 	return idempotency.Answer{Status: http.StatusOK}, nil
 }
 
@@ -136,8 +137,8 @@ func TestRunFaultRollsBackAndReleases(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := idempotency.Request{User: alice.ID, Key: fmt.Sprint("fault-", i), Hash: []byte("h")}
-			a, replayed, err := e.keys.Run(ctx, req, func(ctx context.Context) (idempotency.Answer, error) {
-				if _, err := e.wallets.Deposit(ctx, alice.ID, w.UUID, 100, "lost"); err != nil {
+			a, replayed, err := e.keys.Run(ctx, req, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+				if _, err := e.wallets.In(u).Deposit(ctx, alice.ID, w.UUID, 100, "lost"); err != nil {
 					t.Error(err)
 				}
 				return tt.answer, tt.err
@@ -168,12 +169,12 @@ func TestRunRefusalRollsBackAndKeepsAnswer(t *testing.T) {
 	w := e.newWallet(t, alice.ID)
 	req := idempotency.Request{User: alice.ID, Key: "refused", Hash: []byte("h")}
 	var ran atomic.Int32
-	work := func(ctx context.Context) (idempotency.Answer, error) {
+	work := func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
 		ran.Add(1)
-		if _, err := e.wallets.Deposit(ctx, alice.ID, w.UUID, 100, "in"); err != nil {
+		if _, err := e.wallets.In(u).Deposit(ctx, alice.ID, w.UUID, 100, "in"); err != nil {
 			return idempotency.Answer{}, err
 		}
-		_, err := e.wallets.Withdraw(ctx, alice.ID, w.UUID, -500, "too much")
+		_, err := e.wallets.In(u).Withdraw(ctx, alice.ID, w.UUID, -500, "too much")
 		if !errors.Is(err, wallet.ErrNegativeBalance) {
 			t.Errorf("overdraft: %v", err)
 		}
@@ -192,11 +193,11 @@ func TestRunRefusalRollsBackAndKeepsAnswer(t *testing.T) {
 	// A refusal found before the refusing method writes still rolls back
 	// what the work wrote before it.
 	req3 := idempotency.Request{User: alice.ID, Key: "refused-after-a-write", Hash: []byte("h")}
-	a, _, err = e.keys.Run(ctx, req3, func(ctx context.Context) (idempotency.Answer, error) {
-		if _, err := e.wallets.Deposit(ctx, alice.ID, w.UUID, 100, "in"); err != nil {
+	a, _, err = e.keys.Run(ctx, req3, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+		if _, err := e.wallets.In(u).Deposit(ctx, alice.ID, w.UUID, 100, "in"); err != nil {
 			return idempotency.Answer{}, err
 		}
-		_, err := e.wallets.Deposit(ctx, alice.ID, w.UUID, -1, "bad")
+		_, err := e.wallets.In(u).Deposit(ctx, alice.ID, w.UUID, -1, "bad")
 		return refusal(err)
 	})
 	if b := e.balance(t, w.UUID); err != nil || a.Status != 400 || b != 0 || e.keyState(t, req3.User, req3.Key) != "done" {
@@ -226,8 +227,8 @@ func TestRunCollectRejectionCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := idempotency.Request{User: shop.ID, Key: "collect", Hash: []byte("h")}
-	work := func(ctx context.Context) (idempotency.Answer, error) {
-		tr, err := e.wallets.Collect(ctx, shop.ID, charge.UUID)
+	work := func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+		tr, err := e.wallets.In(u).Collect(ctx, shop.ID, charge.UUID)
 		if !errors.Is(err, wallet.ErrNegativeBalance) || tr.Status != wallet.Rejected {
 			t.Errorf("collect: %+v %v", tr, err)
 		}
@@ -255,8 +256,8 @@ func TestRunSameKeyConcurrently(t *testing.T) {
 	req := idempotency.Request{User: alice.ID, Key: "race", Hash: []byte("h")}
 	var ran atomic.Int32
 	deposit := e.depositWork(alice.ID, w.UUID, 100, &ran)
-	work := func(ctx context.Context) (idempotency.Answer, error) {
-		a, err := deposit(ctx)
+	work := func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+		a, err := deposit(ctx, u)
 		time.Sleep(20 * time.Millisecond) // hold the key a while
 		return a, err
 	}
@@ -333,7 +334,7 @@ func TestRunClaims(t *testing.T) {
 
 	t.Run("in progress", func(t *testing.T) {
 		req := idempotency.Request{User: alice.ID, Key: "busy", Hash: []byte("h")}
-		_, _, err := e.keys.Run(ctx, req, func(context.Context) (idempotency.Answer, error) {
+		_, _, err := e.keys.Run(ctx, req, func(context.Context, *postgres.Unit) (idempotency.Answer, error) {
 			if _, _, err := e.keys.Run(context.Background(), req, okWork); !errors.Is(err, apperr.ErrKeyInProgress) {
 				t.Errorf("while held: %v", err)
 			}
@@ -346,14 +347,14 @@ func TestRunClaims(t *testing.T) {
 
 	t.Run("taken over before the work writes", func(t *testing.T) {
 		req := idempotency.Request{User: alice.ID, Key: "stale-write", Hash: []byte("h")}
-		_, _, err := e.keys.Run(ctx, req, func(ctx context.Context) (idempotency.Answer, error) {
+		_, _, err := e.keys.Run(ctx, req, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
 			makeStale(req.Key)
-			if a, replayed, err := e.keys.Run(context.Background(), req, func(context.Context) (idempotency.Answer, error) {
+			if a, replayed, err := e.keys.Run(context.Background(), req, func(context.Context, *postgres.Unit) (idempotency.Answer, error) {
 				return idempotency.Answer{Status: 201, Body: []byte("taker")}, nil
 			}); err != nil || replayed || a.Status != 201 {
 				t.Errorf("takeover: %+v %v %v", a, replayed, err)
 			}
-			return e.depositWork(alice.ID, w.UUID, 100, nil)(ctx)
+			return e.depositWork(alice.ID, w.UUID, 100, nil)(ctx, u)
 		})
 		if !errors.Is(err, apperr.ErrKeyInProgress) {
 			t.Errorf("old holder: %v, want ErrKeyInProgress", err)
@@ -368,7 +369,7 @@ func TestRunClaims(t *testing.T) {
 
 	t.Run("taken over before the answer is stored", func(t *testing.T) {
 		req := idempotency.Request{User: alice.ID, Key: "stale-answer", Hash: []byte("h")}
-		_, _, err := e.keys.Run(ctx, req, func(ctx context.Context) (idempotency.Answer, error) {
+		_, _, err := e.keys.Run(ctx, req, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
 			makeStale(req.Key)
 			if _, _, err := e.keys.Run(context.Background(), req, okWork); err != nil {
 				t.Errorf("takeover: %v", err)
@@ -382,9 +383,9 @@ func TestRunClaims(t *testing.T) {
 
 	t.Run("stale but under way", func(t *testing.T) {
 		req := idempotency.Request{User: alice.ID, Key: "stale-locked", Hash: []byte("h")}
-		a, _, err := e.keys.Run(ctx, req, func(ctx context.Context) (idempotency.Answer, error) {
+		a, _, err := e.keys.Run(ctx, req, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
 			makeStale(req.Key)
-			a, err := e.depositWork(alice.ID, w.UUID, 100, nil)(ctx) // locks the claim
+			a, err := e.depositWork(alice.ID, w.UUID, 100, nil)(ctx, u) // locks the claim
 			if _, _, err := e.keys.Run(context.Background(), req, okWork); !errors.Is(err, apperr.ErrKeyInProgress) {
 				t.Errorf("takeover of a claim in use: %v", err)
 			}
@@ -410,8 +411,8 @@ func TestRunPanic(t *testing.T) {
 				t.Error("the panic did not go through")
 			}
 		}()
-		_, _, _ = e.keys.Run(ctx, req, func(ctx context.Context) (idempotency.Answer, error) {
-			_, _ = e.depositWork(alice.ID, w.UUID, 100, nil)(ctx)
+		_, _, _ = e.keys.Run(ctx, req, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+			_, _ = e.depositWork(alice.ID, w.UUID, 100, nil)(ctx, u)
 			panic("work")
 		})
 	}()
@@ -421,6 +422,47 @@ func TestRunPanic(t *testing.T) {
 	// The unit's connection went back to the pool, unlocked: a retry runs.
 	if a, _, err := e.keys.Run(ctx, req, e.depositWork(alice.ID, w.UUID, 100, nil)); err != nil || a.Status != 200 {
 		t.Errorf("retry: %+v %v", a, err)
+	}
+}
+
+// TestRunUnitEnded: a service bound to a unit and kept past the work writes
+// nothing once Run has ended the unit: it fails with postgres.ErrUnitEnded,
+// and the same service unbound still writes on its own.
+func TestRunUnitEnded(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	alice := e.newUser(t, "alice", auth.CustomerType)
+	w := e.newWallet(t, alice.ID)
+	for _, tt := range []struct {
+		name   string
+		answer idempotency.Answer
+		err    error
+	}{
+		{"kept", idempotency.Answer{Status: 200}, nil},
+		{"refused", idempotency.Answer{Status: 409}, nil},
+		{"fault", idempotency.Answer{}, errors.New("boom")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var kept *postgres.Wallets
+			req := idempotency.Request{User: alice.ID, Key: "ended-" + tt.name, Hash: []byte("h")}
+			_, _, _ = e.keys.Run(ctx, req, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+				kept = e.wallets.In(u)
+				return tt.answer, tt.err
+			})
+			before := e.balance(t, w.UUID)
+			if _, err := kept.Deposit(ctx, alice.ID, w.UUID, 100, "late"); !errors.Is(err, postgres.ErrUnitEnded) {
+				t.Errorf("deposit after the unit ended: %v, want ErrUnitEnded", err)
+			}
+			if _, err := kept.OpenWallet(ctx, alice.ID); !errors.Is(err, postgres.ErrUnitEnded) {
+				t.Errorf("open after the unit ended: %v, want ErrUnitEnded", err)
+			}
+			if b := e.balance(t, w.UUID); b != before {
+				t.Errorf("balance %v after a late deposit, want %v", b, before)
+			}
+			if _, err := e.wallets.Deposit(ctx, alice.ID, w.UUID, 100, "unbound"); err != nil || e.balance(t, w.UUID) != before+100 {
+				t.Errorf("unbound deposit: %v, balance %v", err, e.balance(t, w.UUID))
+			}
+		})
 	}
 }
 

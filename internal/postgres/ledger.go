@@ -14,34 +14,32 @@ import (
 	"wallets/internal/wallet"
 )
 
-// The money movements. Each is one statement — in the unit of work's
-// transaction when there is one, else committing on its own — so the rows it
-// changes stay locked for one round trip. A wallet's balance is its row's
-// plus its sub-balances' (migrations/00005_balance_shards.sql): a credit
-// locks one sub-balance (its database backend's), a debit the wallet's row,
-// so movements on one hot wallet rarely wait on each other; only a debit the
-// row cannot cover, or a credit near the limit, locks the whole wallet.
+// The money movements. Each is one statement — in the transaction of the unit
+// of work the service is bound to (In), else committing on its own — so the
+// rows it changes stay locked for one round trip. A wallet's balance is its
+// row's plus its sub-balances' (migrations/00005_balance_shards.sql): a
+// credit locks one sub-balance (its database backend's), a debit the wallet's
+// row, so movements on one hot wallet rarely wait on each other; only a debit
+// the row cannot cover, or a credit near the limit, locks the whole wallet.
 // Locks are taken in one fixed order (a charge, then the customer's wallet,
 // then the business's; within a wallet its row, then its sub-balances), so
-// concurrent movements never deadlock; the balance change and the
-// transaction that records it commit together. The statements enforce the
-// balance rules of wallet.Credit and wallet.Take exactly, with the same
-// bounds, and say which one refused.
+// concurrent movements never deadlock; the balance change and the transaction
+// that records it commit together. The statements enforce the balance rules
+// of wallet.Credit and wallet.Take exactly, with the same bounds, and say
+// which one refused.
 
-// Deposit implements wallet.Service.
-func (s *Wallets) Deposit(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (w wallet.Wallet, err error) {
-	defer classifyErr(&err)
+// deposit is the body of wallet.Service.Deposit.
+func (s *Wallets) deposit(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (w wallet.Wallet, err error) {
 	if err := wallet.CheckDeposit(amount); err != nil {
-		return wallet.Wallet{}, abort(ctx, s.refuseAmount(ctx, owner, id, err))
+		return wallet.Wallet{}, s.refuseAmount(ctx, owner, id, err)
 	}
 	return s.move(ctx, owner, id, amount, description, wallet.DepositType)
 }
 
-// Withdraw implements wallet.Service.
-func (s *Wallets) Withdraw(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (w wallet.Wallet, err error) {
-	defer classifyErr(&err)
+// withdraw is the body of wallet.Service.Withdraw.
+func (s *Wallets) withdraw(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (w wallet.Wallet, err error) {
 	if err := wallet.CheckWithdrawal(amount); err != nil {
-		return wallet.Wallet{}, abort(ctx, s.refuseAmount(ctx, owner, id, err))
+		return wallet.Wallet{}, s.refuseAmount(ctx, owner, id, err)
 	}
 	return s.move(ctx, owner, id, amount, description, wallet.DebitType)
 }
@@ -60,20 +58,20 @@ func (s *Wallets) refuseAmount(ctx context.Context, owner int64, id uuid.UUID, r
 // records an accepted transaction of type typ for it, in one statement
 // (move_money, migrations/00005_balance_shards.sql): a credit locks one of
 // the wallet's sub-balances, a debit the wallet's row, for one round trip
-// (and, outside a unit of work, the statement commits on its own). The
+// (and, unbound, the statement commits on its own). The
 // statement decides under those locks whether the movement is allowed and
 // changes nothing when it is not: not owner's wallet, or the balance would
 // pass money.Max or go negative.
 func (s *Wallets) move(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string, typ wallet.Type) (wallet.Wallet, error) {
 	txID, err := uuid.NewRandom()
 	if err != nil {
-		return wallet.Wallet{}, abort(ctx, fmt.Errorf("new transaction id: %w", err))
+		return wallet.Wallet{}, fmt.Errorf("new transaction id: %w", err)
 	}
 	var (
 		outcome string
 		w       wallet.Wallet
 	)
-	err = inStatement(ctx, s.writer, func(q querier) error {
+	err = s.scope.inStatement(ctx, func(q querier) error {
 		var (
 			walletID *uuid.UUID
 			ownerID  *int64
@@ -107,22 +105,21 @@ func (s *Wallets) move(ctx context.Context, owner int64, id uuid.UUID, amount mo
 	default:
 		err = fmt.Errorf("move %s on wallet %s: unknown outcome %q", amount, id, outcome)
 	}
-	return wallet.Wallet{}, abort(ctx, err)
+	return wallet.Wallet{}, err
 }
 
-// OpenCharge implements wallet.Service. The amount is checked first, without
-// a read (the caller checks the business first when its 404 must win); the
-// business and the wallet are checked by the insert itself.
-func (s *Wallets) OpenCharge(ctx context.Context, customer, business int64, walletID uuid.UUID, amount money.Amount, description string) (t wallet.Transaction, err error) {
-	defer classifyErr(&err)
+// openCharge is the body of wallet.Service.OpenCharge. The amount is checked
+// first, without a read (the caller checks the business first when its 404
+// must win); the business and the wallet are checked by the insert itself.
+func (s *Wallets) openCharge(ctx context.Context, customer, business int64, walletID uuid.UUID, amount money.Amount, description string) (t wallet.Transaction, err error) {
 	if err := wallet.CheckDeposit(amount); err != nil {
-		return wallet.Transaction{}, abort(ctx, err)
+		return wallet.Transaction{}, err
 	}
 	id, err := uuid.NewRandom()
 	if err != nil {
-		return wallet.Transaction{}, abort(ctx, fmt.Errorf("new transaction id: %w", err))
+		return wallet.Transaction{}, fmt.Errorf("new transaction id: %w", err)
 	}
-	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+	err = s.scope.inTx(ctx, func(tx pgx.Tx) error {
 		// One statement: the charge is inserted only when the business is
 		// active and the wallet is the customer's own.
 		t, err = scanTransaction(tx.QueryRow(ctx, `
@@ -147,15 +144,15 @@ func (s *Wallets) OpenCharge(ctx context.Context, customer, business int64, wall
 	return t, nil
 }
 
-// Collect implements wallet.Service, in one statement (collect_charge,
-// migrations/00003_collect_charge.sql) that takes the rows in a fixed order
-// and holds them for one round trip. The rejection commits: the statement
-// ends without error (with a unit of work, the unit is not aborted), and
-// Collect returns wallet.ErrNegativeBalance after it.
-func (s *Wallets) Collect(ctx context.Context, business int64, id uuid.UUID) (t wallet.Transaction, err error) {
-	defer classifyErr(&err)
+// collect is the body of wallet.Service.Collect, in one statement
+// (collect_charge, migrations/00003_collect_charge.sql) that takes the rows
+// in a fixed order and holds them for one round trip. The rejection commits:
+// the statement ends without error, and collect returns
+// wallet.ErrNegativeBalance after it as a committed refusal (in a unit of
+// work, the unit is not aborted).
+func (s *Wallets) collect(ctx context.Context, business int64, id uuid.UUID) (t wallet.Transaction, err error) {
 	var outcome string
-	err = inStatement(ctx, s.writer, func(q querier) error {
+	err = s.scope.inStatement(ctx, func(q querier) error {
 		var (
 			amount      *money.Amount
 			description *string
@@ -193,7 +190,7 @@ func (s *Wallets) Collect(ctx context.Context, business int64, id uuid.UUID) (t 
 	case err != nil:
 		return wallet.Transaction{}, err
 	case outcome == "rejected":
-		return t, wallet.ErrNegativeBalance
+		return t, committed{wallet.ErrNegativeBalance}
 	}
 	return t, nil
 }
@@ -202,9 +199,9 @@ func (s *Wallets) Collect(ctx context.Context, business int64, id uuid.UUID) (t 
 // wallet would pass its limit.
 const businessOverflow = "WA001"
 
-// ListTransactions implements wallet.Service, on the reader.
-func (s *Wallets) ListTransactions(ctx context.Context, scope wallet.TransactionScope, f wallet.TransactionFilter, p wallet.Page) (l wallet.Listing[wallet.Transaction], err error) {
-	defer classifyErr(&err)
+// listTransactions is the body of wallet.Service.ListTransactions, on the
+// reader.
+func (s *Wallets) listTransactions(ctx context.Context, scope wallet.TransactionScope, f wallet.TransactionFilter, p wallet.Page) (l wallet.Listing[wallet.Transaction], err error) {
 	var w where
 	switch {
 	case scope.Wallet != nil:

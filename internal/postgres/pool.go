@@ -7,6 +7,33 @@
 // Every error a service returns is either an *apperr.Error the domain names
 // or a fault; a fault that means the database could not be reached carries
 // apperr.ErrUnavailable in its chain, with the driver's error after it.
+//
+// # Units of work
+//
+// Idempotency.Run hands its work the claim's *Unit; the work binds the
+// services whose writes must commit with the stored answer to it,
+// (*Wallets).In(u), (*Users).In(u) (internal/app does so for api.Tx through
+// idempotency.Bind). Nothing rides in the context: which writes commit
+// together is in the types. A service is written in this pattern:
+//
+//   - its struct holds a scope, scope{pool: writer} from its constructor,
+//     and its In(u) returns a copy whose scope.unit is u;
+//   - each method's body is unexported (deposit, signUp) and writes only
+//     through s.scope.inTx or s.scope.inStatement, which run on the unit's
+//     transaction (begun on first use, holding the claim) when the service
+//     is bound, else on the pool, committing on their own; statements that
+//     must commit on their own whatever the binding (a throttle's) use the
+//     pool directly;
+//   - the exported method, in services.go, is the boundary and the only
+//     place that ends the body: `v, err := s.deposit(…); return v,
+//     s.scope.wrote(err)` for a method that writes in the unit (any error
+//     then keeps the unit from committing, except a refusal the body
+//     returns as committed{err}, which commits), `return read(s.list(…))`
+//     or classify(err) for one that does not. Both classify the error
+//     (apperr.ErrUnavailable), so no body calls classify, or marks the unit,
+//     itself.
+//
+// A bound service kept past its work writes no more (ErrUnitEnded).
 package postgres
 
 import (
@@ -117,11 +144,10 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 // Warm makes a connection of pool and leaves it idle in the pool, for the
 // next query: a Lambda container warms its pools during its init. An error
 // that means the database is unreachable carries apperr.ErrUnavailable.
-func Warm(ctx context.Context, pool *pgxpool.Pool) (err error) {
-	defer classifyErr(&err)
+func Warm(ctx context.Context, pool *pgxpool.Pool) error {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("warm pool: %w", err)
+		return classify(fmt.Errorf("warm pool: %w", err))
 	}
 	c.Release()
 	return nil

@@ -197,7 +197,7 @@ func TestUnreachableDatabase(t *testing.T) {
 		{"RevokeTokens", func() error { return users.RevokeTokens(ctx, 1, 1) }},
 		{"Deactivate", func() error { return users.Deactivate(ctx, 1) }},
 		{"Run", func() error {
-			_, _, err := keys.Run(ctx, idempotency.Request{User: 1, Key: "k", Hash: []byte("h")}, func(context.Context) (idempotency.Answer, error) {
+			_, _, err := keys.Run(ctx, idempotency.Request{User: 1, Key: "k", Hash: []byte("h")}, func(context.Context, *postgres.Unit) (idempotency.Answer, error) {
 				ran = true
 				return idempotency.Answer{Status: 200}, nil
 			})

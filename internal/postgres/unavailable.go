@@ -70,7 +70,3 @@ func maybeApplied(err error) bool {
 	}
 	return !pgconn.SafeToRetry(err)
 }
-
-// classifyErr applies classify to *err: every service method defers it, so
-// that its errors are classified in one place.
-func classifyErr(err *error) { *err = classify(*err) }

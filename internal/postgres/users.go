@@ -20,13 +20,25 @@ import (
 type Users struct {
 	writer *pgxpool.Pool
 	hasher user.Hasher
+	// scope is where the writes run: on writer, or in the unit of work
+	// the service is bound to (In).
+	scope scope
 }
 
 // NewUsers returns the account service over the writer pool. h may be nil
 // where no password is handled: SignUp, LogIn and ChangePassword then fail
 // with a fault.
 func NewUsers(writer *pgxpool.Pool, h user.Hasher) *Users {
-	return &Users{writer: writer, hasher: h}
+	return &Users{writer: writer, hasher: h, scope: scope{pool: writer}}
+}
+
+// In returns the service bound to unit u: its writes run in u's
+// transaction and commit with u's answer (see Idempotency.Run); the
+// throttle's statements, and its reads, run as s's do.
+func (s *Users) In(u *Unit) *Users {
+	b := *s
+	b.scope.unit = u
+	return &b
 }
 
 var _ user.Service = (*Users)(nil)
@@ -39,27 +51,26 @@ var errNoHasher = errors.New("postgres: the users service has no password hasher
 // even when the request's context is done.
 const forgetTimeout = 2 * time.Second
 
-// SignUp implements user.Service. A type left zero is a customer.
-func (s *Users) SignUp(ctx context.Context, a user.NewAccount) (u user.User, err error) {
-	defer classifyErr(&err)
+// signUp is the body of user.Service.SignUp. A type left zero is a customer.
+func (s *Users) signUp(ctx context.Context, a user.NewAccount) (u user.User, err error) {
 	if s.hasher == nil {
-		return user.User{}, abort(ctx, fmt.Errorf("sign up: %w", errNoHasher))
+		return user.User{}, fmt.Errorf("sign up: %w", errNoHasher)
 	}
 	a.Username = user.NormalizeUsername(a.Username)
 	errs := apperr.Fields{}
 	a.Check(errs)
 	if err := errs.Err(); err != nil {
-		return user.User{}, abort(ctx, err)
+		return user.User{}, err
 	}
 	hash, err := s.hasher.Hash(a.Password)
 	if err != nil {
-		return user.User{}, abort(ctx, fmt.Errorf("sign up: %w", err))
+		return user.User{}, fmt.Errorf("sign up: %w", err)
 	}
 	typ := a.Type
 	if typ == 0 {
 		typ = auth.CustomerType
 	}
-	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+	err = s.scope.inTx(ctx, func(tx pgx.Tx) error {
 		u, err = scanUser(tx.QueryRow(ctx, `
 			INSERT INTO users (username, email, first_name, last_name, type, password_hash)
 			VALUES ($1, $2, $3, $4, $5, $6)
@@ -76,11 +87,10 @@ func (s *Users) SignUp(ctx context.Context, a user.NewAccount) (u user.User, err
 	return u, nil
 }
 
-// LogIn implements user.Service. The throttle's statements run on the
-// writer, never in a unit of work: each must commit on its own (see
+// logIn is the body of user.Service.LogIn. The throttle's statements run on
+// the writer, never in a unit of work: each must commit on its own (see
 // startLoginAttempt).
-func (s *Users) LogIn(ctx context.Context, username, password, source string) (u user.User, err error) {
-	defer classifyErr(&err)
+func (s *Users) logIn(ctx context.Context, username, password, source string) (u user.User, err error) {
 	if s.hasher == nil {
 		return user.User{}, fmt.Errorf("log in: %w", errNoHasher)
 	}
@@ -172,16 +182,14 @@ func (s *Users) forgetAfter(ctx context.Context, forget func(context.Context, qu
 	return err
 }
 
-// User implements user.Service, on the writer.
-func (s *Users) User(ctx context.Context, id int64) (u user.User, err error) {
-	defer classifyErr(&err)
+// user is the body of user.Service.User, on the writer.
+func (s *Users) user(ctx context.Context, id int64) (u user.User, err error) {
 	return userByID(ctx, s.writer, id, false)
 }
 
-// UpdateProfile implements user.Service. The user's row is locked while the
-// change applies.
-func (s *Users) UpdateProfile(ctx context.Context, id int64, c user.ProfileChange) (u user.User, err error) {
-	defer classifyErr(&err)
+// updateProfile is the body of user.Service.UpdateProfile. The user's row is
+// locked while the change applies.
+func (s *Users) updateProfile(ctx context.Context, id int64, c user.ProfileChange) (u user.User, err error) {
 	if c.Username != nil {
 		name := user.NormalizeUsername(*c.Username)
 		c.Username = &name
@@ -189,9 +197,9 @@ func (s *Users) UpdateProfile(ctx context.Context, id int64, c user.ProfileChang
 	errs := apperr.Fields{}
 	c.Check(errs)
 	if err := errs.Err(); err != nil {
-		return user.User{}, abort(ctx, err)
+		return user.User{}, err
 	}
-	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+	err = s.scope.inTx(ctx, func(tx pgx.Tx) error {
 		current, err := userByID(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -212,28 +220,27 @@ func (s *Users) UpdateProfile(ctx context.Context, id int64, c user.ProfileChang
 	return u, nil
 }
 
-// ChangePassword implements user.Service. The throttle's statements run on
-// the writer, never in a unit of work (as LogIn's do: see
+// changePassword is the body of user.Service.ChangePassword. The throttle's
+// statements run on the writer, never in a unit of work (as LogIn's do: see
 // startPasswordAttempt); then changePassword verifies the old password and
 // stores the new one. A stored hash the Hasher cannot read is a fault.
-func (s *Users) ChangePassword(ctx context.Context, id int64, c user.PasswordChange) (err error) {
-	defer classifyErr(&err)
+func (s *Users) changePassword(ctx context.Context, id int64, c user.PasswordChange) (err error) {
 	if s.hasher == nil {
-		return abort(ctx, fmt.Errorf("change password: %w", errNoHasher))
+		return fmt.Errorf("change password: %w", errNoHasher)
 	}
 	now := time.Now()
 	attempt, attempts, oldest, err := startPasswordAttempt(ctx, s.writer, id, now.Add(-user.PasswordWindow))
 	if err != nil {
-		return abort(ctx, err)
+		return err
 	}
 	if refusal := user.PasswordChangeThrottle(attempts, oldest, now); refusal != nil {
 		// A refused attempt is no failure: it must not extend the window.
 		if err := forgetPasswordAttempt(ctx, s.writer, attempt); err != nil {
-			return abort(ctx, err)
+			return err
 		}
-		return abort(ctx, refusal)
+		return refusal
 	}
-	oldRight, err := s.changePassword(ctx, id, c)
+	oldRight, err := s.replacePassword(ctx, id, c)
 	if !oldRight && apperr.CodeOf(err) == apperr.Invalid {
 		// A wrong old password: the recorded attempt stays, as a failure.
 		return err
@@ -243,7 +250,7 @@ func (s *Users) ChangePassword(ctx context.Context, id int64, c user.PasswordCha
 	return s.forgetAfter(ctx, forgetPasswordAttempt, attempt, err)
 }
 
-// changePassword verifies c.Old and sets c.New, and reports whether c.Old
+// replacePassword verifies c.Old and sets c.New, and reports whether c.Old
 // was right. The two slow hashes (verifying the old password, hashing the
 // new one) hold no lock: the user's row is locked only by the closing
 // UPDATE, which sets the new hash only where the one verified is still
@@ -254,24 +261,24 @@ func (s *Users) ChangePassword(ctx context.Context, id int64, c user.PasswordCha
 // that re-hashed the password meanwhile) is answered as a wrong old
 // password, without counting as a failure: the hash it verified is no
 // longer the user's, and the client may try again.
-func (s *Users) changePassword(ctx context.Context, id int64, c user.PasswordChange) (oldRight bool, err error) {
+func (s *Users) replacePassword(ctx context.Context, id int64, c user.PasswordChange) (oldRight bool, err error) {
 	u, err := userByID(ctx, s.writer, id, false)
 	if err != nil {
-		return false, abort(ctx, err)
+		return false, err
 	}
 	if oldRight, err = s.hasher.Verify(c.Old, u.PasswordHash); err != nil {
-		return false, abort(ctx, fmt.Errorf("change password of user %d: %w", id, err))
+		return false, fmt.Errorf("change password of user %d: %w", id, err)
 	}
 	errs := apperr.Fields{}
 	c.Check(u, oldRight, errs)
 	if err := errs.Err(); err != nil {
-		return oldRight, abort(ctx, err)
+		return oldRight, err
 	}
 	hash, err := s.hasher.Hash(c.New)
 	if err != nil {
-		return oldRight, abort(ctx, fmt.Errorf("change password of user %d: %w", id, err))
+		return oldRight, fmt.Errorf("change password of user %d: %w", id, err)
 	}
-	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+	err = s.scope.inTx(ctx, func(tx pgx.Tx) error {
 		// Bumping the token version revokes every token issued before,
 		// the caller's included.
 		tag, err := tx.Exec(ctx, `
@@ -290,10 +297,9 @@ func (s *Users) changePassword(ctx context.Context, id int64, c user.PasswordCha
 	return oldRight, err
 }
 
-// RevokeTokens implements user.Service, on the writer, outside any unit of
-// work.
-func (s *Users) RevokeTokens(ctx context.Context, id int64, version int) (err error) {
-	defer classifyErr(&err)
+// revokeTokens is the body of user.Service.RevokeTokens, on the writer,
+// outside any unit of work.
+func (s *Users) revokeTokens(ctx context.Context, id int64, version int) (err error) {
 	if _, err := s.writer.Exec(ctx, `
 		UPDATE users SET token_version = token_version + 1, updated_at = now()
 		WHERE id = $1 AND token_version = $2`, id, version); err != nil {
@@ -302,10 +308,9 @@ func (s *Users) RevokeTokens(ctx context.Context, id int64, version int) (err er
 	return nil
 }
 
-// Deactivate implements user.Service.
-func (s *Users) Deactivate(ctx context.Context, id int64) (err error) {
-	defer classifyErr(&err)
-	return inTx(ctx, s.writer, func(tx pgx.Tx) error {
+// deactivate is the body of user.Service.Deactivate.
+func (s *Users) deactivate(ctx context.Context, id int64) (err error) {
+	return s.scope.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			UPDATE users SET is_active = false, token_version = token_version + 1, updated_at = now()
 			WHERE id = $1`, id); err != nil {

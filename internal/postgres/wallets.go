@@ -16,6 +16,9 @@ import (
 // them on the writer, lists on the reader (a read replica).
 type Wallets struct {
 	writer, reader *pgxpool.Pool
+	// scope is where the writes run: on writer, or in the unit of work
+	// the service is bound to (In).
+	scope scope
 }
 
 // NewWallets returns the wallet service over the writer pool and the reader
@@ -24,14 +27,22 @@ func NewWallets(writer, reader *pgxpool.Pool) *Wallets {
 	if reader == nil {
 		reader = writer
 	}
-	return &Wallets{writer: writer, reader: reader}
+	return &Wallets{writer: writer, reader: reader, scope: scope{pool: writer}}
+}
+
+// In returns the service bound to unit u: its writes run in u's
+// transaction and commit with u's answer (see Idempotency.Run); its reads
+// run as s's do.
+func (s *Wallets) In(u *Unit) *Wallets {
+	b := *s
+	b.scope.unit = u
+	return &b
 }
 
 var _ wallet.Service = (*Wallets)(nil)
 
-// ListWallets implements wallet.Service, on the reader.
-func (s *Wallets) ListWallets(ctx context.Context, owner int64, p wallet.Page) (l wallet.Listing[wallet.Wallet], err error) {
-	defer classifyErr(&err)
+// listWallets is the body of wallet.Service.ListWallets, on the reader.
+func (s *Wallets) listWallets(ctx context.Context, owner int64, p wallet.Page) (l wallet.Listing[wallet.Wallet], err error) {
 	l, err = listNewestFirst(ctx, s.reader, "wallets", walletColumns,
 		where{sql: "user_id = $1 AND NOT is_business", args: []any{owner}}, p, scanWallet)
 	if err != nil {
@@ -40,10 +51,9 @@ func (s *Wallets) ListWallets(ctx context.Context, owner int64, p wallet.Page) (
 	return l, nil
 }
 
-// OpenWallet implements wallet.Service.
-func (s *Wallets) OpenWallet(ctx context.Context, owner int64) (w wallet.Wallet, err error) {
-	defer classifyErr(&err)
-	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+// openWallet is the body of wallet.Service.OpenWallet.
+func (s *Wallets) openWallet(ctx context.Context, owner int64) (w wallet.Wallet, err error) {
+	err = s.scope.inTx(ctx, func(tx pgx.Tx) error {
 		w, err = createWallet(ctx, tx, owner, false)
 		return err
 	})
@@ -53,16 +63,14 @@ func (s *Wallets) OpenWallet(ctx context.Context, owner int64) (w wallet.Wallet,
 	return w, nil
 }
 
-// Wallet implements wallet.Service, on the writer.
-func (s *Wallets) Wallet(ctx context.Context, owner int64, id uuid.UUID) (w wallet.Wallet, err error) {
-	defer classifyErr(&err)
+// wallet is the body of wallet.Service.Wallet, on the writer.
+func (s *Wallets) wallet(ctx context.Context, owner int64, id uuid.UUID) (w wallet.Wallet, err error) {
 	return customerWallet(ctx, s.writer, owner, id)
 }
 
-// OpenBusinessWallet implements wallet.Service.
-func (s *Wallets) OpenBusinessWallet(ctx context.Context, owner int64) (w wallet.Wallet, err error) {
-	defer classifyErr(&err)
-	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+// openBusinessWallet is the body of wallet.Service.OpenBusinessWallet.
+func (s *Wallets) openBusinessWallet(ctx context.Context, owner int64) (w wallet.Wallet, err error) {
+	err = s.scope.inTx(ctx, func(tx pgx.Tx) error {
 		w, err = createWallet(ctx, tx, owner, true)
 		return err
 	})
@@ -72,15 +80,13 @@ func (s *Wallets) OpenBusinessWallet(ctx context.Context, owner int64) (w wallet
 	return w, nil
 }
 
-// BusinessWallet implements wallet.Service, on the writer.
-func (s *Wallets) BusinessWallet(ctx context.Context, owner int64) (w wallet.Wallet, err error) {
-	defer classifyErr(&err)
+// businessWallet is the body of wallet.Service.BusinessWallet, on the writer.
+func (s *Wallets) businessWallet(ctx context.Context, owner int64) (w wallet.Wallet, err error) {
 	return businessWallet(ctx, s.writer, owner)
 }
 
-// ActiveBusiness implements wallet.Service, on the writer.
-func (s *Wallets) ActiveBusiness(ctx context.Context, id int64) (b wallet.Business, err error) {
-	defer classifyErr(&err)
+// activeBusiness is the body of wallet.Service.ActiveBusiness, on the writer.
+func (s *Wallets) activeBusiness(ctx context.Context, id int64) (b wallet.Business, err error) {
 	err = s.writer.QueryRow(ctx, `
 		SELECT id, COALESCE(NULLIF(first_name, ''), username) FROM users
 		WHERE id = $1 AND type = 2 AND is_active`, id).Scan(&b.ID, &b.Name)
@@ -93,9 +99,8 @@ func (s *Wallets) ActiveBusiness(ctx context.Context, id int64) (b wallet.Busine
 	return b, nil
 }
 
-// ListBusinesses implements wallet.Service, on the reader.
-func (s *Wallets) ListBusinesses(ctx context.Context, p wallet.Page) (l wallet.Listing[wallet.Business], err error) {
-	defer classifyErr(&err)
+// listBusinesses is the body of wallet.Service.ListBusinesses, on the reader.
+func (s *Wallets) listBusinesses(ctx context.Context, p wallet.Page) (l wallet.Listing[wallet.Business], err error) {
 	l, err = listByID(ctx, s.reader, "users", "id, COALESCE(NULLIF(first_name, ''), username)",
 		where{sql: "type = 2 AND is_active"}, p, func(row pgx.Row) (wallet.Business, error) {
 			var b wallet.Business

@@ -3,9 +3,14 @@ package user
 import "context"
 
 // Service keeps accounts. Callers are identified by the user id the
-// authorizer established. Each method is atomic; when the context carries a
-// unit of work of the implementation (an Idempotency-Key claim, see
-// idempotency.Runner), its change joins it and commits with it. Errors other
+// authorizer established. Each method is atomic. An implementation may hand
+// out the Service bound to a unit of work (an Idempotency-Key claim, see
+// idempotency.Runner and api.Tx; postgres.(*Users).In): the changes of a
+// bound Service's writing methods (SignUp, UpdateProfile, ChangePassword's
+// new password, Deactivate) then commit with the unit, and any error they
+// return keeps the unit from committing; LogIn's throttle and RevokeTokens
+// commit on their own whatever the binding. Nothing rides in the context.
+// Errors other
 // than the *apperr.Error values named here are faults: the database
 // unreachable is apperr.ErrUnavailable in the chain.
 type Service interface {

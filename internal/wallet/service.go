@@ -14,9 +14,13 @@ import (
 // anyone else's, as if they did not exist.
 //
 // Each method is atomic: it changes everything it documents or nothing,
-// except where a refusal says it commits (Collect's rejection). When the
-// context carries a unit of work of the implementation (an Idempotency-Key
-// claim, see idempotency.Runner), the change joins it and commits with it.
+// except where a refusal says it commits (Collect's rejection). An
+// implementation may hand out the Service bound to a unit of work (an
+// Idempotency-Key claim, see idempotency.Runner and api.Tx;
+// postgres.(*Wallets).In): the changes of a bound Service's writing methods
+// (the opens, Deposit, Withdraw, OpenCharge, Collect) then commit with the
+// unit, and any error they return but Collect's rejection keeps the unit
+// from committing; its reads are as unbound. Nothing rides in the context.
 // Errors other than the *apperr.Error values named here are faults: the
 // database unreachable is apperr.ErrUnavailable in the chain.
 type Service interface {
