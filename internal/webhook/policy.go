@@ -210,7 +210,8 @@ func (p Policy) lookup(ctx context.Context, host string) ([]netip.Addr, error) {
 		if !ok {
 			return nil, fmt.Errorf("lookup %s: malformed address %v", host, a.IP)
 		}
-		ips = append(ips, ip.WithZone(a.Zone))
+		// IPv4 answers come as 16 bytes: ::ffff:a.b.c.d is a.b.c.d.
+		ips = append(ips, ip.Unmap().WithZone(a.Zone))
 	}
 	if len(ips) == 0 {
 		return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
