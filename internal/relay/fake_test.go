@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -15,6 +17,13 @@ import (
 	"wallets/internal/event"
 	"wallets/internal/wallet"
 )
+
+// TestMain quiets the package's logs (failed attempts, retried faults):
+// the tests check outcomes, not lines.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
 
 // errDown is the fakes' fault.
 var errDown = errors.New("database unreachable")
