@@ -44,9 +44,12 @@ type VisibilityAPI interface {
 // receives (maxReceiveCount) than the schedule has attempts, with room for
 // faults and for delays past 12 hours: the database, not the receive
 // count, decides when a delivery is dead; the dead-letter queue only
-// catches poison messages and deliveries that fault past that count (the
-// relay's sweep does not resend those: pending deliveries whose message is
-// in the dead-letter queue are resent only once overdue, see Relay.Sweep).
+// catches poison messages and messages that faulted past that count (a
+// delivery still pending whose message went there is resent by the relay's
+// sweep once it is overdue, see Relay.Sweep). As AWS advises, make the
+// queue's visibility timeout at least six times the function's timeout, and
+// the function's timeout longer than one attempt (the Sender's timeout)
+// plus the database's calls: the records of a batch are handled at once.
 type SQSHandler struct {
 	Worker Handler
 	Client VisibilityAPI

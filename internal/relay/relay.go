@@ -11,6 +11,21 @@
 // the database, not the queue, decides whether an attempt is due, whether a
 // delivery is dead and whether a message is a duplicate.
 //
+// Locally, one process:
+//
+//	w := &relay.Worker{Outbox: store, Sender: sender, Schedule: schedule, Render: render}
+//	q := relay.NewMemoryQueue(w, relay.MemoryQueueConfig{Workers: 4})
+//	r := &relay.Relay{Outbox: store, Bus: relay.LogBus{}, Queue: q, Render: render}
+//	go r.Run(ctx, 2*time.Second) // and r.Notify() after a movement commits
+//	// at shutdown: cancel ctx, then q.Close(shutdownCtx)
+//
+// In AWS, two functions: the relay, on a schedule every minute, runs
+// (&relay.RelayHandler{Relay: &relay.Relay{Outbox: store, Bus:
+// &relay.EventBridgeBus{...}, Queue: &relay.SQSQueue{...}, Render:
+// render}}).Handle; the delivery worker, on the queue's event source
+// mapping (ReportBatchItemFailures), runs (&relay.SQSHandler{Worker:
+// &relay.Worker{...}, Client: sqsClient, QueueURL: url}).Handle.
+//
 // The package knows neither the events' JSON shape (Render, injected by the
 // API's owner) nor how a webhook is sent and signed (Sender) or how long to
 // wait between attempts (Schedule).
@@ -57,6 +72,22 @@ type DeliveryRef struct {
 	// Sent is when the message was first sent, in Unix seconds; 0 when
 	// unknown.
 	Sent int64 `json:"sent,omitempty"`
+}
+
+// LogBus is the local run's bus: it logs each event's id and type at
+// Debug level (nil Log: slog.Default()) and never fails.
+type LogBus struct{ Log *slog.Logger }
+
+// Publish implements Bus.
+func (b LogBus) Publish(ctx context.Context, msgs []Message) error {
+	l := b.Log
+	if l == nil {
+		l = slog.Default()
+	}
+	for _, m := range msgs {
+		l.DebugContext(ctx, "event published", slog.String("event", m.ID.String()), slog.String("type", string(m.Type)))
+	}
+	return nil
 }
 
 // Queue is the delivery queue.
