@@ -26,6 +26,14 @@ type Schedule interface {
 	Dead(attempt int) bool
 }
 
+// MinDelayer is a Schedule whose Delay is jittered: MinDelay(n) is the
+// shortest Delay(n) ever is. The Worker judges a message early against it
+// (against Delay otherwise), so that a message brought back at a jittered
+// delay is never taken for an early one.
+type MinDelayer interface {
+	MinDelay(attempt int) time.Duration
+}
+
 // Handler handles one delivery message (the Worker; a queue calls it).
 type Handler interface {
 	Handle(ctx context.Context, ref DeliveryRef) (retryAfter time.Duration, err error)
@@ -63,6 +71,13 @@ func (w *Worker) now() time.Time {
 	return time.Now()
 }
 
+func (w *Worker) minDelay(n int) time.Duration {
+	if m, ok := w.Schedule.(MinDelayer); ok {
+		return m.MinDelay(n)
+	}
+	return w.Schedule.Delay(n)
+}
+
 func (w *Worker) log() *slog.Logger {
 	if w.Log != nil {
 		return w.Log
@@ -78,9 +93,10 @@ func (w *Worker) log() *slog.Logger {
 // back as it is, soon.
 //
 // A message that arrives before its delivery's next attempt is due (a
-// queue's duplicate, a resent message) makes no attempt: it is returned
-// with the time left. The next attempt is taken to be due Schedule.Delay
-// after the delivery's Updated.
+// queue's duplicate, one whose visibility change failed) makes no attempt:
+// it is returned with the time left. The next attempt is taken to be due
+// Schedule.Delay (MinDelay, see MinDelayer) after the delivery's Updated,
+// which the store sets when it records an attempt.
 func (w *Worker) Handle(ctx context.Context, ref DeliveryRef) (time.Duration, error) {
 	now := w.now()
 	d, err := w.Outbox.Delivery(ctx, ref.ID)
@@ -97,7 +113,7 @@ func (w *Worker) Handle(ctx context.Context, ref DeliveryRef) (time.Duration, er
 		return 0, nil
 	}
 	if d.Attempts > 0 {
-		due := d.Updated.Add(w.Schedule.Delay(d.Attempts))
+		due := d.Updated.Add(w.minDelay(d.Attempts))
 		if wait := due.Sub(now); wait > earlyTolerance {
 			return wait, nil
 		}

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ import (
 
 // setup relays one event with one delivery to https://hook.example and
 // returns the worker and the delivery's message.
-func setup(t *testing.T, s *fakeSender, sch schedule) (*Worker, *fakeOutbox, *clock, DeliveryRef) {
+func setup(t *testing.T, s *fakeSender, sch Schedule) (*Worker, *fakeOutbox, *clock, DeliveryRef) {
 	t.Helper()
 	c := newClock()
 	o, q := newFakeOutbox(c.Now), newFakeQueue()
@@ -157,5 +158,31 @@ func TestHandleRenderFailureIsAFailedAttempt(t *testing.T) {
 	d, _ := o.delivery(ref.ID)
 	if d.Status != event.Dead || !strings.Contains(d.LastError, "bad data") || len(s.sentCalls()) != 0 {
 		t.Fatalf("delivery %+v, %d sends", d, len(s.sentCalls()))
+	}
+}
+
+// jittered takes up to a fifth off each delay, at random, as
+// webhook.Schedule does.
+type jittered struct{ schedule }
+
+func (j jittered) Delay(n int) time.Duration {
+	d := j.schedule.Delay(n)
+	return d - time.Duration(rand.Int64N(int64(d/5)+1))
+}
+
+func (j jittered) MinDelay(n int) time.Duration { d := j.schedule.Delay(n); return d - d/5 }
+
+func TestHandleJitteredScheduleNeverEarly(t *testing.T) {
+	s := &fakeSender{script: []int{500}}
+	w, o, c, ref := setup(t, s, jittered{schedule{time.Minute, 20}})
+	for n := 1; n <= 10; n++ {
+		retry, err := w.Handle(context.Background(), ref)
+		if err != nil || retry <= 0 {
+			t.Fatalf("attempt %d: Handle = %v, %v", n, retry, err)
+		}
+		if d, _ := o.delivery(ref.ID); d.Attempts != n {
+			t.Fatalf("attempt %d: the message back at its jittered delay made no attempt (%+v)", n, d)
+		}
+		c.Add(retry)
 	}
 }
