@@ -23,7 +23,11 @@ func TestRedactDropsThePassword(t *testing.T) {
 		{"postgres://old-db/wallets", "postgres://old-db/wallets"},
 		{"", ""},
 		{"host=old-db user=django", "host=old-db user=django"},
-		{"postgres://%zz", "postgres://%zz"},
+		{"host=old-db user=django password=s3cret dbname=wallets", "host=old-db user=django password=xxxxx dbname=wallets"},
+		{"host=old-db password = 's3 cr\\'et' dbname=wallets", "host=old-db password = xxxxx dbname=wallets"},
+		{"postgres://django@old-db/wallets?sslmode=require&password=s3cret", "postgres://django@old-db/wallets?password=xxxxx&sslmode=require"},
+		{"postgresql://django:s3cret@old-db/wallets", "postgresql://django:xxxxx@old-db/wallets"},
+		{"postgres://django:s3cret@old-db:5432%zz/wallets", "(unparsable database URL)"},
 	}
 	for _, c := range cases {
 		if got := redact(c.in); got != c.want {
