@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -102,4 +103,43 @@ func jsonLines(t *testing.T, s string) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// Served without a listener (ServeHTTP called directly, as a test or an
+// embedding would), the event's X-Forwarded-Port comes from the Host, else
+// from the scheme, and the source IP is the RemoteAddr as it is.
+func TestForwardedPortWithoutAListener(t *testing.T) {
+	cases := []struct {
+		name, host, remote, xfp string
+		tls                     bool
+		wantPort, wantIP        string
+	}{
+		{"port in the Host", "api.example.com:8443", "192.0.2.7:5555", "", false, "8443", "192.0.2.7"},
+		{"plain HTTP", "api.example.com", "192.0.2.7:5555", "", false, "80", "192.0.2.7"},
+		{"HTTPS", "api.example.com", "192.0.2.7:5555", "", true, "443", "192.0.2.7"},
+		{"a RemoteAddr without a port", "api.example.com", "pipe", "", false, "80", "pipe"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fake{}
+			gw := gateway.New(testRoutes(), f.handler, f.authorize, gateway.Options{})
+			req := httptest.NewRequest("GET", "http://"+c.host+route.Prefix+"/health", nil)
+			req.Host, req.RemoteAddr = c.host, c.remote
+			if c.tls {
+				req.TLS = &tls.ConnectionState{}
+			}
+			rec := httptest.NewRecorder()
+			gw.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			ev := f.lastEvent(t)
+			if got := ev.Headers["X-Forwarded-Port"]; got != c.wantPort {
+				t.Errorf("X-Forwarded-Port %q, want %q", got, c.wantPort)
+			}
+			if got := ev.RequestContext.Identity.SourceIP; got != c.wantIP {
+				t.Errorf("source IP %q, want %q", got, c.wantIP)
+			}
+		})
+	}
 }
