@@ -418,7 +418,10 @@ func TestTheRealEmulatorRunsAGoBootstrap(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rie := RIE(ctx, t)
+	rie, err := FindRIE(ctx, t.Logf)
+	if err != nil {
+		t.Skipf("no aws-lambda-rie (offline?): %v", err)
+	}
 	bootstrap := filepath.Join(t.TempDir(), "hello", "bootstrap")
 	build := exec.CommandContext(ctx, GoTool(t), "build", "-tags", BuildTags, "-o", bootstrap, "wallets/internal/bench/cold/hello")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
