@@ -1,4 +1,4 @@
-package main
+package monitoring
 
 import (
 	"fmt"
@@ -10,14 +10,16 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/infra/internal/functions"
+	"wallets/infra/internal/settings"
 	"wallets/internal/obs"
 )
 
 // newDashboard shows what the alarms watch: alarm states, the API, every
 // function, the database and proxy, and the business metrics.
-func newDashboard(scope constructs.Construct, s Settings, deps MonitoringDeps, alarms []awscloudwatch.Alarm, fns []*Function) awscloudwatch.Dashboard {
+func newDashboard(scope constructs.Construct, s settings.Settings, deps Deps, alarms []awscloudwatch.Alarm, fns []*functions.Function) awscloudwatch.Dashboard {
 	d := awscloudwatch.NewDashboard(scope, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		DashboardName:   jsii.String(s.name()),
+		DashboardName:   jsii.String(s.Name()),
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
 	})
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
@@ -44,7 +46,7 @@ func newDashboard(scope constructs.Construct, s Settings, deps MonitoringDeps, a
 	}
 	d.AddWidgets(awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
 		Markdown: jsii.String(fmt.Sprintf("# Wallets %s\nAlarms notify the SNS topic `%s`. Each alarm's description is its runbook line (see the README's runbook).",
-			s.Stage, s.name("alarms"))),
+			s.Stage, s.Name("alarms"))),
 		Width: jsii.Number(24), Height: jsii.Number(2),
 	}))
 	d.AddWidgets(awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
@@ -91,8 +93,8 @@ func newDashboard(scope constructs.Construct, s Settings, deps MonitoringDeps, a
 	db := deps.Database
 	roles := func(name, st string) []awscloudwatch.IMetric {
 		return []awscloudwatch.IMetric{
-			db.metric(name, "WRITER", st, minute).With(&awscloudwatch.MetricOptions{Label: jsii.String("writer")}),
-			db.metric(name, "READER", st, minute).With(&awscloudwatch.MetricOptions{Label: jsii.String("reader")}),
+			dbMetric(db, name, "WRITER", st, minute).With(&awscloudwatch.MetricOptions{Label: jsii.String("writer")}),
+			dbMetric(db, name, "READER", st, minute).With(&awscloudwatch.MetricOptions{Label: jsii.String("reader")}),
 		}
 	}
 	d.AddWidgets(
@@ -102,13 +104,13 @@ func newDashboard(scope constructs.Construct, s Settings, deps MonitoringDeps, a
 		graph("Aurora freeable memory", 6, roles("FreeableMemory", "Average")),
 	)
 	d.AddWidgets(
-		graph("Aurora replica lag (ms)", 6, []awscloudwatch.IMetric{db.metric("AuroraReplicaLag", "READER", "Maximum", minute)}),
-		graph("Aurora deadlocks", 6, []awscloudwatch.IMetric{db.metric("Deadlocks", "WRITER", "Maximum", minute)}),
-		graph("Proxy borrow latency (µs)", 6, []awscloudwatch.IMetric{db.proxyMetric("DatabaseConnectionsBorrowLatency", "Average", minute)}),
+		graph("Aurora replica lag (ms)", 6, []awscloudwatch.IMetric{dbMetric(db, "AuroraReplicaLag", "READER", "Maximum", minute)}),
+		graph("Aurora deadlocks", 6, []awscloudwatch.IMetric{dbMetric(db, "Deadlocks", "WRITER", "Maximum", minute)}),
+		graph("Proxy borrow latency (µs)", 6, []awscloudwatch.IMetric{proxyMetric(db, "DatabaseConnectionsBorrowLatency", "Average", minute)}),
 		graph("Proxy connections", 6, []awscloudwatch.IMetric{
-			db.proxyMetric("ClientConnections", "Sum", minute),
-			db.proxyMetric("DatabaseConnections", "Sum", minute),
-			db.proxyMetric("DatabaseConnectionsCurrentlySessionPinned", "Sum", minute),
+			proxyMetric(db, "ClientConnections", "Sum", minute),
+			proxyMetric(db, "DatabaseConnections", "Sum", minute),
+			proxyMetric(db, "DatabaseConnectionsCurrentlySessionPinned", "Sum", minute),
 		}),
 	)
 
