@@ -1,7 +1,6 @@
 package stacks
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -20,7 +19,6 @@ import (
 	"wallets/infra/internal/data"
 	"wallets/infra/internal/functions"
 	"wallets/infra/internal/monitoring"
-	"wallets/infra/internal/settings"
 	"wallets/internal/route"
 )
 
@@ -826,37 +824,6 @@ func TestDevStage(t *testing.T) {
 		t.Error("dev stack is termination-protected")
 	}
 	t.Logf("dev synth %s, prod synth %s", d.took, prodDeployment(t).took)
-}
-
-func TestSettings(t *testing.T) {
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{
-		"stage": "qa", "alarmEmail": "qa@example.com", "natGateways": "3", "tracing": "true", "logRetentionDays": 90,
-		settings.StagesContextKey: map[string]any{"qa": map[string]any{"dbMaxCapacity": 8, "natGateways": 1}},
-	}})
-	s, err := settings.Load(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Stage != "qa" || s.NatGateways != 3 || !s.Tracing || s.LogRetentionDays != 90 || s.DBMaxCapacity != 8 || !s.Protect {
-		t.Errorf("settings %+v", s)
-	}
-	for ctx, wantErr := range map[string]string{
-		`{"stage": "Prod"}`:                    "stage",
-		`{"backupRetentionDays": 3}`:           "backupRetentionDays",
-		`{"logRetentionDays": 10}`:             "logRetentionDays",
-		`{"dbMinCapacity": 0}`:                 "dbMinCapacity",
-		`{"natGateways": "two"}`:               "natGateways",
-		`{"authorizerCacheTtlSeconds": "1.5"}`: "authorizerCacheTtlSeconds",
-	} {
-		var c map[string]any
-		if err := json.Unmarshal([]byte(ctx), &c); err != nil {
-			t.Fatal(err)
-		}
-		_, err := settings.Load(awscdk.NewApp(&awscdk.AppProps{Context: &c}))
-		if err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Errorf("%s: error %v, want one naming %s", ctx, err, wantErr)
-		}
-	}
 }
 
 // The README's runbook has a line for every kind of alarm.
