@@ -10,6 +10,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/infra/internal/data"
 	"wallets/infra/internal/functions"
 	"wallets/infra/internal/settings"
 	"wallets/internal/obs"
@@ -22,24 +23,35 @@ func newDashboard(scope constructs.Construct, s settings.Settings, deps Deps, al
 		DashboardName:   jsii.String(s.Name()),
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
 	})
-	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	five := awscdk.Duration_Minutes(jsii.Number(5))
-	graph := func(title string, width float64, left []awscloudwatch.IMetric, right ...awscloudwatch.IMetric) awscloudwatch.GraphWidget {
-		p := &awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Width: jsii.Number(width), Height: jsii.Number(6), Left: &left}
-		if len(right) > 0 {
-			p.Right = &right
-		}
-		return awscloudwatch.NewGraphWidget(p)
-	}
-	search := func(label, expr string, p awscdk.Duration) awscloudwatch.IMetric {
-		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression:   jsii.String(expr),
-			UsingMetrics: &map[string]awscloudwatch.IMetric{},
-			Label:        jsii.String(label),
-			Period:       p,
-		})
-	}
+	alarmRows(d, s, alarms)
+	apiRow(d, s)
+	functionRows(d, s, fns)
+	databaseRows(d, deps.Database)
+	businessRow(d)
+	return d
+}
 
+// graph is a graph widget 6 high.
+func graph(title string, width float64, left []awscloudwatch.IMetric, right ...awscloudwatch.IMetric) awscloudwatch.GraphWidget {
+	p := &awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Width: jsii.Number(width), Height: jsii.Number(6), Left: &left}
+	if len(right) > 0 {
+		p.Right = &right
+	}
+	return awscloudwatch.NewGraphWidget(p)
+}
+
+// search is a metric math SEARCH expression.
+func search(label, expr string, p awscdk.Duration) awscloudwatch.IMetric {
+	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression:   jsii.String(expr),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{},
+		Label:        jsii.String(label),
+		Period:       p,
+	})
+}
+
+// alarmRows are the title (naming the alarm topic) and every alarm's state.
+func alarmRows(d awscloudwatch.Dashboard, s settings.Settings, alarms []awscloudwatch.Alarm) {
 	refs := make([]interfacesawscloudwatch.IAlarmRef, len(alarms))
 	for i, a := range alarms {
 		refs[i] = a
@@ -55,8 +67,11 @@ func newDashboard(scope constructs.Construct, s settings.Settings, deps Deps, al
 		SortBy: awscloudwatch.AlarmStatusWidgetSortBy_STATE_UPDATED_TIMESTAMP,
 		Width:  jsii.Number(24), Height: jsii.Number(8),
 	}))
+}
 
-	// API.
+// apiRow is the API's requests, error rates and latency.
+func apiRow(d awscloudwatch.Dashboard, s settings.Settings) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	api := func(name, st string) awscloudwatch.IMetric {
 		return apiMetric(s, name, st, minute).With(&awscloudwatch.MetricOptions{Label: jsii.String(name + " " + st)})
 	}
@@ -65,8 +80,13 @@ func newDashboard(scope constructs.Construct, s settings.Settings, deps Deps, al
 		graph("API 4xx and 5xx rate", 8, []awscloudwatch.IMetric{api("4XXError", "Average"), api("5XXError", "Average")}),
 		graph("API latency (ms)", 8, []awscloudwatch.IMetric{api("Latency", "p50"), api("Latency", "p99"), api("IntegrationLatency", "p99")}),
 	)
+}
 
-	// Functions.
+// functionRows are every function's errors, throttles and duration, and
+// the requests and answers by function (EMF).
+func functionRows(d awscloudwatch.Dashboard, s settings.Settings, fns []*functions.Function) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	five := awscdk.Duration_Minutes(jsii.Number(5))
 	var errs, throttles, durations []awscloudwatch.IMetric
 	for _, f := range fns {
 		label := &awscloudwatch.MetricOptions{Label: jsii.String(f.Name)}
@@ -88,9 +108,11 @@ func newDashboard(scope constructs.Construct, s settings.Settings, deps Deps, al
 		graph("4xx by function (EMF)", 8, []awscloudwatch.IMetric{
 			search("4xx", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.Metric4xx), five)}),
 	)
+}
 
-	// Database and proxy.
-	db := deps.Database
+// databaseRows are the Aurora instances by role and the proxy.
+func databaseRows(d awscloudwatch.Dashboard, db *data.Database) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	roles := func(name, st string) []awscloudwatch.IMetric {
 		return []awscloudwatch.IMetric{
 			dbMetric(db, name, "WRITER", st, minute).With(&awscloudwatch.MetricOptions{Label: jsii.String("writer")}),
@@ -113,11 +135,16 @@ func newDashboard(scope constructs.Construct, s settings.Settings, deps Deps, al
 			proxyMetric(db, "DatabaseConnectionsCurrentlySessionPinned", "Sum", minute),
 		}),
 	)
+}
 
-	// Business, by Function (the function is the operation): a movement
-	// accepted is one AmountMoved value (its SampleCount counts them), one
-	// rejected for insufficient balance a RejectedMovements; one refused
-	// otherwise is the function's 4xx, one failed its 5xx.
+// businessRow is the money movements and the logins, by Function (the
+// function is the operation): a movement accepted is one AmountMoved value
+// (its SampleCount counts them), one rejected for insufficient balance a
+// RejectedMovements; one refused otherwise is the function's 4xx, one
+// failed its 5xx.
+func businessRow(d awscloudwatch.Dashboard) {
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	ns := obs.Namespace
 	d.AddWidgets(
 		graph("Money movements accepted and rejected, by function", 8, []awscloudwatch.IMetric{
 			search("Accepted", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'SampleCount', 300)`, ns, obs.MetricAmountMoved), five),
@@ -130,5 +157,4 @@ func newDashboard(scope constructs.Construct, s settings.Settings, deps Deps, al
 				strings.Join([]string{`"` + obs.MetricLoginFailures + `"`, `"` + obs.MetricIdempotentReplays + `"`}, " OR ")), five)},
 			LoginThrottledMetric(five).With(&awscloudwatch.MetricOptions{Label: jsii.String("Throttled logins")})),
 	)
-	return d
 }
