@@ -1,4 +1,4 @@
-package main
+package stacks
 
 import (
 	"encoding/json"
@@ -11,18 +11,24 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/infra/internal/api"
+	"wallets/infra/internal/data"
+	"wallets/infra/internal/functions"
+	"wallets/infra/internal/monitoring"
+	"wallets/infra/internal/pipeline"
+	"wallets/infra/internal/settings"
 	"wallets/internal/route"
 )
 
 // Point 1: a protected stage without an alarm subscriber does not synth,
 // and says why.
 func TestProdRefusesToSynthWithoutAlarmSubscriber(t *testing.T) {
-	_, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"stage": "prod", "dbMinCapacity": 2}}))
+	_, err := settings.Load(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"stage": "prod", "dbMinCapacity": 2}}))
 	if err == nil || !strings.Contains(err.Error(), "alarmEmail is required on a protected stage") {
 		t.Fatalf("prod without alarmEmail: error %v", err)
 	}
 	// dev may go without.
-	if _, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"stage": "dev"}})); err != nil {
+	if _, err := settings.Load(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"stage": "dev"}})); err != nil {
 		t.Errorf("dev without alarmEmail: %v", err)
 	}
 	d := prodDeployment(t)
@@ -34,40 +40,40 @@ func TestProdRefusesToSynthWithoutAlarmSubscriber(t *testing.T) {
 
 // Points 2 and 3: the connections threshold follows the capacity range
 // (max_connections is capped at 2,000 below 1 ACU minimum), and a protected
-// stage's minimum capacity is at least minProtectedACU.
+// stage's minimum capacity is at least settings.MinProtectedACU.
 func TestThresholdsFromCapacity(t *testing.T) {
 	for _, c := range []struct {
 		min, max float64
 		want     int
 	}{{0.5, 16, 2000}, {0.5, 2, 450}, {2, 16, 3604}, {2, 64, 5000}} {
-		if got := AuroraMaxConnections(c.min, c.max); got != c.want {
+		if got := data.AuroraMaxConnections(c.min, c.max); got != c.want {
 			t.Errorf("AuroraMaxConnections(%v, %v) = %d, want %d", c.min, c.max, got, c.want)
 		}
 	}
 	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
 		s := d.w.Settings
 		alarms := alarmsByName(d)
-		want := math.Floor(0.8 * float64(AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity)))
+		want := math.Floor(0.8 * float64(data.AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity)))
 		for _, role := range []string{"writer", "reader"} {
-			a := alarms[s.name("db-"+role+"-connections")]
+			a := alarms[s.Name("db-"+role+"-connections")]
 			if a.Props["Threshold"] != want {
 				t.Errorf("%s db-%s-connections threshold %v, want %v", s.Stage, role, a.Props["Threshold"], want)
 			}
-			if c := alarms[s.name("db-"+role+"-capacity-max")]; c.Props["Threshold"] != s.DBMaxCapacity {
+			if c := alarms[s.Name("db-"+role+"-capacity-max")]; c.Props["Threshold"] != s.DBMaxCapacity {
 				t.Errorf("%s capacity-max threshold %v, want %v", s.Stage, c.Props["Threshold"], s.DBMaxCapacity)
 			}
 		}
 	}
 	prod := prodDeployment(t)
-	if prod.w.Settings.DBMinCapacity < minProtectedACU {
+	if prod.w.Settings.DBMinCapacity < settings.MinProtectedACU {
 		t.Errorf("prod dbMinCapacity %v", prod.w.Settings.DBMinCapacity)
 	}
 	for _, c := range prod.dataJSON.resources("AWS::RDS::DBCluster") {
-		if got := get(c.Props, "ServerlessV2ScalingConfiguration", "MinCapacity"); got != float64(minProtectedACU) {
+		if got := get(c.Props, "ServerlessV2ScalingConfiguration", "MinCapacity"); got != float64(settings.MinProtectedACU) {
 			t.Errorf("prod cluster MinCapacity %v", got)
 		}
 	}
-	_, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"stage": "prod", "alarmEmail": "a@example.com", "dbMinCapacity": 0.5}}))
+	_, err := settings.Load(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"stage": "prod", "alarmEmail": "a@example.com", "dbMinCapacity": 0.5}}))
 	if err == nil || !strings.Contains(err.Error(), "dbMinCapacity") {
 		t.Errorf("prod at 0.5 ACU: error %v", err)
 	}
@@ -132,7 +138,7 @@ func TestWebACL(t *testing.T) {
 				t.Errorf("%s: rule %s blocks with headers %v", s.Stage, name, headers)
 			}
 		}
-		for _, g := range ManagedRuleGroups {
+		for _, g := range api.ManagedRuleGroups {
 			_, has := rules[g]
 			if has != s.WafManagedRules {
 				t.Errorf("%s: managed group %s present %v, wafManagedRules %v", s.Stage, g, has, s.WafManagedRules)
@@ -143,44 +149,45 @@ func TestWebACL(t *testing.T) {
 				t.Errorf("%s: managed group %s override %s, want Count", s.Stage, g, jsonString(get(rules[g], "OverrideAction")))
 			}
 		}
-		mb, has := rules[managedBlockRule]
+		mb, has := rules[api.ManagedBlockRule]
 		if has != s.WafManagedRules {
-			t.Fatalf("%s: %s present %v, wafManagedRules %v", s.Stage, managedBlockRule, has, s.WafManagedRules)
+			t.Fatalf("%s: %s present %v, wafManagedRules %v", s.Stage, api.ManagedBlockRule, has, s.WafManagedRules)
 		}
 		if has {
 			if get(mb, "Action", "Block", "CustomResponse", "ResponseCode") != float64(403) ||
 				get(mb, "Action", "Block", "CustomResponse", "CustomResponseBodyKey") != "blocked" ||
 				get(bodies["blocked"], "Content") != `{"detail": "You do not have permission to perform this action."}` {
-				t.Errorf("%s: %s does not answer the contract's 403: %s", s.Stage, managedBlockRule, jsonString(mb))
+				t.Errorf("%s: %s does not answer the contract's 403: %s", s.Stage, api.ManagedBlockRule, jsonString(mb))
 			}
-			for _, g := range ManagedRuleGroups {
+			for _, g := range api.ManagedRuleGroups {
 				if get(mb, "Priority").(float64) <= get(rules[g], "Priority").(float64) {
-					t.Errorf("%s: %s runs before %s, whose labels it reads", s.Stage, managedBlockRule, g)
+					t.Errorf("%s: %s runs before %s, whose labels it reads", s.Stage, api.ManagedBlockRule, g)
 				}
 			}
 			stmt := jsonString(get(mb, "Statement"))
-			for _, ns := range []string{labelIPList, labelCore, labelBadInputs} {
+			namespaces, blocking, counted := api.ManagedBlockLabels()
+			for _, ns := range namespaces {
 				if !strings.Contains(stmt, `"Key":"`+ns+`","Scope":"NAMESPACE"`) {
-					t.Errorf("%s: %s does not block on the labels of %s: %s", s.Stage, managedBlockRule, ns, stmt)
+					t.Errorf("%s: %s does not block on the labels of %s: %s", s.Stage, api.ManagedBlockRule, ns, stmt)
 				}
 			}
 			// Each blocking rule by name: a request over 8 KB carries the
 			// counted body label, which the namespace matches spare.
-			for _, l := range append(prefixed(labelIPList, blockingIPListLabels), prefixed(labelCore, blockingCoreLabels)...) {
-				if !strings.Contains(stmt, `{"LabelMatchStatement":{"Key":"`+l+`","Scope":"LABEL"}}`) || l == labelIPDDoS || l == labelCoreBody {
-					t.Errorf("%s: %s does not block on %s by name", s.Stage, managedBlockRule, l)
+			for _, l := range blocking {
+				if !strings.Contains(stmt, `{"LabelMatchStatement":{"Key":"`+l+`","Scope":"LABEL"}}`) || slices.Contains(counted, l) {
+					t.Errorf("%s: %s does not block on %s by name", s.Stage, api.ManagedBlockRule, l)
 				}
 			}
 			// What only counts stays counted.
-			for _, l := range []string{labelIPDDoS, labelCoreBody} {
+			for _, l := range counted {
 				if !strings.Contains(stmt, `{"NotStatement":{"Statement":{"LabelMatchStatement":{"Key":"`+l+`","Scope":"LABEL"}}}}`) {
-					t.Errorf("%s: %s blocks the counted %s: %s", s.Stage, managedBlockRule, l, stmt)
+					t.Errorf("%s: %s blocks the counted %s: %s", s.Stage, api.ManagedBlockRule, l, stmt)
 				}
 			}
 		}
 		logging := d.apiJSON.resources("AWS::WAFv2::LoggingConfiguration")
 		if len(logging) != 1 || refOf(logging[0].Props["ResourceArn"]) != acl.ID ||
-			!strings.Contains(jsonString(logging[0].Props["LogDestinationConfigs"]), "log-group:aws-waf-logs-"+s.name()) ||
+			!strings.Contains(jsonString(logging[0].Props["LogDestinationConfigs"]), "log-group:aws-waf-logs-"+s.Name()) ||
 			!strings.Contains(jsonString(logging[0].Props["RedactedFields"]), `"authorization"`) ||
 			!strings.Contains(jsonString(logging[0].Props["RedactedFields"]), `"cookie"`) {
 			t.Errorf("%s: WAF logging %s", s.Stage, jsonString(logging))
@@ -198,9 +205,9 @@ func TestWebACL(t *testing.T) {
 
 // Point 5: the REST API accepts TLS 1.2+ only.
 func TestTLSPolicy(t *testing.T) {
-	api := prodDeployment(t).apiJSON.resources("AWS::ApiGateway::RestApi")[0]
-	if api.Props["SecurityPolicy"] != TLSSecurityPolicy || api.Props["EndpointAccessMode"] != "BASIC" {
-		t.Errorf("RestApi SecurityPolicy %v EndpointAccessMode %v", api.Props["SecurityPolicy"], api.Props["EndpointAccessMode"])
+	restApi := prodDeployment(t).apiJSON.resources("AWS::ApiGateway::RestApi")[0]
+	if restApi.Props["SecurityPolicy"] != api.TLSSecurityPolicy || restApi.Props["EndpointAccessMode"] != "BASIC" {
+		t.Errorf("RestApi SecurityPolicy %v EndpointAccessMode %v", restApi.Props["SecurityPolicy"], restApi.Props["EndpointAccessMode"])
 	}
 }
 
@@ -234,9 +241,9 @@ func TestRecommendedAlarmsAndMissingData(t *testing.T) {
 		threshold float64
 	}{
 		"db-transaction-ids":         {"MaximumUsedTransactionIDs", 1e9},
-		"db-load-1":                  {"DBLoad", VCPUs(d.w.Settings.DBMaxCapacity)},
+		"db-load-1":                  {"DBLoad", monitoring.VCPUs(d.w.Settings.DBMaxCapacity)},
 		"db-writer-capacity-max":     {"ServerlessDatabaseCapacity", d.w.Settings.DBMaxCapacity},
-		"db-writer-local-storage":    {"FreeLocalStorage", math.Floor(0.1 * LocalStorageBytes(d.w.Settings.DBMinCapacity))},
+		"db-writer-local-storage":    {"FreeLocalStorage", math.Floor(0.1 * monitoring.LocalStorageBytes(d.w.Settings.DBMinCapacity))},
 		"lambda-account-concurrency": {"ConcurrentExecutions", 0.8 * float64(d.w.Settings.AccountConcurrency)},
 		"canary":                     {"SuccessPercent", 100},
 	}
@@ -271,7 +278,7 @@ func TestSyntheticCanary(t *testing.T) {
 	}
 	c := canaries[0].Props
 	code := fmt.Sprint(get(c, "Code", "Script"))
-	for _, p := range CanaryPaths {
+	for _, p := range api.CanaryPaths {
 		if !strings.Contains(code, p) {
 			t.Errorf("canary script does not call %s", p)
 		}
@@ -331,14 +338,14 @@ func TestReservedConcurrencyAndCapacityRule(t *testing.T) {
 	for _, d := range []*synthesized{prodDeployment(t), devDeployment(t)} {
 		s := d.w.Settings
 		for name, fn := range functionsByName(d.apiJSON) {
-			if !strings.HasPrefix(name, s.name()) {
+			if !strings.HasPrefix(name, s.Name()) {
 				continue
 			}
 			if rc, ok := fn.Props["ReservedConcurrentExecutions"].(float64); !ok || rc < 1 {
 				t.Errorf("%s: ReservedConcurrentExecutions %v", name, fn.Props["ReservedConcurrentExecutions"])
 			}
 		}
-		used, limit := ConnectionBudget(s, d.w.Api.Functions)
+		used, limit := functions.ConnectionBudget(s, d.w.Api.Functions)
 		if used > limit || used == 0 {
 			t.Errorf("%s: functions may open %d connections, proxy limit %d", s.Stage, used, limit)
 		}
@@ -370,11 +377,11 @@ func TestSafeDeployments(t *testing.T) {
 		}
 		groups := d.apiJSON.resources("AWS::CodeDeploy::DeploymentGroup")
 		for name, fn := range functionsByName(d.apiJSON) {
-			if !strings.HasPrefix(name, s.name()) {
+			if !strings.HasPrefix(name, s.Name()) {
 				continue
 			}
 			_, has := aliases[fn.ID]
-			if has == (name == s.name(MigrateFunction)) {
+			if has == (name == s.Name(functions.MigrateFunction)) {
 				t.Errorf("%s: alias %v", name, has)
 			}
 		}
@@ -448,12 +455,12 @@ func TestDeployRole(t *testing.T) {
 			t.Fatalf("%s: statements %s", s.Stage, jsonString(stmts))
 		}
 		res := jsonString(get(stmts[0], "Resource"))
-		for _, r := range cdkBootstrapRoles {
+		for _, r := range pipeline.CdkBootstrapRoles {
 			if !strings.Contains(res, "role/cdk-"+s.CdkQualifier+"-"+r+"-${AWS::AccountId}-${AWS::Region}") {
 				t.Errorf("%s: may not assume %s: %s", s.Stage, r, res)
 			}
 		}
-		if strings.Contains(res, "*") || strings.Contains(res, "hnb659fds") || len(asList(get(stmts[0], "Resource"))) != len(cdkBootstrapRoles) {
+		if strings.Contains(res, "*") || strings.Contains(res, "hnb659fds") || len(asList(get(stmts[0], "Resource"))) != len(pipeline.CdkBootstrapRoles) {
 			t.Errorf("%s: resources %s", s.Stage, res)
 		}
 		if n := len(d.deployJSON.resources("AWS::IAM::OIDCProvider")); n != 1 {
@@ -493,14 +500,6 @@ func TestDeployRole(t *testing.T) {
 			t.Errorf("%s: PullRequestRoleArn output %v", s.Stage, d.deployJSON["Outputs"])
 		}
 	}
-}
-
-func prefixed(prefix string, names []string) []string {
-	var out []string
-	for _, n := range names {
-		out = append(out, prefix+n)
-	}
-	return out
 }
 
 // trustSubjects are the GitHub OIDC subjects a role's trust policy names.
@@ -563,11 +562,11 @@ func TestBootstrapQualifiers(t *testing.T) {
 	// for the default, do not synth.
 	for wantErr, ctx := range map[string]map[string]any{
 		"is also stage dev's": {"stage": "prod", "alarmEmail": "a@example.com", "cdkQualifier": "shared",
-			stagesContextKey: map[string]any{"dev": map[string]any{"cdkQualifier": "shared"}, "prod": map[string]any{}}},
+			settings.StagesContextKey: map[string]any{"dev": map[string]any{"cdkQualifier": "shared"}, "prod": map[string]any{}}},
 		"cdkQualifier \"\"": {"stage": "integration"},
 	} {
 		c := ctx
-		_, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &c}))
+		_, err := settings.Load(awscdk.NewApp(&awscdk.AppProps{Context: &c}))
 		if err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("%v: error %v, want %q", ctx, err, wantErr)
 		}
@@ -581,9 +580,9 @@ func TestBootstrapQualifiers(t *testing.T) {
 func TestRoomFor20MoreRoutes(t *testing.T) {
 	const more, limit = 20, 500
 	p := prodDeployment(t) // before the route table grows
-	base := routeTable
-	t.Cleanup(func() { routeTable = base })
-	routeTable = func() []route.Route {
+	base := functions.RouteTable
+	t.Cleanup(func() { functions.RouteTable = base })
+	functions.RouteTable = func() []route.Route {
 		rs := base()
 		for i := range more {
 			rs = append(rs, route.Route{Function: fmt.Sprintf("extra-%d", i), Methods: []string{"GET"},

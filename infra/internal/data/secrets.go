@@ -1,4 +1,4 @@
-package main
+package data
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/infra/internal/settings"
 	"wallets/internal/route"
 	"wallets/internal/sentrydsn"
 )
@@ -41,11 +42,13 @@ type Secrets struct {
 	// RotateKey every KeyRotationDays.
 	JWTKey, CursorKey awssecretsmanager.ISecret
 	// RotateKey is the keys' rotation function.
-	RotateKey *Function
+	RotateKey awslambda.Function
 	// SentryDSN holds the DSN: imported by name, or created with a
 	// placeholder.
 	SentryDSN awssecretsmanager.ISecret
-	imported  bool
+	// SentryImported is true when SentryDSN is an existing secret
+	// (sentryDsnSecretName), false when the stack created it.
+	SentryImported bool
 }
 
 // Key is the secret that holds k.
@@ -61,7 +64,7 @@ func (s *Secrets) Key(k route.Key) awssecretsmanager.ISecret {
 
 // NewSecrets creates (or imports) the application's secrets, and the
 // rotation function and schedules of the keys.
-func NewSecrets(scope constructs.Construct, id string, s Settings) (*Secrets, error) {
+func NewSecrets(scope constructs.Construct, id string, s settings.Settings) (*Secrets, error) {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	removal := awscdk.RemovalPolicy_DESTROY
 	if s.Protect {
@@ -71,7 +74,7 @@ func NewSecrets(scope constructs.Construct, id string, s Settings) (*Secrets, er
 		return awssecretsmanager.NewSecret(c, jsii.String(id), &awssecretsmanager.SecretProps{
 			SecretName: jsii.String(fmt.Sprintf("wallets/%s/%s", s.Stage, name)),
 			Description: jsii.String(fmt.Sprintf("Wallets %s: the key that %s (rotated every %d days by %s; "+
-				"the previous version, AWSPREVIOUS, still verifies)", s.Stage, use, KeyRotationDays, s.name(RotateKeyFunction))),
+				"the previous version, AWSPREVIOUS, still verifies)", s.Stage, use, KeyRotationDays, s.Name(RotateKeyFunction))),
 			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 				PasswordLength:     jsii.Number(64),
 				ExcludePunctuation: jsii.Bool(true),
@@ -91,7 +94,7 @@ func NewSecrets(scope constructs.Construct, id string, s Settings) (*Secrets, er
 		secret awssecretsmanager.Secret
 	}{{"JwtKeyRotation", jwt}, {"CursorKeyRotation", cursor}} {
 		k.secret.AddRotationSchedule(jsii.String(k.id), &awssecretsmanager.RotationScheduleOptions{
-			RotationLambda:     rotate.Fn,
+			RotationLambda:     rotate,
 			AutomaticallyAfter: awscdk.Duration_Days(jsii.Number(KeyRotationDays)),
 			// A deploy that changes the schedule does not rotate: two
 			// rotations in a row would retire a key tokens still name.
@@ -111,19 +114,19 @@ func NewSecrets(scope constructs.Construct, id string, s Settings) (*Secrets, er
 		})
 	}
 	return &Secrets{Construct: c, JWTKey: jwt, CursorKey: cursor, RotateKey: rotate, SentryDSN: sentry,
-		imported: s.SentryDSNSecretName != ""}, nil
+		SentryImported: s.SentryDSNSecretName != ""}, nil
 }
 
 // newRotateKey is the keys' rotation function. It talks to Secrets Manager
 // only, so it runs outside the VPC, with no database grant and no
 // environment; its rotation schedules give its role the rotation actions
 // on the two key secrets (and GetRandomPassword, which has no resource).
-func newRotateKey(scope constructs.Construct, s Settings) (*Function, error) {
+func newRotateKey(scope constructs.Construct, s settings.Settings) (awslambda.Function, error) {
 	dir := filepath.Join(s.AssetRoot, RotateKeyFunction)
 	if _, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil {
 		return nil, fmt.Errorf("missing Lambda bootstrap (run `make build`, or set -c assetRoot=DIR): %w", err)
 	}
-	name := s.name(RotateKeyFunction)
+	name := s.Name(RotateKeyFunction)
 	logs := awslogs.NewLogGroup(scope, jsii.String("RotateKeyLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/aws/lambda/" + name),
 		Retention:     s.Retention(),
@@ -144,5 +147,5 @@ func newRotateKey(scope constructs.Construct, s Settings) (*Function, error) {
 		// the capacity rule keeps for the functions.
 		LogGroup: logs,
 	})
-	return &Function{Name: RotateKeyFunction, Fn: fn, Logs: logs, Timeout: timeout}, nil
+	return fn, nil
 }

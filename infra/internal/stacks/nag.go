@@ -1,4 +1,4 @@
-package main
+package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -70,13 +70,13 @@ func applyNag(w *Wallets) {
 	cdknag.NagSuppressions_AddResourceSuppressionsByPath(w.Data.Stack,
 		jsii.String("/"+*w.Data.Stack.StackName()+"/"+awsCustomResourceID+"/ServiceRole/Resource"),
 		&[]*cdknag.NagPackSuppression{suppression("AwsSolutions-IAM4", reasonDataAPISingleton, policyLambdaBasic)}, nil)
-	suppress(w.Data.Secrets.RotateKey.Fn.Role(), true,
+	suppress(w.Data.Secrets.RotateKey.Role(), true,
 		suppression("AwsSolutions-IAM4", reasonLambdaManaged, policyLambdaBasic),
 		suppression("AwsSolutions-IAM5", reasonRotateKeyRandom, "Resource::*"))
 	if !w.Settings.Protect {
 		suppress(w.Data.Database.Cluster, false, suppression("AwsSolutions-RDS10", reasonUnprotectedStage))
 	}
-	if !w.Data.Secrets.imported {
+	if !w.Data.Secrets.SentryImported {
 		suppress(w.Data.Secrets.SentryDSN, false, suppression("AwsSolutions-SMG4", reasonSentryRotation))
 	}
 
@@ -100,10 +100,10 @@ func applyNag(w *Wallets) {
 	if role := api.RestApi.Node().TryFindChild(jsii.String("CloudWatchRole")); role != nil {
 		suppress(role, true, suppression("AwsSolutions-IAM4", reasonApiGwLogsRole, policyApiGwLogs))
 	}
-	for _, m := range api.publicMethods {
+	for _, m := range api.PublicMethods {
 		suppress(m, false, suppression("AwsSolutions-APIG4", reasonPublicRoute))
 	}
-	for _, m := range api.notAllowedMethods {
+	for _, m := range api.NotAllowedMethods {
 		suppress(m, false, suppression("AwsSolutions-APIG4", reasonMethodNotAllowed))
 	}
 

@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/infra/internal/settings"
 	"wallets/internal/route"
 )
 
@@ -19,7 +20,7 @@ var CanaryPaths = []string{route.Prefix + "/health", route.Prefix + "/openapi.js
 
 // CanaryName is the canary's name: wallets-<stage>, within Synthetics' 21
 // characters for any stage name.
-func CanaryName(s Settings) string { return s.name() }
+func CanaryName(s settings.Settings) string { return s.Name() }
 
 // canaryScript fails the run unless every path answers 200.
 func canaryScript() string {
@@ -46,7 +47,7 @@ exports.handler = async () => {
 
 // NewCanary builds the CloudWatch Synthetics canary that calls the
 // CanaryPaths every canaryMinutes, with its artifacts bucket.
-func NewCanary(scope constructs.Construct, id string, s Settings, api awsapigateway.RestApi) awssynthetics.Canary {
+func NewCanary(scope constructs.Construct, id string, s settings.Settings, api awsapigateway.RestApi) awssynthetics.Canary {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	bucket := awss3.NewBucket(c, jsii.String("Artifacts"), &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,

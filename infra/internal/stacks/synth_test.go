@@ -1,4 +1,4 @@
-package main
+package stacks
 
 import (
 	"encoding/json"
@@ -14,6 +14,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"wallets/infra/internal/data"
+	"wallets/infra/internal/functions"
+	"wallets/infra/internal/settings"
 )
 
 // The synth tests share one synthesized prod deployment (each jsii start and
@@ -32,6 +36,10 @@ var (
 	devSyn  *synthesized
 	devErr  error
 )
+
+// repoRoot is the repository's root, from this package's directory
+// (infra/internal/stacks).
+const repoRoot = "../../.."
 
 // testGithubRepo is the repository the deploy roles trust.
 const testGithubRepo = "example/wallets"
@@ -86,13 +94,13 @@ func devDeployment(t *testing.T) *synthesized {
 func functionNames() []string {
 	var names []string
 	seen := map[string]bool{}
-	for _, r := range routeTable() {
+	for _, r := range functions.RouteTable() {
 		if !seen[r.Function] {
 			seen[r.Function] = true
 			names = append(names, r.Function)
 		}
 	}
-	return append(names, AuthorizerFunction, MigrateFunction)
+	return append(names, functions.AuthorizerFunction, functions.MigrateFunction)
 }
 
 // synthStage synthesizes the stage with cdk.json's context, placeholder
@@ -110,7 +118,7 @@ func synthStage(stage string, extra map[string]any) (syn *synthesized, err error
 		}
 	}()
 	start := time.Now()
-	raw, err := os.ReadFile("../cdk.json")
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "cdk.json"))
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +129,7 @@ func synthStage(stage string, extra map[string]any) (syn *synthesized, err error
 		return nil, fmt.Errorf("cdk.json: %w", err)
 	}
 	assets := filepath.Join(tmpRoot, stage, "build")
-	for _, fn := range append(functionNames(), RotateKeyFunction) {
+	for _, fn := range append(functionNames(), data.RotateKeyFunction) {
 		dir := filepath.Join(assets, fn)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
@@ -137,7 +145,7 @@ func synthStage(stage string, extra map[string]any) (syn *synthesized, err error
 		ctx[k] = v
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(filepath.Join(tmpRoot, stage, "cdk.out"))})
-	s, err := LoadSettings(app)
+	s, err := settings.Load(app)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,6 @@
-package main
+// Package pipeline is the Deploy stack: the roles GitHub Actions deploys
+// (and diffs pull requests) with, through GitHub's OIDC provider.
+package pipeline
 
 import (
 	"fmt"
@@ -7,15 +9,17 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"wallets/infra/internal/settings"
 )
 
 // githubOIDCHost is GitHub Actions' OpenID Connect issuer.
 const githubOIDCHost = "token.actions.githubusercontent.com"
 
-// cdkBootstrapRoles are the roles `cdk bootstrap` creates that a deploy
+// CdkBootstrapRoles are the roles `cdk bootstrap` creates that a deploy
 // uses: the deploy role (CloudFormation through its execution role), the
 // asset publishing roles and the lookup role (lookups, cdk diff).
-var cdkBootstrapRoles = []string{"deploy-role", "file-publishing-role", "image-publishing-role", "lookup-role"}
+var CdkBootstrapRoles = []string{"deploy-role", "file-publishing-role", "image-publishing-role", "lookup-role"}
 
 // cdkLookupRole is the bootstrap role `cdk diff --method=template` reads
 // the deployed templates with (it has ReadOnlyAccess, minus kms:Decrypt).
@@ -62,11 +66,11 @@ func githubPrincipal(providerArn *string, sub string) awsiam.IPrincipal {
 // NewDeployStack builds the stage's deploy role, dev's pull-request role,
 // and GitHub's OIDC provider unless the account has it already
 // (githubOidcProviderExists).
-func NewDeployStack(scope constructs.Construct, s Settings) *DeployStack {
+func NewDeployStack(scope constructs.Construct, s settings.Settings) *DeployStack {
 	st := awscdk.NewStack(scope, jsii.String("Wallets-"+s.Stage+"-Deploy"), &awscdk.StackProps{
 		Description:           jsii.String("Wallets " + s.Stage + ": the roles GitHub Actions deploys (and, on dev, diffs pull requests) with (OIDC, CDK bootstrap roles only)"),
 		TerminationProtection: jsii.Bool(s.Protect),
-		Synthesizer:           s.synthesizer(),
+		Synthesizer:           s.Synthesizer(),
 	})
 	providerArn := awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/"+githubOIDCHost), nil)
 	if !s.GithubOIDCProviderExists {
@@ -77,13 +81,13 @@ func NewDeployStack(scope constructs.Construct, s Settings) *DeployStack {
 		providerArn = p.AttrArn()
 	}
 	role := awsiam.NewRole(st, jsii.String("Role"), &awsiam.RoleProps{
-		RoleName:           jsii.String(s.name("github-deploy")),
+		RoleName:           jsii.String(s.Name("github-deploy")),
 		Description:        jsii.String("GitHub Actions (" + s.GithubRepo + ", environment " + s.Stage + ") deploys Wallets " + s.Stage + " through the CDK bootstrap roles of qualifier " + s.CdkQualifier),
 		AssumedBy:          githubPrincipal(providerArn, fmt.Sprintf("repo:%s:environment:%s", s.GithubRepo, s.Stage)),
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 	})
 	var arns []*string
-	for _, r := range cdkBootstrapRoles {
+	for _, r := range CdkBootstrapRoles {
 		arns = append(arns, cdkRoleArn(s.CdkQualifier, r))
 	}
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -97,22 +101,29 @@ func NewDeployStack(scope constructs.Construct, s Settings) *DeployStack {
 	})
 	d := &DeployStack{Stack: st, Role: role}
 	if s.Stage == pullRequestStage {
-		pr := awsiam.NewRole(st, jsii.String("PullRequestRole"), &awsiam.RoleProps{
-			RoleName:           jsii.String(s.name("github-pr-diff")),
-			Description:        jsii.String("GitHub Actions pull requests of " + s.GithubRepo + " run cdk diff against Wallets " + s.Stage + ": the CDK lookup role only"),
-			AssumedBy:          githubPrincipal(providerArn, fmt.Sprintf("repo:%s:pull_request", s.GithubRepo)),
-			MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
-		})
-		pr.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("AssumeCdkLookupRole"),
-			Actions:   jsii.Strings("sts:AssumeRole"),
-			Resources: &[]*string{cdkRoleArn(s.CdkQualifier, cdkLookupRole)},
-		}))
-		awscdk.NewCfnOutput(st, jsii.String("PullRequestRoleArn"), &awscdk.CfnOutputProps{
-			Description: jsii.String("Set as the repository variable AWS_PR_ROLE_ARN (cdk diff on pull requests)"),
-			Value:       pr.RoleArn(),
-		})
-		d.PullRequestRole = pr
+		d.PullRequestRole = newPullRequestRole(st, s, providerArn)
 	}
 	return d
+}
+
+// newPullRequestRole is the role pull requests run cdk diff with: GitHub's
+// pull_request jobs of the repository may assume it, and it may assume the
+// stage's CDK lookup role only.
+func newPullRequestRole(st awscdk.Stack, s settings.Settings, providerArn *string) awsiam.Role {
+	pr := awsiam.NewRole(st, jsii.String("PullRequestRole"), &awsiam.RoleProps{
+		RoleName:           jsii.String(s.Name("github-pr-diff")),
+		Description:        jsii.String("GitHub Actions pull requests of " + s.GithubRepo + " run cdk diff against Wallets " + s.Stage + ": the CDK lookup role only"),
+		AssumedBy:          githubPrincipal(providerArn, fmt.Sprintf("repo:%s:pull_request", s.GithubRepo)),
+		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
+	})
+	pr.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("AssumeCdkLookupRole"),
+		Actions:   jsii.Strings("sts:AssumeRole"),
+		Resources: &[]*string{cdkRoleArn(s.CdkQualifier, cdkLookupRole)},
+	}))
+	awscdk.NewCfnOutput(st, jsii.String("PullRequestRoleArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Set as the repository variable AWS_PR_ROLE_ARN (cdk diff on pull requests)"),
+		Value:       pr.RoleArn(),
+	})
+	return pr
 }

@@ -1,6 +1,9 @@
-package main
+package api
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -8,6 +11,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/infra/internal/settings"
 	"wallets/internal/apperr"
 	"wallets/internal/route"
 )
@@ -26,7 +30,7 @@ var ManagedRuleGroups = []string{"AWSManagedRulesAmazonIpReputationList", "AWSMa
 // A managed rule group's own Block answers WAF's bare 403, and neither the
 // group's override action nor anything else can give it a body. So the
 // groups run in Count (their rules still label what they match), and the
-// rule managedBlockRule, after them, blocks what they labelled with the
+// rule ManagedBlockRule, after them, blocks what they labelled with the
 // contract's 403. These are the labels it blocks on, per group.
 const (
 	labelIPList    = "awswaf:managed:aws:amazon-ip-list:"
@@ -39,9 +43,23 @@ const (
 	labelCoreBody = labelCore + "SizeRestrictions_Body"
 )
 
-// managedBlockRule is the name of the rule that blocks what the managed
+// ManagedBlockRule is the name of the rule that blocks what the managed
 // groups labelled.
-const managedBlockRule = "managed-block"
+const ManagedBlockRule = "managed-block"
+
+// ManagedBlockLabels are what ManagedBlockRule reads: the label namespaces
+// of the managed groups, the full labels of their blocking rules (matched
+// by name), and the counted labels it spares.
+func ManagedBlockLabels() (namespaces, blocking, counted []string) {
+	namespaces = []string{labelIPList, labelCore, labelBadInputs}
+	for _, l := range blockingIPListLabels {
+		blocking = append(blocking, labelIPList+l)
+	}
+	for _, l := range blockingCoreLabels {
+		blocking = append(blocking, labelCore+l)
+	}
+	return namespaces, blocking, []string{labelIPDDoS, labelCoreBody}
+}
 
 // blockedBody is the body of every 403 WAF answers: the contract's 403.
 var blockedBody = `{"detail": "` + apperr.ErrForbidden.Detail + `"}`
@@ -56,7 +74,7 @@ func wafResponseHeaders(extra map[string]string) []any {
 		h[k] = v
 	}
 	var out []any
-	for _, k := range sortedKeys(h) {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		out = append(out, &awswafv2.CfnWebACL_CustomHTTPHeaderProperty{Name: jsii.String(k), Value: jsii.String(h[k])})
 	}
 	return out
@@ -116,7 +134,7 @@ func managedBlockStatement() *awswafv2.CfnWebACL_StatementProperty {
 // and AWS's managed rule groups where the stage asks for them. Whatever it
 // blocks gets an answer in the contract's shape: the rate rules the 429 of
 // the stage throttle (with Retry-After), the managed groups (through
-// managedBlockRule) a 403, both JSON with the security headers.
+// ManagedBlockRule) a 403, both JSON with the security headers.
 type WebACL struct {
 	Acl         awswafv2.CfnWebACL
 	Association awswafv2.CfnWebACLAssociation
@@ -124,16 +142,46 @@ type WebACL struct {
 }
 
 // NewWebACL builds the web ACL and associates it with the API's stage.
-func NewWebACL(scope constructs.Construct, id string, s Settings, api awsapigateway.RestApi) *WebACL {
+func NewWebACL(scope constructs.Construct, id string, s settings.Settings, api awsapigateway.RestApi) *WebACL {
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	visibility := func(name string) *awswafv2.CfnWebACL_VisibilityConfigProperty {
-		return &awswafv2.CfnWebACL_VisibilityConfigProperty{
-			CloudWatchMetricsEnabled: jsii.Bool(true),
-			MetricName:               jsii.String(s.name(name)),
-			SampledRequestsEnabled:   jsii.Bool(true),
-		}
+	rules, bodies := rateRules(s)
+	if s.WafManagedRules {
+		rules = append(rules, managedRules(s)...)
+		bodies["blocked"] = &awswafv2.CfnWebACL_CustomResponseBodyProperty{
+			ContentType: jsii.String("APPLICATION_JSON"), Content: jsii.String(blockedBody)}
 	}
-	// A blocked client gets the contract's 429, like the stage throttle's.
+	acl := awswafv2.NewCfnWebACL(c, jsii.String("Acl"), &awswafv2.CfnWebACLProps{
+		Name:                 jsii.String(s.Name()),
+		Description:          jsii.String("Wallets " + s.Stage + ": per-client rate limits and AWS managed rules"),
+		Scope:                jsii.String("REGIONAL"),
+		DefaultAction:        &awswafv2.CfnWebACL_DefaultActionProperty{Allow: map[string]any{}},
+		CustomResponseBodies: bodies,
+		Rules:                rules,
+		VisibilityConfig:     visibility(s, "waf"),
+	})
+	assoc := awswafv2.NewCfnWebACLAssociation(c, jsii.String("Association"), &awswafv2.CfnWebACLAssociationProps{
+		ResourceArn: api.DeploymentStage().StageArn(),
+		WebAclArn:   acl.AttrArn(),
+	})
+	assoc.Node().AddDependency(api.DeploymentStage())
+	logs := wafLogging(c, s, acl)
+	return &WebACL{Acl: acl, Association: assoc, Logs: logs}
+}
+
+// visibility is a rule's (or the ACL's) metrics and sampled requests,
+// under the metric wallets-<stage>-<name>.
+func visibility(s settings.Settings, name string) *awswafv2.CfnWebACL_VisibilityConfigProperty {
+	return &awswafv2.CfnWebACL_VisibilityConfigProperty{
+		CloudWatchMetricsEnabled: jsii.Bool(true),
+		MetricName:               jsii.String(s.Name(name)),
+		SampledRequestsEnabled:   jsii.Bool(true),
+	}
+}
+
+// rateRules are the per-IP rate limits, the one on /users/* first, and the
+// custom response bodies with the throttled one: a blocked client gets the
+// contract's 429, like the stage throttle's.
+func rateRules(s settings.Settings) (rules []any, bodies map[string]any) {
 	throttledBody := ""
 	for _, g := range route.GatewayResponses() {
 		if g.Type == "THROTTLED" {
@@ -147,7 +195,7 @@ func NewWebACL(scope constructs.Construct, id string, s Settings, api awsapigate
 			ResponseHeaders:       wafResponseHeaders(map[string]string{"Retry-After": "60"}),
 		},
 	}}
-	rules := []any{
+	rules = []any{
 		&awswafv2.CfnWebACL_RuleProperty{
 			Name:     jsii.String("rate-users"),
 			Priority: jsii.Number(0),
@@ -156,19 +204,9 @@ func NewWebACL(scope constructs.Construct, id string, s Settings, api awsapigate
 				AggregateKeyType:    jsii.String("IP"),
 				Limit:               jsii.Number(float64(s.WafUsersRateLimit)),
 				EvaluationWindowSec: jsii.Number(wafWindowSeconds),
-				ScopeDownStatement: &awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
-					FieldToMatch:         &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}},
-					PositionalConstraint: jsii.String("CONTAINS"),
-					SearchString:         jsii.String(usersPathPrefix),
-					// Neither case nor percent-encoding (/api/v1/%55sers/,
-					// /API/V1/USERS/) slips past the tighter limit.
-					TextTransformations: []any{
-						&awswafv2.CfnWebACL_TextTransformationProperty{Priority: jsii.Number(0), Type: jsii.String("URL_DECODE")},
-						&awswafv2.CfnWebACL_TextTransformationProperty{Priority: jsii.Number(1), Type: jsii.String("LOWERCASE")},
-					},
-				}},
+				ScopeDownStatement:  usersPathStatement(),
 			}},
-			VisibilityConfig: visibility("waf-rate-users"),
+			VisibilityConfig: visibility(s, "waf-rate-users"),
 		},
 		&awswafv2.CfnWebACL_RuleProperty{
 			Name:     jsii.String("rate-all"),
@@ -179,65 +217,71 @@ func NewWebACL(scope constructs.Construct, id string, s Settings, api awsapigate
 				Limit:               jsii.Number(float64(s.WafRateLimit)),
 				EvaluationWindowSec: jsii.Number(wafWindowSeconds),
 			}},
-			VisibilityConfig: visibility("waf-rate-all"),
+			VisibilityConfig: visibility(s, "waf-rate-all"),
 		},
 	}
-	bodies := map[string]any{"throttled": &awswafv2.CfnWebACL_CustomResponseBodyProperty{
+	bodies = map[string]any{"throttled": &awswafv2.CfnWebACL_CustomResponseBodyProperty{
 		ContentType: jsii.String("APPLICATION_JSON"), Content: jsii.String(throttledBody)}}
-	if s.WafManagedRules {
-		for i, name := range ManagedRuleGroups {
-			group := &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{VendorName: jsii.String("AWS"), Name: jsii.String(name)}
-			if name == "AWSManagedRulesCommonRuleSet" {
-				// The handlers answer an oversized body with the contract's
-				// 413; the rule set's 8 KB body limit only counts.
-				group.RuleActionOverrides = []any{&awswafv2.CfnWebACL_RuleActionOverrideProperty{
-					Name:        jsii.String("SizeRestrictions_BODY"),
-					ActionToUse: &awswafv2.CfnWebACL_RuleActionProperty{Count: map[string]any{}},
-				}}
-			}
-			// Count: the group labels, managedBlockRule blocks.
-			rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
-				Name:             jsii.String(name),
-				Priority:         jsii.Number(float64(10 + i)),
-				OverrideAction:   &awswafv2.CfnWebACL_OverrideActionProperty{Count: map[string]any{}},
-				Statement:        &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: group},
-				VisibilityConfig: visibility("waf-" + name),
-			})
-		}
-		rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
-			Name:     jsii.String(managedBlockRule),
-			Priority: jsii.Number(20),
-			Action: &awswafv2.CfnWebACL_RuleActionProperty{Block: &awswafv2.CfnWebACL_BlockActionProperty{
-				CustomResponse: &awswafv2.CfnWebACL_CustomResponseProperty{
-					ResponseCode:          jsii.Number(403),
-					CustomResponseBodyKey: jsii.String("blocked"),
-					ResponseHeaders:       wafResponseHeaders(nil),
-				},
-			}},
-			Statement:        managedBlockStatement(),
-			VisibilityConfig: visibility("waf-" + managedBlockRule),
-		})
-		bodies["blocked"] = &awswafv2.CfnWebACL_CustomResponseBodyProperty{
-			ContentType: jsii.String("APPLICATION_JSON"), Content: jsii.String(blockedBody)}
-	}
-	acl := awswafv2.NewCfnWebACL(c, jsii.String("Acl"), &awswafv2.CfnWebACLProps{
-		Name:                 jsii.String(s.name()),
-		Description:          jsii.String("Wallets " + s.Stage + ": per-client rate limits and AWS managed rules"),
-		Scope:                jsii.String("REGIONAL"),
-		DefaultAction:        &awswafv2.CfnWebACL_DefaultActionProperty{Allow: map[string]any{}},
-		CustomResponseBodies: bodies,
-		Rules:                rules,
-		VisibilityConfig:     visibility("waf"),
-	})
-	assoc := awswafv2.NewCfnWebACLAssociation(c, jsii.String("Association"), &awswafv2.CfnWebACLAssociationProps{
-		ResourceArn: api.DeploymentStage().StageArn(),
-		WebAclArn:   acl.AttrArn(),
-	})
-	assoc.Node().AddDependency(api.DeploymentStage())
+	return rules, bodies
+}
 
-	// Logs of the requests WAF blocked or counted (allowed ones are in the
-	// access log), without the credentials they carry.
-	logName := "aws-waf-logs-" + s.name() // WAF's required prefix
+// usersPathStatement matches the requests to /users/*.
+func usersPathStatement() *awswafv2.CfnWebACL_StatementProperty {
+	return &awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
+		FieldToMatch:         &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}},
+		PositionalConstraint: jsii.String("CONTAINS"),
+		SearchString:         jsii.String(usersPathPrefix),
+		// Neither case nor percent-encoding (/api/v1/%55sers/,
+		// /API/V1/USERS/) slips past the tighter limit.
+		TextTransformations: []any{
+			&awswafv2.CfnWebACL_TextTransformationProperty{Priority: jsii.Number(0), Type: jsii.String("URL_DECODE")},
+			&awswafv2.CfnWebACL_TextTransformationProperty{Priority: jsii.Number(1), Type: jsii.String("LOWERCASE")},
+		},
+	}}
+}
+
+// managedRules are the ManagedRuleGroups, in Count (they label), then
+// ManagedBlockRule, which blocks what they labelled with the contract's 403.
+func managedRules(s settings.Settings) []any {
+	var rules []any
+	for i, name := range ManagedRuleGroups {
+		group := &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{VendorName: jsii.String("AWS"), Name: jsii.String(name)}
+		if name == "AWSManagedRulesCommonRuleSet" {
+			// The handlers answer an oversized body with the contract's
+			// 413; the rule set's 8 KB body limit only counts.
+			group.RuleActionOverrides = []any{&awswafv2.CfnWebACL_RuleActionOverrideProperty{
+				Name:        jsii.String("SizeRestrictions_BODY"),
+				ActionToUse: &awswafv2.CfnWebACL_RuleActionProperty{Count: map[string]any{}},
+			}}
+		}
+		// Count: the group labels, ManagedBlockRule blocks.
+		rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
+			Name:             jsii.String(name),
+			Priority:         jsii.Number(float64(10 + i)),
+			OverrideAction:   &awswafv2.CfnWebACL_OverrideActionProperty{Count: map[string]any{}},
+			Statement:        &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: group},
+			VisibilityConfig: visibility(s, "waf-"+name),
+		})
+	}
+	return append(rules, &awswafv2.CfnWebACL_RuleProperty{
+		Name:     jsii.String(ManagedBlockRule),
+		Priority: jsii.Number(20),
+		Action: &awswafv2.CfnWebACL_RuleActionProperty{Block: &awswafv2.CfnWebACL_BlockActionProperty{
+			CustomResponse: &awswafv2.CfnWebACL_CustomResponseProperty{
+				ResponseCode:          jsii.Number(403),
+				CustomResponseBodyKey: jsii.String("blocked"),
+				ResponseHeaders:       wafResponseHeaders(nil),
+			},
+		}},
+		Statement:        managedBlockStatement(),
+		VisibilityConfig: visibility(s, "waf-"+ManagedBlockRule),
+	})
+}
+
+// wafLogging logs the requests WAF blocked or counted (allowed ones are in
+// the access log), without the credentials they carry, to its log group.
+func wafLogging(c constructs.Construct, s settings.Settings, acl awswafv2.CfnWebACL) awslogs.LogGroup {
+	logName := "aws-waf-logs-" + s.Name() // WAF's required prefix
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(logName),
 		Retention:     s.Retention(),
@@ -263,5 +307,5 @@ func NewWebACL(scope constructs.Construct, id string, s Settings, api awsapigate
 		},
 	})
 	logging.Node().AddDependency(logs)
-	return &WebACL{Acl: acl, Association: assoc, Logs: logs}
+	return logs
 }

@@ -1,22 +1,15 @@
-package main
+package functions
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-)
 
-// deploymentConfigs are the traffic shifts a stage may choose
-// ("deploymentConfig").
-var deploymentConfigs = map[string]func() awscodedeploy.ILambdaDeploymentConfig{
-	"AllAtOnce":                   awscodedeploy.LambdaDeploymentConfig_ALL_AT_ONCE,
-	"Canary10Percent5Minutes":     awscodedeploy.LambdaDeploymentConfig_CANARY_10PERCENT_5MINUTES,
-	"Canary10Percent10Minutes":    awscodedeploy.LambdaDeploymentConfig_CANARY_10PERCENT_10MINUTES,
-	"Canary10Percent15Minutes":    awscodedeploy.LambdaDeploymentConfig_CANARY_10PERCENT_15MINUTES,
-	"Linear10PercentEvery1Minute": awscodedeploy.LambdaDeploymentConfig_LINEAR_10PERCENT_EVERY_1MINUTE,
-}
+	"wallets/infra/internal/settings"
+)
 
 // Deployments are the CodeDeploy application and one deployment group per
 // function alias: a deploy publishes a new version of each changed function,
@@ -30,12 +23,19 @@ type Deployments struct {
 	Role        awsiam.Role
 }
 
+// RollbackAlarms are the alarms a deployment rolls back on: the API's 5xx
+// alarm, and each function's errors alarm by function name.
+type RollbackAlarms struct {
+	Api5xx         awscloudwatch.Alarm
+	FunctionErrors map[string]awscloudwatch.Alarm
+}
+
 // NewDeployments builds the deployment groups of every aliased function.
-func NewDeployments(scope constructs.Construct, id string, s Settings, fns *Functions, mon *Monitoring) *Deployments {
+func NewDeployments(scope constructs.Construct, id string, s settings.Settings, fns *Functions, mon RollbackAlarms) *Deployments {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	d := &Deployments{Construct: c, Groups: map[string]awscodedeploy.LambdaDeploymentGroup{}}
 	d.Application = awscodedeploy.NewLambdaApplication(c, jsii.String("Application"), &awscodedeploy.LambdaApplicationProps{
-		ApplicationName: jsii.String(s.name()),
+		ApplicationName: jsii.String(s.Name()),
 	})
 	// One role for every group (CodeDeploy's managed policy for Lambda:
 	// invoke hooks, update aliases, read the alarms).
@@ -46,7 +46,7 @@ func NewDeployments(scope constructs.Construct, id string, s Settings, fns *Func
 			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSCodeDeployRoleForLambdaLimited")),
 		},
 	})
-	config := deploymentConfigs[s.DeploymentConfig]()
+	config := settings.DeploymentConfigs[s.DeploymentConfig]()
 	for _, f := range fns.All() {
 		if f.Alias == nil {
 			continue
@@ -55,7 +55,7 @@ func NewDeployments(scope constructs.Construct, id string, s Settings, fns *Func
 		if a, ok := mon.FunctionErrors[f.Name]; ok {
 			alarms = append(alarms, a)
 		}
-		d.Groups[f.Name] = awscodedeploy.NewLambdaDeploymentGroup(c, jsii.String(constructID(f.Name)), &awscodedeploy.LambdaDeploymentGroupProps{
+		d.Groups[f.Name] = awscodedeploy.NewLambdaDeploymentGroup(c, jsii.String(ConstructID(f.Name)), &awscodedeploy.LambdaDeploymentGroupProps{
 			Application:      d.Application,
 			Alias:            f.Alias,
 			DeploymentConfig: config,

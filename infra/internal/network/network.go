@@ -1,4 +1,6 @@
-package main
+// Package network is the stage's VPC, its flow logs and the security
+// groups that chain the functions to the proxy to the cluster.
+package network
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -6,6 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"wallets/infra/internal/settings"
 )
 
 // PostgresPort is the port of the proxy and the cluster.
@@ -38,11 +42,20 @@ func DataSubnets() *awsec2.SubnetSelection {
 	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
 }
 
-// NewNetwork builds the VPC and the security groups.
-func NewNetwork(scope constructs.Construct, id string, s Settings) *Network {
+// New builds the VPC and the security groups.
+func New(scope constructs.Construct, id string, s settings.Settings) *Network {
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	vpc := awsec2.NewVpc(c, jsii.String("Vpc"), &awsec2.VpcProps{
-		VpcName:     jsii.String(s.name()),
+	vpc := newVpc(c, s)
+	rejectedFlowLogs(c, s, vpc)
+	n := &Network{Construct: c, Vpc: vpc}
+	n.securityGroups(c)
+	return n
+}
+
+// newVpc is the VPC over two AZs with public, app and data subnets.
+func newVpc(c constructs.Construct, s settings.Settings) awsec2.Vpc {
+	return awsec2.NewVpc(c, jsii.String("Vpc"), &awsec2.VpcProps{
+		VpcName:     jsii.String(s.Name()),
 		IpAddresses: awsec2.IpAddresses_Cidr(jsii.String("10.40.0.0/16")),
 		MaxAzs:      jsii.Number(2),
 		NatGateways: jsii.Number(float64(s.NatGateways)),
@@ -55,8 +68,11 @@ func NewNetwork(scope constructs.Construct, id string, s Settings) *Network {
 		// nothing may fall back on it.
 		RestrictDefaultSecurityGroup: jsii.Bool(true),
 	})
+}
 
-	// Rejected flows only: enough to debug a security group, cheap to keep.
+// rejectedFlowLogs logs rejected flows only: enough to debug a security
+// group, cheap to keep.
+func rejectedFlowLogs(c constructs.Construct, s settings.Settings, vpc awsec2.Vpc) {
 	flowLogs := awslogs.NewLogGroup(c, jsii.String("FlowLogs"), &awslogs.LogGroupProps{
 		Retention:     s.Retention(),
 		RemovalPolicy: s.LogRemoval(),
@@ -69,8 +85,12 @@ func NewNetwork(scope constructs.Construct, id string, s Settings) *Network {
 		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(flowLogs, flowLogRole),
 		TrafficType: awsec2.FlowLogTrafficType_REJECT,
 	})
+}
 
-	n := &Network{Construct: c, Vpc: vpc}
+// securityGroups creates Functions, Proxy and Database and the functions →
+// proxy rule.
+func (n *Network) securityGroups(c constructs.Construct) {
+	vpc := n.Vpc
 	n.Functions = awsec2.NewSecurityGroup(c, jsii.String("FunctionsSg"), &awsec2.SecurityGroupProps{
 		Vpc:              vpc,
 		Description:      jsii.String("Wallets Lambda functions: HTTPS out (Sentry, AWS APIs via NAT), PostgreSQL to the RDS Proxy only"),
@@ -90,7 +110,6 @@ func NewNetwork(scope constructs.Construct, id string, s Settings) *Network {
 	})
 	n.Functions.Connections().AllowTo(n.Proxy, awsec2.Port_Tcp(jsii.Number(PostgresPort)), jsii.String("Functions to the RDS Proxy"))
 	// The proxy → cluster rule (egress here, ingress on Database) comes
-	// with the proxy's target binding (NewDatabase); declaring it here too
+	// with the proxy's target binding (data.NewDatabase); declaring it here too
 	// would make CloudFormation create a duplicate rule and fail.
-	return n
 }

@@ -1,8 +1,11 @@
-package main
+package functions
 
 import (
 	"fmt"
 	"strings"
+
+	"wallets/infra/internal/data"
+	"wallets/infra/internal/settings"
 )
 
 // lambdaUnreservedMinimum is the concurrency Lambda keeps unreserved in
@@ -16,7 +19,7 @@ const lambdaUnreservedMinimum = 100
 // pool, and the writer it falls back to when the reader is unreachable), so
 // that a reader failover cannot push the writer over. It also checks that
 // the reservations fit the account's concurrency.
-func CapacityRule(s Settings, fns *Functions) error {
+func CapacityRule(s settings.Settings, fns *Functions) error {
 	conns, reserved := 0, 0
 	var parts []string
 	for _, f := range fns.All() {
@@ -26,12 +29,12 @@ func CapacityRule(s Settings, fns *Functions) error {
 		parts = append(parts, fmt.Sprintf("%s %d×%d×%d", f.Name, f.Reserved, f.Pools, PoolSize))
 	}
 	var errs []string
-	if limit := ProxyMaxConnections(s); conns > limit {
+	if limit := data.ProxyMaxConnections(s); conns > limit {
 		errs = append(errs, fmt.Sprintf("the functions may open %d database connections (reserved concurrency × pools × pool size: %s), "+
 			"more than the %d the proxy may open at dbMinCapacity %.1f / dbMaxCapacity %.1f (%d%% of max_connections %d): "+
 			"lower routeConcurrency or authorizerConcurrency, or raise the capacity",
-			conns, strings.Join(parts, ", "), limit, s.DBMinCapacity, s.DBMaxCapacity, proxyMaxConnectionsPercent,
-			AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity)))
+			conns, strings.Join(parts, ", "), limit, s.DBMinCapacity, s.DBMaxCapacity, data.ProxyMaxConnectionsPercent,
+			data.AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity)))
 	}
 	if limit := s.AccountConcurrency - lambdaUnreservedMinimum; reserved > limit {
 		errs = append(errs, fmt.Sprintf("the functions reserve %d concurrent executions, more than accountConcurrency %d leaves reservable (%d)",
@@ -45,9 +48,9 @@ func CapacityRule(s Settings, fns *Functions) error {
 
 // ConnectionBudget is what CapacityRule adds up: the connections the
 // functions may open, and the proxy's limit.
-func ConnectionBudget(s Settings, fns *Functions) (used, limit int) {
+func ConnectionBudget(s settings.Settings, fns *Functions) (used, limit int) {
 	for _, f := range fns.All() {
 		used += f.Reserved * f.Pools * PoolSize
 	}
-	return used, ProxyMaxConnections(s)
+	return used, data.ProxyMaxConnections(s)
 }

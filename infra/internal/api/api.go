@@ -1,4 +1,6 @@
-package main
+// Package api is what faces clients: the REST API over the functions, the
+// AWS WAF web ACL on its stage, and the synthetic canary that calls it.
+package api
 
 import (
 	"net/http"
@@ -11,6 +13,9 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/infra/internal/cfn"
+	"wallets/infra/internal/functions"
+	"wallets/infra/internal/settings"
 	"wallets/internal/route"
 )
 
@@ -26,8 +31,9 @@ type Api struct {
 	StageName  string
 	// Methods counts the methods proxied to functions and answered 405.
 	Methods, MethodsNotAllowed int
-
-	publicMethods, notAllowedMethods []awsapigateway.Method
+	// PublicMethods are the methods of routes without the authorizer,
+	// NotAllowedMethods the 405 ANY methods (both for cdk-nag's record).
+	PublicMethods, NotAllowedMethods []awsapigateway.Method
 }
 
 // NotAllowedTemplate is the 405 body; API Gateway fills in the method.
@@ -71,15 +77,29 @@ func accessLogFormat() string {
 	return "{" + strings.Join(parts, ",") + "}"
 }
 
-// NewApi builds the REST API over the functions.
-func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *Api {
+// New builds the REST API over the functions.
+func New(scope constructs.Construct, id string, s settings.Settings, fns *functions.Functions) *Api {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	accessLogs := awslogs.NewLogGroup(c, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		Retention:     s.Retention(),
 		RemovalPolicy: s.LogRemoval(),
 	})
+	rest := newRestApi(c, s, accessLogs)
+	authz := newAuthorizer(c, s, fns)
+	a := &Api{Construct: c, RestApi: rest, Authorizer: authz, AccessLogs: accessLogs, StageName: s.Stage}
+	routes := functions.RouteTable()
+	paths, served := a.addRoutes(routes, fns)
+	a.addNotAllowed(routes, paths, served)
+	addGatewayResponses(rest)
+	return a
+}
+
+// newRestApi is the regional REST API and its stage (throttled, access
+// logged as JSON to accessLogs, errors to its execution log group), TLS
+// 1.2 and 1.3 only.
+func newRestApi(c constructs.Construct, s settings.Settings, accessLogs awslogs.LogGroup) awsapigateway.RestApi {
 	rest := awsapigateway.NewRestApi(c, jsii.String("RestApi"), &awsapigateway.RestApiProps{
-		RestApiName:   jsii.String(s.name()),
+		RestApiName:   jsii.String(s.Name()),
 		Description:   jsii.String("Wallets " + s.Stage + ": wallets and payments API"),
 		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
 		// The bodies the handlers (and the local gateway) take base64-encoded.
@@ -110,8 +130,8 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 	// TLS 1.2 or 1.3 only, with the enhanced policy's cipher suites (an
 	// enhanced policy needs an endpoint access mode; BASIC keeps the
 	// execute-api host working).
-	cfnOverride(rest.Node().DefaultChild(), "SecurityPolicy", TLSSecurityPolicy)
-	cfnOverride(rest.Node().DefaultChild(), "EndpointAccessMode", "BASIC")
+	cfn.Override(rest.Node().DefaultChild(), "SecurityPolicy", TLSSecurityPolicy)
+	cfn.Override(rest.Node().DefaultChild(), "EndpointAccessMode", "BASIC")
 
 	// API Gateway would create the execution log group itself, without a
 	// retention; create it first.
@@ -121,17 +141,23 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 		RemovalPolicy: s.LogRemoval(),
 	})
 	rest.DeploymentStage().Node().AddDependency(execLogs)
+	return rest
+}
 
-	// With a result cache, API Gateway needs an identity source and answers
-	// UNAUTHORIZED itself when it is missing, so cookie-only clients must
-	// then also send the Authorization header. Without one (TTL 0) the
-	// authorizer sees every request, cookie included.
+// newAuthorizer is the REQUEST authorizer, the authorizer function's live
+// alias.
+//
+// With a result cache, API Gateway needs an identity source and answers
+// UNAUTHORIZED itself when it is missing, so cookie-only clients must
+// then also send the Authorization header. Without one (TTL 0) the
+// authorizer sees every request, cookie included.
+func newAuthorizer(c constructs.Construct, s settings.Settings, fns *functions.Functions) awsapigateway.RequestAuthorizer {
 	identity := []*string{}
 	if s.AuthorizerCacheTTL > 0 {
 		identity = append(identity, awsapigateway.IdentitySource_Header(jsii.String("Authorization")))
 	}
 	authz := awsapigateway.NewRequestAuthorizer(c, jsii.String("Authorizer"), &awsapigateway.RequestAuthorizerProps{
-		AuthorizerName:  jsii.String(s.name("jwt")),
+		AuthorizerName:  jsii.String(s.Name("jwt")),
 		Handler:         fns.Authorizer.Alias,
 		IdentitySources: &identity,
 		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(float64(s.AuthorizerCacheTTL))),
@@ -139,21 +165,22 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 	if len(identity) == 0 {
 		// CDK renders no sources as IdentitySource ""; leave the property
 		// out, as API Gateway documents for an uncached authorizer.
-		cfnDeleteProperty(authz.Node().DefaultChild(), "IdentitySource")
+		cfn.DeleteProperty(authz.Node().DefaultChild(), "IdentitySource")
 	}
+	return authz
+}
 
-	a := &Api{Construct: c, RestApi: rest, Authorizer: authz, AccessLogs: accessLogs, StageName: s.Stage}
-
-	// One resource per path, each served method to its function.
-	var paths []string
-	served := map[string][]string{}
-	routes := routeTable()
+// addRoutes adds one resource per path, each served method to its
+// function, and returns the paths in route-table order with the methods
+// served on each.
+func (a *Api) addRoutes(routes []route.Route, fns *functions.Functions) (paths []string, served map[string][]string) {
+	served = map[string][]string{}
 	for _, r := range routes {
 		if _, seen := served[r.Path]; !seen {
 			paths = append(paths, r.Path)
 		}
 		served[r.Path] = append(served[r.Path], r.Methods...)
-		res := rest.Root().ResourceForPath(jsii.String(r.Path))
+		res := a.RestApi.Root().ResourceForPath(jsii.String(r.Path))
 		// The alias: CodeDeploy moves it to a new version gradually.
 		integration := awsapigateway.NewLambdaIntegration(fns.Routes[r.Function].Alias, &awsapigateway.LambdaIntegrationOptions{
 			Proxy: jsii.Bool(true),
@@ -164,21 +191,25 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 		for _, m := range r.Methods {
 			opts := &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_NONE}
 			if r.Access.Authorized() {
-				opts = &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_CUSTOM, Authorizer: authz}
+				opts = &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_CUSTOM, Authorizer: a.Authorizer}
 			}
 			method := res.AddMethod(jsii.String(m), integration, opts)
 			if !r.Access.Authorized() {
-				a.publicMethods = append(a.publicMethods, method)
+				a.PublicMethods = append(a.PublicMethods, method)
 			}
 			a.Methods++
 		}
 	}
-	// The other methods of a known path answer 405 like the handlers do:
-	// one ANY method per path (API Gateway prefers a resource's own methods
-	// and sends every other method, OPTIONS and HEAD included, to ANY),
-	// naming the method from the request context.
+	return paths, served
+}
+
+// addNotAllowed makes the other methods of a known path answer 405 like
+// the handlers do: one ANY method per path (API Gateway prefers a
+// resource's own methods and sends every other method, OPTIONS and HEAD
+// included, to ANY), naming the method from the request context.
+func (a *Api) addNotAllowed(routes []route.Route, paths []string, served map[string][]string) {
 	for _, p := range paths {
-		res := rest.Root().ResourceForPath(jsii.String(p))
+		res := a.RestApi.Root().ResourceForPath(jsii.String(p))
 		_, _, allowed, _ := route.Match(routes, http.MethodOptions, p) // no route serves OPTIONS
 		if len(allowed) == 0 {
 			allowed = served[p]
@@ -190,12 +221,15 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 				ResponseParameters: notAllowedMethodHeaders(),
 			}},
 		})
-		a.notAllowedMethods = append(a.notAllowedMethods, method)
+		a.NotAllowedMethods = append(a.NotAllowedMethods, method)
 		a.MethodsNotAllowed++
 	}
+}
 
-	// The gateway's own answers (authorizer refusals, unknown paths,
-	// throttling, integration failures) in the contract's JSON.
+// addGatewayResponses gives the gateway's own answers (authorizer
+// refusals, unknown paths, throttling, integration failures) the
+// contract's JSON.
+func addGatewayResponses(rest awsapigateway.RestApi) {
 	for _, g := range route.GatewayResponses() {
 		headers := map[string]*string{}
 		for k, v := range g.Headers {
@@ -209,9 +243,8 @@ func NewApi(scope constructs.Construct, id string, s Settings, fns *Functions) *
 		if g.Status != 0 { // 0 keeps API Gateway's own status
 			opts.StatusCode = jsii.String(strconv.Itoa(g.Status))
 		}
-		rest.AddGatewayResponse(jsii.String("Gateway"+constructID(strings.ToLower(strings.ReplaceAll(g.Type, "_", "-")))), opts)
+		rest.AddGatewayResponse(jsii.String("Gateway"+functions.ConstructID(strings.ToLower(strings.ReplaceAll(g.Type, "_", "-")))), opts)
 	}
-	return a
 }
 
 // methodNotAllowed is a MOCK integration answering 405 with the contract's

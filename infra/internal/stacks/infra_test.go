@@ -1,7 +1,6 @@
-package main
+package stacks
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,6 +15,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/infra/internal/api"
+	"wallets/infra/internal/data"
+	"wallets/infra/internal/functions"
+	"wallets/infra/internal/monitoring"
 	"wallets/internal/route"
 )
 
@@ -23,7 +26,7 @@ import (
 // `make build` produces its bootstrap.
 func TestEveryFunctionHasAMain(t *testing.T) {
 	for _, fn := range functionNames() {
-		if _, err := os.Stat(filepath.Join("..", "functions", fn, "main.go")); err != nil {
+		if _, err := os.Stat(filepath.Join(repoRoot, "functions", fn, "main.go")); err != nil {
 			t.Errorf("function %s: %v", fn, err)
 		}
 	}
@@ -71,8 +74,8 @@ func TestOneFunctionAndMethodPerRoute(t *testing.T) {
 			}
 			// The integration invokes the function's live alias.
 			alias, _ := d.apiJSON.resource(firstRef(get(meth.Props, "Integration", "Uri")))
-			if alias.Type != "AWS::Lambda::Alias" || refOf(alias.Props["FunctionName"]) != fn.ID || alias.Props["Name"] != LiveAlias {
-				t.Errorf("%s %s: integration targets %s, want the %s alias of %s", m, r.Path, jsonString(get(meth.Props, "Integration", "Uri")), LiveAlias, fn.ID)
+			if alias.Type != "AWS::Lambda::Alias" || refOf(alias.Props["FunctionName"]) != fn.ID || alias.Props["Name"] != functions.LiveAlias {
+				t.Errorf("%s %s: integration targets %s, want the %s alias of %s", m, r.Path, jsonString(get(meth.Props, "Integration", "Uri")), functions.LiveAlias, fn.ID)
 			}
 			wantAuth := "NONE"
 			if r.Access.Authorized() {
@@ -143,10 +146,10 @@ func TestFunctionEnvironment(t *testing.T) {
 	for _, fn := range functionNames() {
 		name := "wallets-prod-" + fn
 		env, _ := get(fns[name].Props, "Environment", "Variables").(map[string]any)
-		want := map[string]any{"DATABASE_IAM_AUTH": "true", "DATABASE_NAME": DBName, "DATABASE_USER": DBAppUser,
+		want := map[string]any{"DATABASE_IAM_AUTH": "true", "DATABASE_NAME": data.DBName, "DATABASE_USER": data.DBAppUser,
 			"DATABASE_PORT": "5432", "WALLETS_ENV": "prod"}
-		if fn == MigrateFunction {
-			want["DATABASE_USER"] = DBOwner
+		if fn == functions.MigrateFunction {
+			want["DATABASE_USER"] = data.DBOwner
 		}
 		for k, v := range want {
 			if env[k] != v {
@@ -164,10 +167,10 @@ func TestFunctionEnvironment(t *testing.T) {
 			t.Errorf("%s: DATABASE_READ_HOST %s, want the read-only endpoint", name, jsonString(read))
 		}
 		wantVars := map[string]string{}
-		if fn != MigrateFunction {
+		if fn != functions.MigrateFunction {
 			wantVars["SENTRY_DSN_SECRET_ARN"] = "SentryDsn"
 		}
-		for _, k := range expectedAccess(fn).keys {
+		for _, k := range expectedAccess(fn).Keys {
 			wantVars[k.SecretARNVar()] = keySecretID[k]
 		}
 		for k, v := range env {
@@ -200,20 +203,20 @@ var (
 
 // expectedAccess is what the route table says function fn may do: the
 // keys it holds and the database user it connects as.
-func expectedAccess(fn string) access {
+func expectedAccess(fn string) functions.Access {
 	switch fn {
-	case AuthorizerFunction:
-		return access{keys: route.AuthorizerKeys(), sentry: true, dbUser: DBAppUser}
-	case MigrateFunction:
-		return access{dbUser: DBOwner}
+	case functions.AuthorizerFunction:
+		return functions.Access{Keys: route.AuthorizerKeys(), Sentry: true, DBUser: data.DBAppUser}
+	case functions.MigrateFunction:
+		return functions.Access{DBUser: data.DBOwner}
 	}
 	r, ok := route.ByFunction(fn)
 	if !ok {
 		panic("no route for " + fn)
 	}
-	a := access{keys: r.Keys, sentry: true}
+	a := functions.Access{Keys: r.Keys, Sentry: true}
 	if !r.Static {
-		a.dbUser = DBAppUser
+		a.DBUser = data.DBAppUser
 	}
 	return a
 }
@@ -247,14 +250,14 @@ func TestLeastPrivilegePerFunction(t *testing.T) {
 			if !strings.Contains(s, `:dbuser:"`) || !strings.Contains(s, `"Fn::Select":[6,{"Fn::Split":[":"`) || !strings.Contains(s, "DBProxyArn") {
 				t.Errorf("%s: rds-db:connect %s, want dbuser:<proxy resource id>/<user>", fnName, s)
 			}
-			for _, u := range []string{DBOwner, DBAppUser} {
+			for _, u := range []string{data.DBOwner, data.DBAppUser} {
 				if strings.Contains(s, `"/`+u+`"`) {
 					users = append(users, u)
 				}
 			}
 		}
-		wantRead := map[string]bool{"SentryDsn": want.sentry}
-		for _, k := range want.keys {
+		wantRead := map[string]bool{"SentryDsn": want.Sentry}
+		for _, k := range want.Keys {
 			wantRead[keySecretID[k]] = true
 		}
 		for _, secret := range secretIDs {
@@ -266,8 +269,8 @@ func TestLeastPrivilegePerFunction(t *testing.T) {
 			tokenReaders = append(tokenReaders, fnName)
 		}
 		var wantUsers []string
-		if want.dbUser != "" {
-			wantUsers = []string{want.dbUser}
+		if want.DBUser != "" {
+			wantUsers = []string{want.DBUser}
 		}
 		if !slices.Equal(users, wantUsers) {
 			t.Errorf("%s: may connect to the database as %v, want %v", fnName, users, wantUsers)
@@ -279,7 +282,7 @@ func TestLeastPrivilegePerFunction(t *testing.T) {
 		}
 	}
 	slices.Sort(tokenReaders)
-	if want := []string{AuthorizerFunction, "users-login"}; !slices.Equal(tokenReaders, want) {
+	if want := []string{functions.AuthorizerFunction, "users-login"}; !slices.Equal(tokenReaders, want) {
 		t.Errorf("the functions that may read the token key: %v, want only %v", tokenReaders, want)
 	}
 	// Nothing else in the Api stack may read the token key either.
@@ -288,7 +291,7 @@ func TestLeastPrivilegePerFunction(t *testing.T) {
 			continue
 		}
 		for _, role := range p.Props["Roles"].([]any) {
-			if id := refOf(role); id != refOf(fns["wallets-prod-users-login"].Props["Role"]) && id != refOf(fns["wallets-prod-"+AuthorizerFunction].Props["Role"]) {
+			if id := refOf(role); id != refOf(fns["wallets-prod-users-login"].Props["Role"]) && id != refOf(fns["wallets-prod-"+functions.AuthorizerFunction].Props["Role"]) {
 				t.Errorf("role %s may read the token key", id)
 			}
 		}
@@ -310,7 +313,7 @@ func TestKeyRotation(t *testing.T) {
 		if !strings.Contains(jsonString(sc.Props["RotationLambdaARN"]), "RotateKey") {
 			t.Errorf("%s: rotated by %s, want the rotate-key function", id, jsonString(sc.Props["RotationLambdaARN"]))
 		}
-		if got := get(sc.Props, "RotationRules", "ScheduleExpression"); got != fmt.Sprintf("rate(%d days)", KeyRotationDays) {
+		if got := get(sc.Props, "RotationRules", "ScheduleExpression"); got != fmt.Sprintf("rate(%d days)", data.KeyRotationDays) {
 			t.Errorf("%s: schedule %v", id, got)
 		}
 		if sc.Props["RotateImmediatelyOnUpdate"] != false {
@@ -326,7 +329,7 @@ func TestKeyRotation(t *testing.T) {
 			t.Errorf("no rotation schedule for secret %s (%v)", want, rotated)
 		}
 	}
-	fn, ok := functionsByName(d.dataJSON)["wallets-prod-"+RotateKeyFunction]
+	fn, ok := functionsByName(d.dataJSON)["wallets-prod-"+data.RotateKeyFunction]
 	if !ok {
 		t.Fatal("no rotate-key function in the Data stack")
 	}
@@ -424,7 +427,7 @@ func TestDatabase(t *testing.T) {
 			"EnableIAMDatabaseAuthentication": true,
 			"DeletionProtection":              true,
 			"PerformanceInsightsEnabled":      true,
-			"DatabaseName":                    DBName,
+			"DatabaseName":                    data.DBName,
 			"ServerlessV2ScalingConfiguration": map[string]any{
 				"MinCapacity": assertions.Match_AnyValue(), "MaxCapacity": assertions.Match_AnyValue(),
 			},
@@ -488,7 +491,7 @@ func TestProxy(t *testing.T) {
 		}
 	}
 	// The proxy's role may connect to the cluster as either user.
-	for _, user := range []string{DBOwner, DBAppUser} {
+	for _, user := range []string{data.DBOwner, data.DBAppUser} {
 		found := false
 		for _, p := range d.dataJSON.resources("AWS::IAM::Policy") {
 			s := jsonString(p.Props["PolicyDocument"])
@@ -507,7 +510,7 @@ func TestProxy(t *testing.T) {
 	}
 	for _, key := range []string{"Create", "Update"} {
 		call := jsonString(users[0].Props[key])
-		for _, want := range []string{`\"action\":\"ExecuteStatement\"`, "GRANT rds_iam TO " + DBOwner + " WITH ADMIN OPTION", "CREATE ROLE " + DBOwner + " LOGIN CREATEROLE", "ALTER ROLE " + DBOwner + " CREATEROLE"} {
+		for _, want := range []string{`\"action\":\"ExecuteStatement\"`, "GRANT rds_iam TO " + data.DBOwner + " WITH ADMIN OPTION", "CREATE ROLE " + data.DBOwner + " LOGIN CREATEROLE", "ALTER ROLE " + data.DBOwner + " CREATEROLE"} {
 			if !strings.Contains(call, want) {
 				t.Errorf("database user %s call lacks %s: %s", key, want, call)
 			}
@@ -528,7 +531,7 @@ func TestMigrationsOnDeploy(t *testing.T) {
 	if !ok || version.Type != "AWS::Lambda::Version" {
 		t.Fatalf("trigger HandlerArn %s: want a function version (it changes with the code)", jsonString(trig.Props["HandlerArn"]))
 	}
-	migrate := functionsByName(d.apiJSON)["wallets-prod-"+MigrateFunction]
+	migrate := functionsByName(d.apiJSON)["wallets-prod-"+functions.MigrateFunction]
 	if refOf(version.Props["FunctionName"]) != migrate.ID {
 		t.Errorf("trigger runs %s, want the migrate function", jsonString(version.Props["FunctionName"]))
 	}
@@ -613,8 +616,8 @@ func TestMethodNotAllowed(t *testing.T) {
 		_, _, allowed, _ := route.Match(routes, http.MethodOptions, p)
 		integ := get(meth.Props, "Integration")
 		resp := get(integ, "IntegrationResponses").([]any)[0]
-		if get(integ, "Type") != "MOCK" || get(resp, "StatusCode") != "405" || get(resp, "ResponseTemplates", "application/json") != NotAllowedTemplate {
-			t.Errorf("%s: %s, want a MOCK 405 with %s", p, jsonString(integ), NotAllowedTemplate)
+		if get(integ, "Type") != "MOCK" || get(resp, "StatusCode") != "405" || get(resp, "ResponseTemplates", "application/json") != api.NotAllowedTemplate {
+			t.Errorf("%s: %s, want a MOCK 405 with %s", p, jsonString(integ), api.NotAllowedTemplate)
 		}
 		if h := get(resp, "ResponseParameters", "method.response.header.Allow"); h != "'"+strings.Join(allowed, ", ")+"'" {
 			t.Errorf("%s: Allow %v, want %v", p, h, allowed)
@@ -626,8 +629,8 @@ func TestMethodNotAllowed(t *testing.T) {
 	if len(anys) != len(want) || d.w.Api.Api.MethodsNotAllowed != len(want) {
 		t.Errorf("%d ANY methods (built %d) for %d paths", len(anys), d.w.Api.Api.MethodsNotAllowed, len(want))
 	}
-	if !strings.Contains(NotAllowedTemplate, `Method \"$context.httpMethod\" not allowed.`) {
-		t.Errorf("405 template %s", NotAllowedTemplate)
+	if !strings.Contains(api.NotAllowedTemplate, `Method \"$context.httpMethod\" not allowed.`) {
+		t.Errorf("405 template %s", api.NotAllowedTemplate)
 	}
 }
 
@@ -642,14 +645,14 @@ func TestStage(t *testing.T) {
 		t.Fatalf("%d stages", len(stages))
 	}
 	st := stages[0].Props
-	settings := get(st, "MethodSettings").([]any)[0]
-	if get(settings, "ThrottlingRateLimit") != s.ThrottleRate || get(settings, "ThrottlingBurstLimit") != s.ThrottleBurst {
-		t.Errorf("throttling %s, want rate %v burst %v", jsonString(settings), s.ThrottleRate, s.ThrottleBurst)
+	methodSettings := get(st, "MethodSettings").([]any)[0]
+	if get(methodSettings, "ThrottlingRateLimit") != s.ThrottleRate || get(methodSettings, "ThrottlingBurstLimit") != s.ThrottleBurst {
+		t.Errorf("throttling %s, want rate %v burst %v", jsonString(methodSettings), s.ThrottleRate, s.ThrottleBurst)
 	}
-	if get(settings, "CachingEnabled") == true || get(st, "CacheClusterEnabled") == true {
+	if get(methodSettings, "CachingEnabled") == true || get(st, "CacheClusterEnabled") == true {
 		t.Error("API caching is on")
 	}
-	if get(settings, "DataTraceEnabled") == true {
+	if get(methodSettings, "DataTraceEnabled") == true {
 		t.Error("data trace logs request bodies")
 	}
 	format, _ := get(st, "AccessLogSetting", "Format").(string)
@@ -723,7 +726,7 @@ func TestAlarms(t *testing.T) {
 			want = append(want, r.Function+"-errors", r.Function+"-throttles", r.Function+"-duration")
 		}
 	}
-	want = append(want, AuthorizerFunction+"-errors", AuthorizerFunction+"-throttles", AuthorizerFunction+"-duration")
+	want = append(want, functions.AuthorizerFunction+"-errors", functions.AuthorizerFunction+"-throttles", functions.AuthorizerFunction+"-duration")
 	alarms := map[string]resource{}
 	for _, a := range d.monJSON.resources("AWS::CloudWatch::Alarm") {
 		alarms[a.Props["AlarmName"].(string)] = a
@@ -823,44 +826,13 @@ func TestDevStage(t *testing.T) {
 	t.Logf("dev synth %s, prod synth %s", d.took, prodDeployment(t).took)
 }
 
-func TestSettings(t *testing.T) {
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{
-		"stage": "qa", "alarmEmail": "qa@example.com", "natGateways": "3", "tracing": "true", "logRetentionDays": 90,
-		stagesContextKey: map[string]any{"qa": map[string]any{"dbMaxCapacity": 8, "natGateways": 1}},
-	}})
-	s, err := LoadSettings(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Stage != "qa" || s.NatGateways != 3 || !s.Tracing || s.LogRetentionDays != 90 || s.DBMaxCapacity != 8 || !s.Protect {
-		t.Errorf("settings %+v", s)
-	}
-	for ctx, wantErr := range map[string]string{
-		`{"stage": "Prod"}`:                    "stage",
-		`{"backupRetentionDays": 3}`:           "backupRetentionDays",
-		`{"logRetentionDays": 10}`:             "logRetentionDays",
-		`{"dbMinCapacity": 0}`:                 "dbMinCapacity",
-		`{"natGateways": "two"}`:               "natGateways",
-		`{"authorizerCacheTtlSeconds": "1.5"}`: "authorizerCacheTtlSeconds",
-	} {
-		var c map[string]any
-		if err := json.Unmarshal([]byte(ctx), &c); err != nil {
-			t.Fatal(err)
-		}
-		_, err := LoadSettings(awscdk.NewApp(&awscdk.AppProps{Context: &c}))
-		if err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Errorf("%s: error %v, want one naming %s", ctx, err, wantErr)
-		}
-	}
-}
-
 // The README's runbook has a line for every kind of alarm.
 func TestRunbookCoversEveryAlarm(t *testing.T) {
-	docs, err := os.ReadFile(filepath.Join("..", "README.md"))
+	docs, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range AllAlarmKinds {
+	for _, k := range monitoring.AllAlarmKinds {
 		if !strings.Contains(string(docs), "**"+k.Key+"**") {
 			t.Errorf("no runbook line for alarm kind %s", k.Key)
 		}

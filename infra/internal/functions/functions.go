@@ -1,4 +1,8 @@
-package main
+// Package functions builds the Lambda functions (one per route, the
+// authorizer, the migrations) with their shared least-privilege roles, checks
+// their connection budget against the proxy (CapacityRule), and shifts their
+// aliases with CodeDeploy (NewDeployments).
+package functions
 
 import (
 	"cmp"
@@ -17,6 +21,9 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/infra/internal/data"
+	"wallets/infra/internal/network"
+	"wallets/infra/internal/settings"
 	"wallets/internal/route"
 )
 
@@ -58,26 +65,26 @@ type functionSpec struct {
 	memoryMB    int
 	timeoutSec  int
 	readReplica bool // gets DATABASE_READ_HOST
-	access      access
+	access      Access
 	reserved    int // reserved concurrency
 }
 
-// access is what a function may do beyond writing its logs and attaching
+// Access is what a function may do beyond writing its logs and attaching
 // to the VPC: read the keys it holds and the Sentry DSN, and connect to the
-// database as dbUser ("": not at all).
-type access struct {
-	keys   []route.Key
-	sentry bool
-	dbUser string
+// database as DBUser ("": not at all).
+type Access struct {
+	Keys   []route.Key
+	Sentry bool
+	DBUser string
 }
 
 // routeAccess is what the function of r needs: the keys the route table
 // gives it, the Sentry DSN, and the runtime database user unless the route
 // is static.
-func routeAccess(r route.Route) access {
-	a := access{keys: r.Keys, sentry: true}
+func routeAccess(r route.Route) Access {
+	a := Access{Keys: r.Keys, Sentry: true}
 	if !r.Static {
-		a.dbUser = DBAppUser
+		a.DBUser = data.DBAppUser
 	}
 	return a
 }
@@ -89,18 +96,18 @@ func routeAccess(r route.Route) access {
 // the previous release's single role: CloudFormation deletes that one only
 // in the update's cleanup, after CodeDeploy has shifted the aliases, so the
 // previous versions keep their permissions while they still serve.
-func (a access) roleClass() (id, description string) {
+func (a Access) roleClass() (id, description string) {
 	switch {
-	case slices.Equal(a.keys, []route.Key{route.TokenKey}) && a.dbUser == DBAppUser:
-		return "TokenRole", "the functions that sign or verify tokens (login, the authorizer): the token key, the database as " + DBAppUser
-	case slices.Equal(a.keys, []route.Key{route.CursorKey}) && a.dbUser == DBAppUser:
-		return "ListingRole", "the listing routes: the cursor key, the database as " + DBAppUser
-	case len(a.keys) == 0 && a.dbUser == DBAppUser:
-		return "DatabaseRole", "the routes that hold no key: the database as " + DBAppUser
-	case len(a.keys) == 0 && a.dbUser == "":
+	case slices.Equal(a.Keys, []route.Key{route.TokenKey}) && a.DBUser == data.DBAppUser:
+		return "TokenRole", "the functions that sign or verify tokens (login, the authorizer): the token key, the database as " + data.DBAppUser
+	case slices.Equal(a.Keys, []route.Key{route.CursorKey}) && a.DBUser == data.DBAppUser:
+		return "ListingRole", "the listing routes: the cursor key, the database as " + data.DBAppUser
+	case len(a.Keys) == 0 && a.DBUser == data.DBAppUser:
+		return "DatabaseRole", "the routes that hold no key: the database as " + data.DBAppUser
+	case len(a.Keys) == 0 && a.DBUser == "":
 		return "StaticRole", "the routes that serve a built-in document: no key, no database"
 	}
-	panic(fmt.Sprintf("no role class for keys %v and database user %q: add one", a.keys, a.dbUser))
+	panic(fmt.Sprintf("no role class for keys %v and database user %q: add one", a.Keys, a.DBUser))
 }
 
 // Functions are every Lambda function of the service: one per route, the
@@ -112,7 +119,7 @@ type Functions struct {
 	Authorizer *Function
 	Migrate    *Function
 	// Roles are the shared roles of the route functions and the
-	// authorizer, by class (see access.roleClass); the migrate function
+	// authorizer, by class (see Access.roleClass); the migrate function
 	// has a role of its own.
 	Roles map[string]awsiam.Role
 }
@@ -127,57 +134,25 @@ func (f *Functions) All() []*Function {
 	return append(out, f.Authorizer, f.Migrate)
 }
 
-// FunctionDeps is what the functions connect to.
-type FunctionDeps struct {
-	Network  *Network
-	Database *Database
-	Secrets  *Secrets
+// Deps is what the functions connect to.
+type Deps struct {
+	Network  *network.Network
+	Database *data.Database
+	Secrets  *data.Secrets
 }
 
-// routeTable is the route table the deployment is built from: route.Routes(),
+// RouteTable is the route table the deployment is built from: route.Routes(),
 // which the tests extend to check the stacks' headroom.
-var routeTable = route.Routes
+var RouteTable = route.Routes
 
-// NewFunctions builds one function per entry of route.Routes(), the authorizer
+// New builds one function per entry of route.Routes(), the authorizer
 // and the migrate function, from the bootstraps under Settings.AssetRoot.
-func NewFunctions(scope constructs.Construct, id string, s Settings, deps FunctionDeps) (*Functions, error) {
+func New(scope constructs.Construct, id string, s settings.Settings, deps Deps) (*Functions, error) {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	f := &Functions{Construct: c, Routes: map[string]*Function{}, Roles: map[string]awsiam.Role{}}
-	var specs []functionSpec
-	for _, r := range routeTable() {
-		if _, dup := f.Routes[r.Function]; dup {
-			continue // PUT and PATCH of one path share a route entry already
-		}
-		f.Routes[r.Function] = nil
-		f.Order = append(f.Order, r.Function)
-		specs = append(specs, functionSpec{
-			name:        r.Function,
-			description: strings.Join(r.Methods, ",") + " " + r.Path + ": " + r.Summary,
-			memoryMB:    r.Memory(),
-			timeoutSec:  r.Timeout(),
-			readReplica: r.Replica,
-			access:      routeAccess(r),
-			reserved:    s.RouteConcurrency,
-		})
-	}
-	specs = append(specs,
-		functionSpec{name: AuthorizerFunction, description: "REQUEST authorizer: verifies the JWT and the user's token version",
-			memoryMB: 256, timeoutSec: 10, reserved: s.AuthorizerConcurrency,
-			access: access{keys: route.AuthorizerKeys(), sentry: true, dbUser: DBAppUser}},
-		// The migrations lock, apply and commit; five minutes leaves room
-		// for a long index build.
-		functionSpec{name: MigrateFunction, description: "Applies the database migrations; run by the deployment before the API",
-			memoryMB: 256, timeoutSec: 300, reserved: 1, access: access{dbUser: DBOwner}},
-	)
-	var missing []string
-	for _, sp := range specs {
-		bootstrap := filepath.Join(s.AssetRoot, sp.name, "bootstrap")
-		if _, err := os.Stat(bootstrap); err != nil {
-			missing = append(missing, bootstrap)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("missing Lambda bootstraps (run `make build`, or set -c assetRoot=DIR): %s", strings.Join(missing, ", "))
+	specs := f.specs(s)
+	if err := checkBootstraps(s, specs); err != nil {
+		return nil, err
 	}
 	for _, sp := range specs {
 		var role awsiam.IRole // nil: a role of its own (the migrations)
@@ -197,9 +172,56 @@ func NewFunctions(scope constructs.Construct, id string, s Settings, deps Functi
 	return f, nil
 }
 
+// specs are the functions to build: one per route function in route-table
+// order (recorded in f.Order), then the authorizer and the migrations.
+func (f *Functions) specs(s settings.Settings) []functionSpec {
+	var specs []functionSpec
+	for _, r := range RouteTable() {
+		if _, dup := f.Routes[r.Function]; dup {
+			continue // PUT and PATCH of one path share a route entry already
+		}
+		f.Routes[r.Function] = nil
+		f.Order = append(f.Order, r.Function)
+		specs = append(specs, functionSpec{
+			name:        r.Function,
+			description: strings.Join(r.Methods, ",") + " " + r.Path + ": " + r.Summary,
+			memoryMB:    r.Memory(),
+			timeoutSec:  r.Timeout(),
+			readReplica: r.Replica,
+			access:      routeAccess(r),
+			reserved:    s.RouteConcurrency,
+		})
+	}
+	return append(specs,
+		functionSpec{name: AuthorizerFunction, description: "REQUEST authorizer: verifies the JWT and the user's token version",
+			memoryMB: 256, timeoutSec: 10, reserved: s.AuthorizerConcurrency,
+			access: Access{Keys: route.AuthorizerKeys(), Sentry: true, DBUser: data.DBAppUser}},
+		// The migrations lock, apply and commit; five minutes leaves room
+		// for a long index build.
+		functionSpec{name: MigrateFunction, description: "Applies the database migrations; run by the deployment before the API",
+			memoryMB: 256, timeoutSec: 300, reserved: 1, access: Access{DBUser: data.DBOwner}},
+	)
+}
+
+// checkBootstraps fails, naming them, when bootstraps of specs are missing
+// under Settings.AssetRoot.
+func checkBootstraps(s settings.Settings, specs []functionSpec) error {
+	var missing []string
+	for _, sp := range specs {
+		bootstrap := filepath.Join(s.AssetRoot, sp.name, "bootstrap")
+		if _, err := os.Stat(bootstrap); err != nil {
+			missing = append(missing, bootstrap)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing Lambda bootstraps (run `make build`, or set -c assetRoot=DIR): %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
 // role returns the shared role of the functions with access a, creating it
 // (with a's grants) on first use.
-func (f *Functions) role(scope constructs.Construct, s Settings, deps FunctionDeps, a access) awsiam.Role {
+func (f *Functions) role(scope constructs.Construct, s settings.Settings, deps Deps, a Access) awsiam.Role {
 	id, description := a.roleClass()
 	if r, ok := f.Roles[id]; ok {
 		return r
@@ -218,48 +240,29 @@ func (f *Functions) role(scope constructs.Construct, s Settings, deps FunctionDe
 }
 
 // grant gives the principal what a allows.
-func grant(p awsiam.IGrantable, deps FunctionDeps, a access) {
-	for _, k := range a.keys {
+func grant(p awsiam.IGrantable, deps Deps, a Access) {
+	for _, k := range a.Keys {
 		deps.Secrets.Key(k).GrantRead(p, nil)
 	}
-	if a.sentry {
+	if a.Sentry {
 		deps.Secrets.SentryDSN.GrantRead(p, nil)
 	}
-	if a.dbUser != "" {
-		deps.Database.Proxy.GrantConnect(p, jsii.String(a.dbUser))
+	if a.DBUser != "" {
+		deps.Database.Proxy.GrantConnect(p, jsii.String(a.DBUser))
 	}
 }
 
-func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp functionSpec, role awsiam.IRole) *Function {
-	id := constructID(sp.name)
-	name := s.name(sp.name)
+// newFunction builds the function of sp with its log group and, but for the
+// migrations, its live alias; role nil gives it a role of its own.
+func newFunction(scope constructs.Construct, s settings.Settings, deps Deps, sp functionSpec, role awsiam.IRole) *Function {
+	id := ConstructID(sp.name)
+	name := s.Name(sp.name)
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/aws/lambda/" + name),
 		Retention:     s.Retention(),
 		RemovalPolicy: s.LogRemoval(),
 	})
-	env := map[string]*string{
-		"WALLETS_ENV":       jsii.String(s.Stage),
-		"DATABASE_HOST":     deps.Database.Proxy.Endpoint(),
-		"DATABASE_PORT":     jsii.String(strconv.Itoa(PostgresPort)),
-		"DATABASE_NAME":     jsii.String(DBName),
-		"DATABASE_USER":     jsii.String(cmp.Or(sp.access.dbUser, DBAppUser)),
-		"DATABASE_IAM_AUTH": jsii.String("true"),
-	}
-	if sp.name != MigrateFunction {
-		env["DB_MAX_CONNS"] = jsii.String(strconv.Itoa(PoolSize))
-		// Statements end well before the function does.
-		env["DB_STATEMENT_TIMEOUT"] = jsii.String(fmt.Sprintf("%ds", max(1, min(5, sp.timeoutSec/2))))
-	}
-	if sp.readReplica {
-		env["DATABASE_READ_HOST"] = deps.Database.ReadOnly.Endpoint()
-	}
-	for _, k := range sp.access.keys {
-		env[k.SecretARNVar()] = deps.Secrets.Key(k).SecretArn()
-	}
-	if sp.access.sentry {
-		env["SENTRY_DSN_SECRET_ARN"] = deps.Secrets.SentryDSN.SecretArn()
-	}
+	env := environment(s, deps, sp)
 	tracing := awslambda.Tracing_DISABLED
 	if s.Tracing {
 		tracing = awslambda.Tracing_ACTIVE
@@ -274,7 +277,7 @@ func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp f
 		MemorySize:     jsii.Number(float64(sp.memoryMB)),
 		Timeout:        awscdk.Duration_Seconds(jsii.Number(float64(sp.timeoutSec))),
 		Vpc:            deps.Network.Vpc,
-		VpcSubnets:     AppSubnets(),
+		VpcSubnets:     network.AppSubnets(),
 		SecurityGroups: &[]awsec2.ISecurityGroup{deps.Network.Functions},
 		Environment:    &env,
 		LogGroup:       logs,
@@ -305,9 +308,38 @@ func newFunction(scope constructs.Construct, s Settings, deps FunctionDeps, sp f
 	return f
 }
 
-// constructID turns a function name (users-sign-up) into a construct id
+// environment is the function's configuration: where the database is and
+// as whom it connects, and the ARNs of the secrets it holds (no secret
+// value).
+func environment(s settings.Settings, deps Deps, sp functionSpec) map[string]*string {
+	env := map[string]*string{
+		"WALLETS_ENV":       jsii.String(s.Stage),
+		"DATABASE_HOST":     deps.Database.Proxy.Endpoint(),
+		"DATABASE_PORT":     jsii.String(strconv.Itoa(network.PostgresPort)),
+		"DATABASE_NAME":     jsii.String(data.DBName),
+		"DATABASE_USER":     jsii.String(cmp.Or(sp.access.DBUser, data.DBAppUser)),
+		"DATABASE_IAM_AUTH": jsii.String("true"),
+	}
+	if sp.name != MigrateFunction {
+		env["DB_MAX_CONNS"] = jsii.String(strconv.Itoa(PoolSize))
+		// Statements end well before the function does.
+		env["DB_STATEMENT_TIMEOUT"] = jsii.String(fmt.Sprintf("%ds", max(1, min(5, sp.timeoutSec/2))))
+	}
+	if sp.readReplica {
+		env["DATABASE_READ_HOST"] = deps.Database.ReadOnly.Endpoint()
+	}
+	for _, k := range sp.access.Keys {
+		env[k.SecretARNVar()] = deps.Secrets.Key(k).SecretArn()
+	}
+	if sp.access.Sentry {
+		env["SENTRY_DSN_SECRET_ARN"] = deps.Secrets.SentryDSN.SecretArn()
+	}
+	return env
+}
+
+// ConstructID turns a function name (users-sign-up) into a construct id
 // (UsersSignUp).
-func constructID(name string) string {
+func ConstructID(name string) string {
 	var b strings.Builder
 	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
 		b.WriteString(strings.ToUpper(part[:1]) + part[1:])

@@ -1,4 +1,7 @@
-package main
+// Package data is the stage's state: the Aurora PostgreSQL cluster behind
+// its RDS Proxy, the IAM database users, and the application's secrets with
+// their rotation.
+package data
 
 import (
 	"fmt"
@@ -13,6 +16,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/aws/jsii-runtime-go/runtime"
 
+	"wallets/infra/internal/cfn"
+	"wallets/infra/internal/network"
+	"wallets/infra/internal/settings"
 	"wallets/migrations"
 )
 
@@ -30,8 +36,8 @@ const (
 	// dbAdmin is the master user; only the rotation function and the user
 	// bootstrap below log in as it.
 	dbAdmin = "wallets_admin"
-	// proxyMaxConnectionsPercent of max_connections is the proxy's pool.
-	proxyMaxConnectionsPercent = 90
+	// ProxyMaxConnectionsPercent of max_connections is the proxy's pool.
+	ProxyMaxConnectionsPercent = 90
 )
 
 // Database is the Aurora PostgreSQL Serverless v2 cluster (a writer and
@@ -54,10 +60,28 @@ type Database struct {
 
 // NewDatabase builds the cluster, its master secret with rotation, the proxy,
 // its read-only endpoint and the IAM database user.
-func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network) *Database {
+func NewDatabase(scope constructs.Construct, id string, s settings.Settings, net *network.Network) *Database {
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	clusterID := s.name()
+	clusterID := s.Name()
+	cluster := newCluster(c, s, net, clusterID)
+	rotateMasterSecret(c, s, cluster)
+	proxyName := s.Name()
+	proxy, readOnly := newProxy(c, s, net, cluster, proxyName)
+	d := &Database{
+		Construct:         c,
+		Cluster:           cluster,
+		Proxy:             proxy,
+		ReadOnly:          readOnly,
+		ClusterIdentifier: clusterID,
+		ProxyName:         proxyName,
+	}
+	d.UserReady = newDatabaseUser(c, s, cluster)
+	return d
+}
 
+// newCluster is the Aurora Serverless v2 cluster (a writer and
+// s.DBReaders readers) with its log group, named clusterID.
+func newCluster(c constructs.Construct, s settings.Settings, net *network.Network, clusterID string) awsrds.DatabaseCluster {
 	// RDS creates this log group on the first export; creating it first
 	// gives it a retention.
 	pgLogs := awslogs.NewLogGroup(c, jsii.String("PostgresLogs"), &awslogs.LogGroupProps{
@@ -65,21 +89,9 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 		Retention:     s.Retention(),
 		RemovalPolicy: s.LogRemoval(),
 	})
-
 	removal := awscdk.RemovalPolicy_DESTROY
 	if s.Protect {
 		removal = awscdk.RemovalPolicy_SNAPSHOT
-	}
-	readers := make([]awsrds.IClusterInstance, s.DBReaders)
-	for i := range readers {
-		readers[i] = awsrds.ClusterInstance_ServerlessV2(jsii.String(fmt.Sprintf("Reader%d", i+1)), &awsrds.ServerlessV2ClusterInstanceProps{
-			// Promotion tier 0-1: the reader scales with the writer, so a
-			// failover lands on an instance of the writer's size.
-			ScaleWithWriter:           jsii.Bool(i == 0),
-			PubliclyAccessible:        jsii.Bool(false),
-			EnablePerformanceInsights: jsii.Bool(true),
-			AutoMinorVersionUpgrade:   jsii.Bool(true),
-		})
 	}
 	cluster := awsrds.NewDatabaseCluster(c, jsii.String("Cluster"), &awsrds.DatabaseClusterProps{
 		Engine: awsrds.DatabaseClusterEngine_AuroraPostgres(&awsrds.AuroraPostgresClusterEngineProps{
@@ -95,13 +107,13 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 			EnablePerformanceInsights: jsii.Bool(true),
 			AutoMinorVersionUpgrade:   jsii.Bool(true),
 		}),
-		Readers:                     &readers,
+		Readers:                     readers(s.DBReaders),
 		ServerlessV2MinCapacity:     jsii.Number(s.DBMinCapacity),
 		ServerlessV2MaxCapacity:     jsii.Number(s.DBMaxCapacity),
 		Vpc:                         net.Vpc,
-		VpcSubnets:                  DataSubnets(),
+		VpcSubnets:                  network.DataSubnets(),
 		SecurityGroups:              &[]awsec2.ISecurityGroup{net.Database},
-		Port:                        jsii.Number(PostgresPort),
+		Port:                        jsii.Number(network.PostgresPort),
 		StorageEncrypted:            jsii.Bool(true),
 		IamAuthentication:           jsii.Bool(true),
 		EnablePerformanceInsights:   jsii.Bool(true),
@@ -125,13 +137,32 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 		},
 	})
 	cluster.Node().AddDependency(pgLogs)
+	return cluster
+}
 
-	// The master password rotates monthly; the rotation function runs in
-	// the app subnets (it needs Secrets Manager through NAT) and reaches the
-	// cluster directly (the cluster security group admits it).
+// readers are the cluster's n Serverless v2 readers.
+func readers(n int) *[]awsrds.IClusterInstance {
+	readers := make([]awsrds.IClusterInstance, n)
+	for i := range readers {
+		readers[i] = awsrds.ClusterInstance_ServerlessV2(jsii.String(fmt.Sprintf("Reader%d", i+1)), &awsrds.ServerlessV2ClusterInstanceProps{
+			// Promotion tier 0-1: the reader scales with the writer, so a
+			// failover lands on an instance of the writer's size.
+			ScaleWithWriter:           jsii.Bool(i == 0),
+			PubliclyAccessible:        jsii.Bool(false),
+			EnablePerformanceInsights: jsii.Bool(true),
+			AutoMinorVersionUpgrade:   jsii.Bool(true),
+		})
+	}
+	return &readers
+}
+
+// rotateMasterSecret rotates the master password monthly; the rotation
+// function runs in the app subnets (it needs Secrets Manager through NAT)
+// and reaches the cluster directly (the cluster security group admits it).
+func rotateMasterSecret(c constructs.Construct, s settings.Settings, cluster awsrds.DatabaseCluster) {
 	rotation := cluster.AddRotationSingleUser(&awsrds.RotationSingleUserOptions{
 		AutomaticallyAfter: awscdk.Duration_Days(jsii.Number(30)),
-		VpcSubnets:         AppSubnets(),
+		VpcSubnets:         network.AppSubnets(),
 	})
 	retainRotationLogs(c, s, rotation)
 	// The master secret outlives a protected stack, like the cluster's
@@ -141,22 +172,27 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 		// policy from its own (SNAPSHOT, which a secret does not have).
 		// (cluster.Secret() is the target attachment; find the secret.)
 		for _, r := range *cluster.Node().FindAll(constructs.ConstructOrder_PREORDER) {
-			if *awscdk.CfnResource_IsCfnResource(r) && cfnType(r) == "AWS::SecretsManager::Secret" {
+			if *awscdk.CfnResource_IsCfnResource(r) && cfn.Type(r) == "AWS::SecretsManager::Secret" {
 				runtime.InvokeVoid(r, "applyRemovalPolicy", []any{awscdk.RemovalPolicy_RETAIN})
 			}
 		}
 	}
+}
 
-	// End-to-end IAM authentication: no database password anywhere in the
-	// request path. The proxy's role may connect to the cluster as either
-	// user (the functions' own grants say which each may ask for).
+// newProxy is the RDS Proxy named proxyName in front of the cluster, with
+// its log group and its read-only endpoint.
+//
+// End-to-end IAM authentication: no database password anywhere in the
+// request path. The proxy's role may connect to the cluster as either
+// user (the functions' own grants say which each may ask for).
+func newProxy(c constructs.Construct, s settings.Settings, net *network.Network, cluster awsrds.DatabaseCluster,
+	proxyName string) (awsrds.DatabaseProxy, awsrds.IDatabaseProxyEndpoint) {
 	proxyRole := awsiam.NewRole(c, jsii.String("ProxyRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("rds.amazonaws.com"), nil),
 		Description: jsii.String("RDS Proxy connects to the Aurora cluster as the application user with IAM"),
 	})
 	cluster.GrantConnect(proxyRole, jsii.String(DBOwner))
 	cluster.GrantConnect(proxyRole, jsii.String(DBAppUser))
-	proxyName := s.name()
 	// RDS Proxy logs to this group; created first, it gets a retention.
 	proxyLogs := awslogs.NewLogGroup(c, jsii.String("ProxyLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/aws/rds/proxy/" + proxyName),
@@ -167,7 +203,7 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 		ProxyTarget:       awsrds.ProxyTarget_FromCluster(cluster),
 		DbProxyName:       jsii.String(proxyName),
 		Vpc:               net.Vpc,
-		VpcSubnets:        DataSubnets(),
+		VpcSubnets:        network.DataSubnets(),
 		SecurityGroups:    &[]awsec2.ISecurityGroup{net.Proxy},
 		Role:              proxyRole,
 		DefaultAuthScheme: awsrds.DefaultAuthScheme_IAM_AUTH,
@@ -178,29 +214,19 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 		// timeout.
 		BorrowTimeout:             awscdk.Duration_Seconds(jsii.Number(5)),
 		IdleClientTimeout:         awscdk.Duration_Minutes(jsii.Number(30)),
-		MaxConnectionsPercent:     jsii.Number(proxyMaxConnectionsPercent),
+		MaxConnectionsPercent:     jsii.Number(ProxyMaxConnectionsPercent),
 		MaxIdleConnectionsPercent: jsii.Number(50),
 		DebugLogging:              jsii.Bool(false),
 	})
 	proxy.Node().AddDependency(proxyLogs)
 	readOnly := proxy.AddEndpoint(jsii.String("ReadOnly"), &awsrds.DatabaseProxyEndpointOptions{
-		DbProxyEndpointName: jsii.String(s.name("read-only")),
+		DbProxyEndpointName: jsii.String(s.Name("read-only")),
 		Vpc:                 net.Vpc,
-		VpcSubnets:          DataSubnets(),
+		VpcSubnets:          network.DataSubnets(),
 		SecurityGroups:      &[]awsec2.ISecurityGroup{net.Proxy},
 		TargetRole:          awsrds.ProxyEndpointTargetRole_READ_ONLY,
 	})
-
-	d := &Database{
-		Construct:         c,
-		Cluster:           cluster,
-		Proxy:             proxy,
-		ReadOnly:          readOnly,
-		ClusterIdentifier: clusterID,
-		ProxyName:         proxyName,
-	}
-	d.UserReady = newDatabaseUser(c, s, cluster)
-	return d
+	return proxy, readOnly
 }
 
 // retainRotationLogs gives the hosted rotation function (deployed from the
@@ -208,9 +234,9 @@ func NewDatabase(scope constructs.Construct, id string, s Settings, net *Network
 // functionName parameter) a log group with the stage's retention, created
 // before the application so that Lambda does not create one that keeps logs
 // forever.
-func retainRotationLogs(scope constructs.Construct, s Settings, rotation constructs.IConstruct) {
+func retainRotationLogs(scope constructs.Construct, s settings.Settings, rotation constructs.IConstruct) {
 	for _, c := range *rotation.Node().FindAll(constructs.ConstructOrder_PREORDER) {
-		if !*awscdk.CfnResource_IsCfnResource(c) || cfnType(c) != "AWS::Serverless::Application" {
+		if !*awscdk.CfnResource_IsCfnResource(c) || cfn.Type(c) != "AWS::Serverless::Application" {
 			continue
 		}
 		var params map[string]*string
@@ -235,7 +261,7 @@ func bootstrapSQL() string { return migrations.OwnerBootstrapSQL(DBName) }
 
 // newDatabaseUser runs bootstrapSQL through the RDS Data API as the master
 // user, on create and on every change of the statement.
-func newDatabaseUser(scope constructs.Construct, s Settings, cluster awsrds.DatabaseCluster) constructs.IDependable {
+func newDatabaseUser(scope constructs.Construct, s settings.Settings, cluster awsrds.DatabaseCluster) constructs.IDependable {
 	call := &customresources.AwsSdkCall{
 		Service: jsii.String("@aws-sdk/client-rds-data"),
 		Action:  jsii.String("ExecuteStatement"),
@@ -273,4 +299,24 @@ func newDatabaseUser(scope constructs.Construct, s Settings, cluster awsrds.Data
 	// After the writer and the readers are up.
 	user.Node().AddDependency(cluster)
 	return user
+}
+
+// AuroraMaxConnections is Aurora PostgreSQL's default max_connections for a
+// Serverless v2 instance with the capacity range [minACU, maxACU]:
+// LEAST(DBInstanceClassMemory/9531392, 5000) computed from the maximum
+// capacity (about 2 GiB per ACU), but capped at 2,000 while the minimum
+// capacity is below 1 ACU (AWS documents the cap for a 0 or 0.5 ACU
+// minimum), since the instance must be able to run at its minimum.
+func AuroraMaxConnections(minACU, maxACU float64) int {
+	n := min(int(maxACU*2*(1<<30)/9531392), 5000)
+	if minACU < 1 {
+		n = min(n, 2000)
+	}
+	return n
+}
+
+// ProxyMaxConnections is how many connections RDS Proxy may open to one
+// instance: its MaxConnectionsPercent of max_connections.
+func ProxyMaxConnections(s settings.Settings) int {
+	return AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity) * ProxyMaxConnectionsPercent / 100
 }

@@ -1,4 +1,6 @@
-package main
+// Package settings reads the settings of one stage from the CDK context
+// (cdk.json's "wallets:stages" block and -c overrides) and validates them.
+package settings
 
 import (
 	"fmt"
@@ -103,30 +105,30 @@ func defaultCdkQualifier(stage string) string {
 	return ""
 }
 
-// synthesizer is the stack synthesizer of every stack of the stage: CDK's
+// Synthesizer is the stack synthesizer of every stack of the stage: CDK's
 // default one with the stage's bootstrap qualifier. A synthesizer binds to
 // one stack, so each stack gets a new one.
-func (s Settings) synthesizer() awscdk.IStackSynthesizer {
+func (s Settings) Synthesizer() awscdk.IStackSynthesizer {
 	return awscdk.NewDefaultStackSynthesizer(&awscdk.DefaultStackSynthesizerProps{Qualifier: jsii.String(s.CdkQualifier)})
 }
 
-// minProtectedACU is the lowest dbMinCapacity a protected stage accepts: at
+// MinProtectedACU is the lowest dbMinCapacity a protected stage accepts: at
 // 0.5 ACU an instance has 1 GiB of memory (a few hundred MB of buffer cache)
 // and scales up slowly (Serverless v2 scales in steps proportional to its
 // current capacity), so a burst on a money API meets a cold, tiny database;
 // 2 ACU (4 GiB) keeps the working set cached and doubles quickly.
-const minProtectedACU = 2
+const MinProtectedACU = 2
 
-// stagesContextKey is the cdk.json context key holding per-stage settings.
-const stagesContextKey = "wallets:stages"
+// StagesContextKey is the cdk.json context key holding per-stage settings.
+const StagesContextKey = "wallets:stages"
 
 var (
 	stageName  = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
 	githubRepo = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 )
 
-// LoadSettings reads the settings of the stage named by the "stage" context.
-func LoadSettings(scope constructs.Construct) (Settings, error) {
+// Load reads the settings of the stage named by the "stage" context.
+func Load(scope constructs.Construct) (Settings, error) {
 	node := scope.Node()
 	stage := "dev"
 	if v, ok := node.TryGetContext(jsii.String("stage")).(string); ok && v != "" {
@@ -135,11 +137,25 @@ func LoadSettings(scope constructs.Construct) (Settings, error) {
 	if !stageName.MatchString(stage) {
 		return Settings{}, fmt.Errorf("stage %q: use 1-12 lower-case letters or digits, starting with a letter", stage)
 	}
-	var stageBlock map[string]any
-	if all, ok := node.TryGetContext(jsii.String(stagesContextKey)).(map[string]any); ok {
-		stageBlock, _ = all[stage].(map[string]any)
-	}
+	stages, _ := node.TryGetContext(jsii.String(StagesContextKey)).(map[string]any)
+	stageBlock, _ := stages[stage].(map[string]any)
 	r := reader{node: node, stage: stageBlock}
+	s := read(&r, stage)
+	if r.err != nil {
+		return Settings{}, r.err
+	}
+	if err := s.validate(); err != nil {
+		return Settings{}, err
+	}
+	if err := s.qualifierOfItsOwn(stages); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
+// read reads every setting of the stage through r, with the stage's
+// defaults; r.err holds the first malformed value.
+func read(r *reader, stage string) Settings {
 	dev := stage == "dev"
 	natGateways := 2 // one per AZ: an AZ outage does not cut the other AZ's functions off
 	if dev {
@@ -150,7 +166,7 @@ func LoadSettings(scope constructs.Construct) (Settings, error) {
 		AssetRoot:               r.str("assetRoot", "build"),
 		Protect:                 r.boolean("protect", !dev),
 		NatGateways:             r.integer("natGateways", natGateways),
-		DBMinCapacity:           r.number("dbMinCapacity", pick(dev, 0.5, minProtectedACU)),
+		DBMinCapacity:           r.number("dbMinCapacity", pick(dev, 0.5, MinProtectedACU)),
 		DBMaxCapacity:           r.number("dbMaxCapacity", 4),
 		DBReaders:               r.integer("dbReaders", 1),
 		BackupRetentionDays:     r.integer("backupRetentionDays", 7),
@@ -175,31 +191,28 @@ func LoadSettings(scope constructs.Construct) (Settings, error) {
 	s.GithubRepo = r.str("githubRepo", "")
 	s.GithubOIDCProviderExists = r.boolean("githubOidcProviderExists", false)
 	s.CdkQualifier = r.str("cdkQualifier", defaultCdkQualifier(stage))
-	if r.err != nil {
-		return Settings{}, r.err
-	}
-	if err := s.validate(); err != nil {
-		return Settings{}, err
-	}
-	// Another stage of cdk.json with the same qualifier would share this
-	// stage's bootstrap roles (and so its deploy role could deploy this one).
-	if all, ok := node.TryGetContext(jsii.String(stagesContextKey)).(map[string]any); ok {
-		for _, other := range sortedKeys(all) {
-			if other == stage {
-				continue
-			}
-			q := defaultCdkQualifier(other)
-			if block, ok := all[other].(map[string]any); ok {
-				if v, ok := block["cdkQualifier"].(string); ok && v != "" {
-					q = v
-				}
-			}
-			if q == s.CdkQualifier {
-				return Settings{}, fmt.Errorf("stage %s: cdkQualifier %q is also stage %s's: give every stage a bootstrap qualifier of its own", stage, q, other)
+	return s
+}
+
+// qualifierOfItsOwn fails when another stage of cdk.json (stages, the
+// "wallets:stages" block) has the same qualifier: it would share this
+// stage's bootstrap roles (and so its deploy role could deploy this one).
+func (s Settings) qualifierOfItsOwn(stages map[string]any) error {
+	for _, other := range sortedKeys(stages) {
+		if other == s.Stage {
+			continue
+		}
+		q := defaultCdkQualifier(other)
+		if block, ok := stages[other].(map[string]any); ok {
+			if v, ok := block["cdkQualifier"].(string); ok && v != "" {
+				q = v
 			}
 		}
+		if q == s.CdkQualifier {
+			return fmt.Errorf("stage %s: cdkQualifier %q is also stage %s's: give every stage a bootstrap qualifier of its own", s.Stage, q, other)
+		}
 	}
-	return s, nil
+	return nil
 }
 
 func pick[T any](dev bool, devValue, otherwise T) T {
@@ -215,10 +228,10 @@ func (s Settings) validate() error {
 		errs = append(errs, "alarmEmail is required on a protected stage: its alarms must reach someone "+
 			"(set it in the stage's block of cdk.json or pass -c alarmEmail=oncall@example.com)")
 	}
-	if s.Protect && s.DBMinCapacity < minProtectedACU {
+	if s.Protect && s.DBMinCapacity < MinProtectedACU {
 		errs = append(errs, fmt.Sprintf("dbMinCapacity %.1f: a protected stage needs at least %d ACU "+
 			"(at 0.5 ACU the instance has 1 GiB of memory and scales up slowly; a money API's bursts need a warm buffer cache)",
-			s.DBMinCapacity, minProtectedACU))
+			s.DBMinCapacity, MinProtectedACU))
 	}
 	if s.WafRateLimit < 10 || s.WafUsersRateLimit < 10 || s.WafUsersRateLimit > s.WafRateLimit {
 		errs = append(errs, "wafRateLimit and wafUsersRateLimit must be at least 10 (AWS WAF's minimum), the /users/* limit no higher than the overall one")
@@ -232,8 +245,8 @@ func (s Settings) validate() error {
 	if !slices.Contains([]int{1, 5, 10, 15, 30, 60}, s.CanaryMinutes) {
 		errs = append(errs, "canaryMinutes must be one of 1, 5, 10, 15, 30, 60")
 	}
-	if _, ok := deploymentConfigs[s.DeploymentConfig]; !ok {
-		errs = append(errs, fmt.Sprintf("deploymentConfig %q: use one of %v", s.DeploymentConfig, sortedKeys(deploymentConfigs)))
+	if _, ok := DeploymentConfigs[s.DeploymentConfig]; !ok {
+		errs = append(errs, fmt.Sprintf("deploymentConfig %q: use one of %v", s.DeploymentConfig, sortedKeys(DeploymentConfigs)))
 	}
 	if s.NatGateways < 1 {
 		errs = append(errs, "natGateways must be at least 1: the functions reach Sentry and Secrets Manager through NAT")
@@ -291,8 +304,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// name prefixes a physical resource name with the service and stage.
-func (s Settings) name(parts ...string) string {
+// Name prefixes a physical resource name with the service and stage.
+func (s Settings) Name(parts ...string) string {
 	return strings.Join(append([]string{"wallets", s.Stage}, parts...), "-")
 }
 

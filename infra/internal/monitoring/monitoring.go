@@ -1,4 +1,7 @@
-package main
+// Package monitoring is the stage's alarm topic, every alarm (each with its
+// runbook line), the forwarding of failed secret rotations, and the
+// dashboard.
+package monitoring
 
 import (
 	"fmt"
@@ -17,6 +20,10 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"wallets/infra/internal/api"
+	"wallets/infra/internal/data"
+	"wallets/infra/internal/functions"
+	"wallets/infra/internal/settings"
 	"wallets/internal/obs"
 )
 
@@ -118,19 +125,19 @@ type Monitoring struct {
 	Alarms    []awscloudwatch.Alarm
 	Dashboard awscloudwatch.Dashboard
 	// FunctionErrors is each function's errors alarm, Api5xx the API's: a
-	// function's deployment rolls back on either (NewDeployments).
+	// function's deployment rolls back on either (functions.NewDeployments).
 	FunctionErrors map[string]awscloudwatch.Alarm
 	Api5xx         awscloudwatch.Alarm
 	// RotationRule forwards failed secret rotations to the topic.
 	RotationRule awsevents.Rule
 	action       awscloudwatchactions.SnsAction
-	settings     Settings
+	settings     settings.Settings
 }
 
-// MonitoringDeps is what the monitoring watches.
-type MonitoringDeps struct {
-	Functions *Functions
-	Database  *Database
+// Deps is what the monitoring watches.
+type Deps struct {
+	Functions *functions.Functions
+	Database  *data.Database
 }
 
 // The monitoring names what it watches literally (function names, the API's
@@ -139,28 +146,46 @@ type MonitoringDeps struct {
 // alarms, so it may not refer to the Api stack's resources.
 
 // fnMetric is a metric of one of the stage's functions.
-func fnMetric(s Settings, function, name, stat string, period awscdk.Duration) awscloudwatch.Metric {
+func fnMetric(s settings.Settings, function, name, stat string, period awscdk.Duration) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String(name),
-		DimensionsMap: &map[string]*string{"FunctionName": jsii.String(s.name(function))},
+		DimensionsMap: &map[string]*string{"FunctionName": jsii.String(s.Name(function))},
 		Statistic:     jsii.String(stat), Period: period,
 	})
 }
 
 // apiMetric is a metric of the stage's REST API.
-func apiMetric(s Settings, name, stat string, period awscdk.Duration) awscloudwatch.Metric {
+func apiMetric(s settings.Settings, name, stat string, period awscdk.Duration) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace: jsii.String("AWS/ApiGateway"), MetricName: jsii.String(name),
-		DimensionsMap: &map[string]*string{"ApiName": jsii.String(s.name()), "Stage": jsii.String(s.Stage)},
+		DimensionsMap: &map[string]*string{"ApiName": jsii.String(s.Name()), "Stage": jsii.String(s.Stage)},
 		Statistic:     jsii.String(stat), Period: period,
 	})
 }
 
-// NewMonitoring builds the topic, the alarms and the dashboard.
-func NewMonitoring(scope constructs.Construct, id string, s Settings, deps MonitoringDeps) *Monitoring {
+// New builds the topic, the alarms and the dashboard.
+func New(scope constructs.Construct, id string, s settings.Settings, deps Deps) *Monitoring {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	m := &Monitoring{Construct: c, settings: s, FunctionErrors: map[string]awscloudwatch.Alarm{}}
+	m.newTopic(c, s)
+	monitored := m.functionAlarms(s, deps.Functions)
+	m.apiAlarms(s)
+	m.databaseAlarms(s, deps.Database)
+	m.otherAlarms(s, deps.Database)
+	m.rotationFailures(c)
 
+	m.Dashboard = newDashboard(c, s, deps, m.Alarms, monitored)
+	return m
+}
+
+// RollbackAlarms are the alarms a function's deployment rolls back on.
+func (m *Monitoring) RollbackAlarms() functions.RollbackAlarms {
+	return functions.RollbackAlarms{Api5xx: m.Api5xx, FunctionErrors: m.FunctionErrors}
+}
+
+// newTopic is the alarm topic, encrypted with a key of its own, and its
+// e-mail subscription (alarmEmail).
+func (m *Monitoring) newTopic(c constructs.Construct, s settings.Settings) {
 	// CloudWatch publishes to an encrypted topic only with a customer
 	// managed key that lets it.
 	keyRemoval := awscdk.RemovalPolicy_DESTROY
@@ -181,7 +206,7 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 		Resources: jsii.Strings("*"),
 	}), nil)
 	m.Topic = awssns.NewTopic(c, jsii.String("Alarms"), &awssns.TopicProps{
-		TopicName:   jsii.String(s.name("alarms")),
+		TopicName:   jsii.String(s.Name("alarms")),
 		DisplayName: jsii.String("Wallets " + s.Stage + " alarms"),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
@@ -190,20 +215,21 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 		m.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.AlarmEmail), nil))
 	}
 	m.action = awscloudwatchactions.NewSnsAction(m.Topic)
+}
 
+// functionAlarms watches every route function and the authorizer, which it
+// returns (a failing migration fails the deploy instead). AWS's
+// recommended shapes: Errors Sum 3/3, Throttles Sum 5/5, Duration 15/15
+// (p99 here, against 80% of the timeout).
+func (m *Monitoring) functionAlarms(s settings.Settings, fns *functions.Functions) []*functions.Function {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	five := awscdk.Duration_Minutes(jsii.Number(5))
-
-	// Per function (the authorizer included; a failing migration fails the
-	// deploy instead). AWS's recommended shapes: Errors Sum 3/3, Throttles
-	// Sum 5/5, Duration 15/15 (p99 here, against 80% of the timeout).
-	monitored := make([]*Function, 0, len(deps.Functions.Order)+1)
-	for _, n := range deps.Functions.Order {
-		monitored = append(monitored, deps.Functions.Routes[n])
+	monitored := make([]*functions.Function, 0, len(fns.Order)+1)
+	for _, n := range fns.Order {
+		monitored = append(monitored, fns.Routes[n])
 	}
-	monitored = append(monitored, deps.Functions.Authorizer)
+	monitored = append(monitored, fns.Authorizer)
 	for _, f := range monitored {
-		id := constructID(f.Name)
+		id := functions.ConstructID(f.Name)
 		m.FunctionErrors[f.Name] = m.alarm(id+"Errors", f.Name+"-errors", kindFnErrors,
 			fnMetric(s, f.Name, "Errors", "Sum", minute),
 			0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 3, 3)
@@ -214,9 +240,13 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 			fnMetric(s, f.Name, "Duration", "p99", minute),
 			0.8*float64(f.Timeout)*1000, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 15, 15)
 	}
+	return monitored
+}
 
-	// API. AWS: 5XXError Average > 0.05 3/3; 4XXError Average > 0.05 5/5;
-	// Latency 2500 ms 5/5 (p90 there, p99 here).
+// apiAlarms watches the REST API. AWS: 5XXError Average > 0.05 3/3;
+// 4XXError Average > 0.05 5/5; Latency 2500 ms 5/5 (p90 there, p99 here).
+func (m *Monitoring) apiAlarms(s settings.Settings) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	m.Api5xx = m.alarm("Api5xx", "api-5xx", kindApi5xx,
 		apiMetric(s, "5XXError", "Average", minute),
 		0.05, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 3, 3)
@@ -226,33 +256,37 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 	m.alarm("ApiLatency", "api-latency", kindApiLatency,
 		apiMetric(s, "Latency", "p99", minute),
 		2500, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
+}
 
+// databaseAlarms watches the Aurora instances, per role and per instance.
+func (m *Monitoring) databaseAlarms(s settings.Settings, db *data.Database) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	five := awscdk.Duration_Minutes(jsii.Number(5))
 	// Aurora, per role. AWS: CPUUtilization Average > 90 5/5;
 	// DatabaseConnections Average > 90-95% of max_connections 5/5 (80%
 	// here: the proxy caps its pool at 90%); FreeableMemory Average < ~5% of
 	// memory for Aurora, 15/15.
-	db := deps.Database
 	maxMemory := s.DBMaxCapacity * 2 * (1 << 30)
-	maxConns := AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity)
+	maxConns := data.AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity)
 	for _, role := range []string{"WRITER", "READER"} {
-		r := constructID(strings.ToLower(role))
+		r := functions.ConstructID(strings.ToLower(role))
 		m.alarm("Db"+r+"Cpu", "db-"+strings.ToLower(role)+"-cpu", kindDbCPU,
-			db.metric("CPUUtilization", role, "Average", minute), 90, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5, silenceBreaches)
+			dbMetric(db, "CPUUtilization", role, "Average", minute), 90, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5, silenceBreaches)
 		m.alarm("Db"+r+"Connections", "db-"+strings.ToLower(role)+"-connections", kindDbConnections,
-			db.metric("DatabaseConnections", role, "Average", minute), math.Floor(0.8*float64(maxConns)), awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
+			dbMetric(db, "DatabaseConnections", role, "Average", minute), math.Floor(0.8*float64(maxConns)), awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
 		m.alarm("Db"+r+"Memory", "db-"+strings.ToLower(role)+"-memory", kindDbMemory,
-			db.metric("FreeableMemory", role, "Average", minute), math.Floor(0.05*maxMemory), awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 15, 15, silenceBreaches)
+			dbMetric(db, "FreeableMemory", role, "Average", minute), math.Floor(0.05*maxMemory), awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 15, 15, silenceBreaches)
 		m.alarm("Db"+r+"LocalStorage", "db-"+strings.ToLower(role)+"-local-storage", kindDbLocalStorage,
-			db.metric("FreeLocalStorage", role, "Minimum", minute), math.Floor(0.1*LocalStorageBytes(s.DBMinCapacity)),
+			dbMetric(db, "FreeLocalStorage", role, "Minimum", minute), math.Floor(0.1*LocalStorageBytes(s.DBMinCapacity)),
 			awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 5, 5, silenceBreaches)
 		m.alarm("Db"+r+"CapacityMax", "db-"+strings.ToLower(role)+"-capacity-max", kindDbCapacityMax,
-			db.metric("ServerlessDatabaseCapacity", role, "Minimum", minute), s.DBMaxCapacity,
+			dbMetric(db, "ServerlessDatabaseCapacity", role, "Minimum", minute), s.DBMaxCapacity,
 			awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 15, 15)
 	}
 	// AWS: MaximumUsedTransactionIDs > 1,000,000,000 (half the wraparound
 	// horizon); DBLoad above the vCPU count.
 	m.alarm("DbTransactionIds", "db-transaction-ids", kindDbTxIDs,
-		db.metric("MaximumUsedTransactionIDs", "WRITER", "Maximum", five), 1_000_000_000,
+		dbMetric(db, "MaximumUsedTransactionIDs", "WRITER", "Maximum", five), 1_000_000_000,
 		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 1, 1, silenceBreaches)
 	// DBLoad (Performance Insights) is published per instance.
 	for i, inst := range *db.Cluster.InstanceIdentifiers() {
@@ -263,7 +297,13 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 				Statistic:     jsii.String("Average"), Period: minute,
 			}), VCPUs(s.DBMaxCapacity), awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 15, 15)
 	}
+}
 
+// otherAlarms watches the account's Lambda concurrency, replication and
+// deadlocks, the proxy, the business metrics and the canary.
+func (m *Monitoring) otherAlarms(s settings.Settings, db *data.Database) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	five := awscdk.Duration_Minutes(jsii.Number(5))
 	// Lambda, account-wide (AWS: ClaimedAccountConcurrency/ConcurrentExecutions
 	// against the quota; 80% here).
 	m.alarm("LambdaAccountConcurrency", "lambda-account-concurrency", kindLambdaConcurrency,
@@ -272,16 +312,16 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 			Statistic: jsii.String("Maximum"), Period: minute,
 		}), math.Floor(0.8*float64(s.AccountConcurrency)), awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
 	m.alarm("DbReplicaLag", "db-replica-lag", kindDbReplicaLag,
-		db.metric("AuroraReplicaLag", "READER", "Maximum", minute), 1000, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
+		dbMetric(db, "AuroraReplicaLag", "READER", "Maximum", minute), 1000, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
 	m.alarm("DbDeadlocks", "db-deadlocks", kindDbDeadlocks,
-		db.metric("Deadlocks", "WRITER", "Maximum", five), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 1, 1)
+		dbMetric(db, "Deadlocks", "WRITER", "Maximum", five), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 1, 1)
 
 	// RDS Proxy (no AWS recommendation: thresholds from the design).
 	m.alarm("ProxyBorrowLatency", "proxy-borrow-latency", kindProxyBorrow,
-		db.proxyMetric("DatabaseConnectionsBorrowLatency", "Average", minute), 100_000, // microseconds
+		proxyMetric(db, "DatabaseConnectionsBorrowLatency", "Average", minute), 100_000, // microseconds
 		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
 	m.alarm("ProxyPinnedSessions", "proxy-pinned-sessions", kindProxyPinned,
-		db.proxyMetric("DatabaseConnectionsCurrentlySessionPinned", "Sum", minute), 0,
+		proxyMetric(db, "DatabaseConnectionsCurrentlySessionPinned", "Sum", minute), 0,
 		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 15, 15)
 
 	// Business metrics (EMF, namespace Wallets).
@@ -293,13 +333,9 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 	m.alarm("Canary", "canary", kindCanary,
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String("CloudWatchSynthetics"), MetricName: jsii.String("SuccessPercent"),
-			DimensionsMap: &map[string]*string{"CanaryName": jsii.String(CanaryName(s))},
+			DimensionsMap: &map[string]*string{"CanaryName": jsii.String(api.CanaryName(s))},
 			Statistic:     jsii.String("Average"), Period: awscdk.Duration_Minutes(jsii.Number(float64(s.CanaryMinutes))),
 		}), 100, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 2, 2, silenceBreaches)
-	m.rotationFailures(c)
-
-	m.Dashboard = newDashboard(c, s, deps, m.Alarms, monitored)
-	return m
 }
 
 // rotationFailures sends Secrets Manager's RotationFailed events (the master
@@ -307,7 +343,7 @@ func NewMonitoring(scope constructs.Construct, id string, s Settings, deps Monit
 // secret's ARN; the rule matches this stage's secrets by name prefix.
 func (m *Monitoring) rotationFailures(scope constructs.Construct) {
 	rule := awsevents.NewRule(scope, jsii.String("RotationFailed"), &awsevents.RuleProps{
-		RuleName:    jsii.String(m.settings.name("secret-rotation")),
+		RuleName:    jsii.String(m.settings.Name("secret-rotation")),
 		Description: jsii.String(kindSecretRotation.Meaning + " First look: " + kindSecretRotation.FirstLook + " [runbook: " + kindSecretRotation.Key + "]"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings("aws.secretsmanager"),
@@ -341,7 +377,7 @@ func (m *Monitoring) alarm(id, name string, kind AlarmKind, metric awscloudwatch
 		missing = awscloudwatch.TreatMissingData(o)
 	}
 	a := awscloudwatch.NewAlarm(m.Construct, jsii.String(id+"Alarm"), &awscloudwatch.AlarmProps{
-		AlarmName:          jsii.String(m.settings.name(name)),
+		AlarmName:          jsii.String(m.settings.Name(name)),
 		AlarmDescription:   jsii.String(kind.Meaning + " First look: " + kind.FirstLook + " [runbook: " + kind.Key + "]"),
 		Metric:             metric,
 		Threshold:          jsii.Number(threshold),
@@ -363,8 +399,8 @@ type alarmOption awscloudwatch.TreatMissingData
 // minute while their source lives (an Aurora instance's CPU, the canary).
 const silenceBreaches = alarmOption(awscloudwatch.TreatMissingData_BREACHING)
 
-// metric is an Aurora metric of the instances in role (WRITER or READER).
-func (d *Database) metric(name, role, stat string, period awscdk.Duration) awscloudwatch.Metric {
+// dbMetric is an Aurora metric of the instances in role (WRITER or READER).
+func dbMetric(d *data.Database, name, role, stat string, period awscdk.Duration) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace:     jsii.String("AWS/RDS"),
 		MetricName:    jsii.String(name),
@@ -375,7 +411,7 @@ func (d *Database) metric(name, role, stat string, period awscdk.Duration) awscl
 }
 
 // proxyMetric is an RDS Proxy metric summed or averaged over its nodes.
-func (d *Database) proxyMetric(name, stat string, period awscdk.Duration) awscloudwatch.Metric {
+func proxyMetric(d *data.Database, name, stat string, period awscdk.Duration) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace:     jsii.String("AWS/RDS"),
 		MetricName:    jsii.String(name),
@@ -407,24 +443,4 @@ func LoginThrottledMetric(period awscdk.Duration) awscloudwatch.Metric {
 		Statistic:     jsii.String("Sum"),
 		Period:        period,
 	})
-}
-
-// AuroraMaxConnections is Aurora PostgreSQL's default max_connections for a
-// Serverless v2 instance with the capacity range [minACU, maxACU]:
-// LEAST(DBInstanceClassMemory/9531392, 5000) computed from the maximum
-// capacity (about 2 GiB per ACU), but capped at 2,000 while the minimum
-// capacity is below 1 ACU (AWS documents the cap for a 0 or 0.5 ACU
-// minimum), since the instance must be able to run at its minimum.
-func AuroraMaxConnections(minACU, maxACU float64) int {
-	n := min(int(maxACU*2*(1<<30)/9531392), 5000)
-	if minACU < 1 {
-		n = min(n, 2000)
-	}
-	return n
-}
-
-// ProxyMaxConnections is how many connections RDS Proxy may open to one
-// instance: its MaxConnectionsPercent of max_connections.
-func ProxyMaxConnections(s Settings) int {
-	return AuroraMaxConnections(s.DBMinCapacity, s.DBMaxCapacity) * proxyMaxConnectionsPercent / 100
 }
