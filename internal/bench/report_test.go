@@ -129,3 +129,61 @@ func TestParseTPS(t *testing.T) {
 		t.Error("ParseTPS of no summary succeeded")
 	}
 }
+
+func TestReportCells(t *testing.T) {
+	nan := math.NaN()
+	cases := []struct {
+		name               string
+		outcome            Outcome
+		ratio, target, met string
+	}{
+		{"ratio met", Outcome{Check: Check{Kind: AtLeastRatio, Reference: TPCB, Limit: 0.6}, Ratio: 0.75, Met: true}, "0.75× " + TPCB, "≥ 0.60× " + TPCB, "yes"},
+		{"ratio without a reference", Outcome{Check: Check{Kind: AtLeastRatio, Reference: TPCB, Limit: 0.6}, Ratio: nan}, "n/a vs " + TPCB, "≥ 0.60× " + TPCB, "NO"},
+		{"informational ratio", Outcome{Check: Check{Kind: InfoRatio, Reference: HotRow}, Ratio: 1.5, Met: true, Info: true}, "1.50× " + HotRow, "—", "(info)"},
+		{"latency multiple", Outcome{Check: Check{Kind: LatencyMultiple, Reference: PageOne}, Ratio: 3.25, Info: true}, "p50 3.2× " + PageOne, "—", "(info)"},
+		{"latency multiple without a reference", Outcome{Check: Check{Kind: LatencyMultiple, Reference: PageOne}, Ratio: nan, Info: true}, "n/a", "—", "(info)"},
+		{"p99 missed", Outcome{Check: Check{Kind: MaxP99, Limit: 20}, Ratio: nan}, "", "p99 ≤ 20 ms", "NO"},
+		{"no 5xx met", Outcome{Check: Check{Kind: No5xx}, Ratio: nan, Met: true}, "", "no 5xx", "yes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := fmtRatio(c.outcome); got != c.ratio {
+				t.Errorf("ratio cell %q, want %q", got, c.ratio)
+			}
+			if got := c.outcome.Check.Target(); got != c.target {
+				t.Errorf("target cell %q, want %q", got, c.target)
+			}
+			if got := fmtMet(c.outcome); got != c.met {
+				t.Errorf("met cell %q, want %q", got, c.met)
+			}
+		})
+	}
+	for d, want := range map[time.Duration]string{0: "—", -time.Second: "—", 2500 * time.Microsecond: "2.50 ms", 12340 * time.Microsecond: "12.3 ms"} {
+		if got := fmtMS(d); got != want {
+			t.Errorf("fmtMS(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestReportRowOfAWorkloadWithoutChecks(t *testing.T) {
+	var b strings.Builder
+	r := Report{Workloads: []Workload{{Stats: Stats{Name: UsersMe, Clients: 4, Rate: 900, P50: 0, P99: 40 * time.Millisecond}}}}
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], UsersMe) || !strings.Contains(lines[1], "40.0 ms") || !strings.Contains(lines[1], "—") {
+		t.Errorf("table:\n%s\nwant the header and one row for %q with its p99 and no p50", b.String(), UsersMe)
+	}
+}
+
+func TestCostLine(t *testing.T) {
+	fn := Invocations{MemoryMB: 256, Count: 4, BilledMS: 10}
+	authz := Invocations{MemoryMB: 128}
+	c := Cost{APIGateway: 3.5, Function: 0.21, Authorizer: 0, Logs: 0.3, LogBytes: 600}
+	got := CostLine(DepositHot, c, fn, authz)
+	want := "deposit, one wallet        $4.01/M = API Gateway $3.50 + function $0.21 (256 MB × 2.5 ms) + authorizer $0.00 (128 MB × 0.0 ms) + logs $0.30 (600 B/req)"
+	if got != want {
+		t.Errorf("CostLine =\n%q\nwant\n%q", got, want)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -146,14 +147,28 @@ func adjustmentID(w uuid.UUID) uuid.UUID {
 	return uuid.NewHash(sha1.New(), adjustmentNS, w[:], 5)
 }
 
-// redact drops the password from a database URL.
+// dsnPassword is a password setting of a keyword/value DSN, its value bare
+// or single-quoted (with \' and \\ escapes).
+var dsnPassword = regexp.MustCompile(`(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']\S*)`)
+
+// redact drops the password from a database URL (userinfo or ?password=)
+// or a keyword/value DSN, as pgx accepts either.
 func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	if !strings.HasPrefix(s, "postgres://") && !strings.HasPrefix(s, "postgresql://") {
+		return dsnPassword.ReplaceAllString(s, "${1}xxxxx")
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable database URL)"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }

@@ -125,6 +125,9 @@ func TestScan(t *testing.T) {
 		{"12.500", 1250, true},
 		{[]byte("7"), 700, true},
 		{int64(3), 300, true},
+		{int64(-3), -300, true},
+		{int64(Max) + 1, 0, false}, // an integer column's value that cannot be cents without overflow risk
+		{-int64(Max) - 1, 0, false},
 		{"0.001", 0, false},
 		{"NaN", 0, false},
 		{"Infinity", 0, false},

@@ -49,6 +49,26 @@ const (
 	MetricLoginThrottled    = "LoginThrottled"
 )
 
+// Names of the events relay's metrics (package relay), dimensioned by
+// Function.
+const (
+	// EventsPublished counts events the relay published (to the bus and,
+	// as deliveries, to the delivery queue); at least once, so a retried
+	// batch counts again.
+	MetricEventsPublished = "EventsPublished"
+	// DeliveriesDelivered counts webhook attempts answered with a 2xx.
+	MetricDeliveriesDelivered = "DeliveriesDelivered"
+	// DeliveriesRetried counts failed attempts with another one due.
+	MetricDeliveriesRetried = "DeliveriesRetried"
+	// DeliveriesDead counts deliveries dead-lettered (their last attempt
+	// failed).
+	MetricDeliveriesDead = "DeliveriesDead"
+	// OutboxAgeSeconds is how long the oldest unpublished event has
+	// waited, in seconds (unit None), sampled once per relay invocation:
+	// alarm on it growing.
+	MetricOutboxAgeSeconds = "OutboxAgeSeconds"
+)
+
 // Count adds value to the counter name for this invocation (unit None).
 // dims are key/value pairs ("Operation", "deposit"); a dangling key is
 // ignored. Keep dimension values few (an enum, never an id). Without dims

@@ -121,14 +121,24 @@ func (s *Wallets) openCharge(ctx context.Context, customer, business int64, wall
 	}
 	err = s.scope.inTx(ctx, func(tx pgx.Tx) error {
 		// One statement: the charge is inserted only when the business is
-		// active and the wallet is the customer's own.
+		// active and the wallet is the customer's own, and with it its
+		// charge.created event (migrations/00008_events.sql), to the
+		// customer and the business.
 		t, err = scanTransaction(tx.QueryRow(ctx, `
-			INSERT INTO transactions (uuid, wallet_id, customer_id, business_id, amount, description, status, type)
-			SELECT $1, w.uuid, w.user_id, b.id, $5, $6, $7, $8
-			  FROM wallets w, users b
-			 WHERE w.uuid = $2 AND w.user_id = $3 AND NOT w.is_business
-			   AND b.id = $4 AND b.type = 2 AND b.is_active
-			RETURNING `+transactionColumns,
+			WITH t AS (
+			    INSERT INTO transactions (uuid, wallet_id, customer_id, business_id, amount, description, status, type)
+			    SELECT $1, w.uuid, w.user_id, b.id, $5, $6, $7, $8
+			      FROM wallets w, users b
+			     WHERE w.uuid = $2 AND w.user_id = $3 AND NOT w.is_business
+			       AND b.id = $4 AND b.type = 2 AND b.is_active
+			    RETURNING `+transactionColumns+`, customer_id),
+			e AS (
+			    INSERT INTO events (type, customer_id, business_id, transaction_id, amount, description, status,
+			                        transaction_type, wallet_id, transaction_created_at)
+			    SELECT 'charge.created', customer_id, business_id, uuid, amount, description, status,
+			           type, wallet_id, created_at
+			      FROM t)
+			SELECT `+transactionColumns+` FROM t`,
 			id, walletID, customer, business, amount, description, wallet.Pending, wallet.DebitType))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return wallet.ErrNotFound

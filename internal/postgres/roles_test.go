@@ -27,13 +27,16 @@ var grants = map[string][]string{
 	"idempotency_keys":         {"DELETE", "INSERT", "SELECT", "UPDATE"},
 	"login_attempts":           {"DELETE", "INSERT", "SELECT"},
 	"change_password_attempts": {"DELETE", "INSERT", "SELECT"},
+	"events":                   {"DELETE", "INSERT", "SELECT", "UPDATE"},
+	"webhook_endpoints":        {"DELETE", "INSERT", "SELECT"},
+	"webhook_deliveries":       {"INSERT", "SELECT", "UPDATE"},
 	"import_runs":              nil,
 	"goose_db_version":         nil,
 }
 
 // sequenceGrants are the sequences the runtime role may use (the identity
 // columns the service inserts into); it may use no other.
-var sequenceGrants = []string{"change_password_attempts_id_seq", "login_attempts_id_seq", "users_id_seq"}
+var sequenceGrants = []string{"change_password_attempts_id_seq", "events_seq_seq", "login_attempts_id_seq", "users_id_seq"}
 
 // functionGrants are the functions the runtime role may execute; nobody
 // else but the owner may (EXECUTE is revoked from PUBLIC).
@@ -144,6 +147,8 @@ func TestRuntimeRoleCannotChangeTheSchema(t *testing.T) {
 		`DELETE FROM transactions`,
 		`DELETE FROM users`,
 		`DELETE FROM wallets`,
+		`DELETE FROM webhook_deliveries`,
+		`UPDATE webhook_endpoints SET url = 'https://elsewhere.example.com'`,
 		`SELECT * FROM import_runs`,
 		`SELECT * FROM goose_db_version`,
 		`SELECT count_transactions()`,

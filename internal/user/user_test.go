@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wallets/internal/apperr"
+	"wallets/internal/auth"
 )
 
 func TestNewAccountCheck(t *testing.T) {
@@ -60,6 +61,8 @@ func TestProfileChange(t *testing.T) {
 		{ProfileChange{FirstName: str("Pau")}, map[string][]string{}, User{Username: "pablo", FirstName: "Pau", LastName: "Moreno"}},
 		{ProfileChange{Username: str("")}, map[string][]string{"username": {MsgBlank}}, User{FirstName: "Pablo", LastName: "Moreno"}},
 		{ProfileChange{Username: str("Pablo Moreno")}, map[string][]string{}, User{Username: "Pablo Moreno", FirstName: "Pablo", LastName: "Moreno"}},
+		{ProfileChange{LastName: str("Ruiz")}, map[string][]string{}, User{Username: "pablo", FirstName: "Pablo", LastName: "Ruiz"}},
+		{ProfileChange{FirstName: str(""), LastName: str("")}, map[string][]string{}, User{Username: "pablo"}},
 	} {
 		errs := apperr.Fields{}
 		tt.change.Check(errs)
@@ -226,5 +229,14 @@ func TestNormalizeAndCheckUsername(t *testing.T) {
 		if msg := CheckUsername(got); msg != tt.msg {
 			t.Errorf("CheckUsername(%+q) = %q, want %q", got, msg, tt.msg)
 		}
+	}
+}
+
+// The principal a login's token carries is the user's id, type and token
+// version (the version revokes older tokens).
+func TestPrincipalOfAUser(t *testing.T) {
+	u := User{ID: 42, Username: "shop", Type: auth.BusinessType, TokenVersion: 3}
+	if got, want := u.Principal(), (auth.Principal{UserID: 42, Type: auth.BusinessType, TokenVersion: 3}); got != want {
+		t.Errorf("Principal = %+v, want %+v", got, want)
 	}
 }

@@ -1,0 +1,404 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"wallets/internal/event"
+	"wallets/internal/wallet"
+)
+
+// Events implements event.Service (a user's events and webhook endpoints)
+// and event.Outbox (the relay's and the delivery worker's view), over the
+// tables of migrations/00008_events.sql. The events themselves are written
+// by the money movements (move_money, collect_charge and OpenCharge's
+// insert), in the statement that moves the money.
+type Events struct {
+	writer, reader *pgxpool.Pool
+}
+
+// NewEvents returns the events service over the writer pool and the reader
+// pool that serves lists; a nil reader means the writer.
+func NewEvents(writer, reader *pgxpool.Pool) *Events {
+	if reader == nil {
+		reader = writer
+	}
+	return &Events{writer: writer, reader: reader}
+}
+
+var (
+	_ event.Service = (*Events)(nil)
+	_ event.Outbox  = (*Events)(nil)
+)
+
+// eventColumns reads an event from table events (unaliased).
+const eventColumns = `id, type, created_at, customer_id, business_id,
+	transaction_id, amount, description, status, transaction_type, wallet_id, transaction_created_at`
+
+func scanEvent(row pgx.Row) (event.Event, error) {
+	var e event.Event
+	t := &e.Transaction
+	err := row.Scan(&e.ID, &e.Type, &e.Created, &e.Customer, &e.Business,
+		&t.UUID, &t.Amount, &t.Description, &t.Status, &t.Type, &t.WalletID, &t.Created)
+	t.BusinessID = e.Business
+	return e, err
+}
+
+// userEvents is every event once per recipient, as a table listNewestFirst
+// reads (its key column named uuid) where recipient = $1: the customer's
+// arm and the business's arm are each read from their index in order and
+// merged (a Merge Append: no OR, no sort). The recipient is compared
+// outside the UNION ALL so that the planner sees it as a constant in both
+// arms (a condition inside an arm would keep its index's order from being
+// used). A user is a customer or a business, never both on one event, so
+// no event is listed twice.
+const userEvents = `(
+	SELECT customer_id AS recipient, id AS uuid, ` + eventColumnsAfterID + ` FROM events
+	UNION ALL
+	SELECT business_id, id, ` + eventColumnsAfterID + ` FROM events) events`
+
+const eventColumnsAfterID = `type, created_at, customer_id, business_id,
+	transaction_id, amount, description, status, transaction_type, wallet_id, transaction_created_at`
+
+// ListEvents implements event.Service, on the reader.
+func (s *Events) ListEvents(ctx context.Context, user int64, f event.Filter, p wallet.Page) (l wallet.Listing[event.Event], err error) {
+	defer classifyErr(&err)
+	w := where{sql: "recipient = $1", args: []any{user}}
+	if f.Type != "" {
+		w.and("type = %s", string(f.Type))
+	}
+	l, err = listNewestFirst(ctx, s.reader, userEvents, "uuid, "+eventColumnsAfterID, w, p, scanEvent)
+	if err != nil {
+		return l, fmt.Errorf("list events of user %d: %w", user, err)
+	}
+	return l, nil
+}
+
+const endpointColumns = `id, user_id, url, events, created_at`
+
+func scanEndpoint(row pgx.Row) (event.Endpoint, error) {
+	var (
+		e     event.Endpoint
+		types []string
+	)
+	err := row.Scan(&e.ID, &e.Owner, &e.URL, &types, &e.Created)
+	e.Events = toTypes(types)
+	return e, err
+}
+
+// toTypes converts a text[] read back: NULL (every type) stays nil.
+func toTypes(types []string) []event.Type {
+	if types == nil {
+		return nil
+	}
+	out := make([]event.Type, len(types))
+	for i, t := range types {
+		out[i] = event.Type(t)
+	}
+	return out
+}
+
+// fromTypes is the text[] of types: nil (every type) is NULL.
+func fromTypes(types []event.Type) []string {
+	if types == nil {
+		return nil
+	}
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = string(t)
+	}
+	return out
+}
+
+// CreateEndpoint implements event.Service. The owner's users row is locked
+// first (FOR NO KEY UPDATE: the movements' foreign-key checks, KEY SHARE,
+// do not wait on it), so concurrent creations for one owner take turns and
+// each counts, in a statement of its own begun after the lock, the
+// endpoints the ones before it committed: never more than MaxEndpoints.
+func (s *Events) CreateEndpoint(ctx context.Context, owner int64, e event.NewEndpoint) (ep event.Endpoint, err error) {
+	defer classifyErr(&err)
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return event.Endpoint{}, abort(ctx, fmt.Errorf("new endpoint id: %w", err))
+	}
+	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, owner).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("create endpoint: no user %d", owner)
+		}
+		if err != nil {
+			return fmt.Errorf("lock user %d: %w", owner, err)
+		}
+		ep, err = scanEndpoint(tx.QueryRow(ctx, `
+			INSERT INTO webhook_endpoints (id, user_id, url, events, secret)
+			SELECT $1, $2, $3, $4, $5
+			 WHERE (SELECT count(*) FROM webhook_endpoints WHERE user_id = $2) < $6
+			RETURNING `+endpointColumns,
+			id, owner, e.URL, fromTypes(e.Events), e.Secret, event.MaxEndpoints))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return event.ErrTooManyEndpoints
+		}
+		if err != nil {
+			return fmt.Errorf("create endpoint of user %d: %w", owner, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return event.Endpoint{}, err
+	}
+	return ep, nil
+}
+
+// ListEndpoints implements event.Service, on the reader.
+func (s *Events) ListEndpoints(ctx context.Context, owner int64) (eps []event.Endpoint, err error) {
+	defer classifyErr(&err)
+	eps, err = query(ctx, s.reader, `
+		SELECT `+endpointColumns+` FROM webhook_endpoints WHERE user_id = $1
+		 ORDER BY created_at DESC, id DESC LIMIT $2`, []any{owner, event.MaxEndpoints}, scanEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("list endpoints of user %d: %w", owner, err)
+	}
+	return eps, nil
+}
+
+// DeleteEndpoint implements event.Service, in one statement. Its
+// deliveries go with it, pending and dead alike (the foreign key cascades).
+func (s *Events) DeleteEndpoint(ctx context.Context, owner int64, id uuid.UUID) (err error) {
+	defer classifyErr(&err)
+	return inStatement(ctx, s.writer, func(q querier) error {
+		tag, err := q.Exec(ctx, `DELETE FROM webhook_endpoints WHERE id = $1 AND user_id = $2`, id, owner)
+		if err != nil {
+			return fmt.Errorf("delete endpoint %s: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return event.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// deliveryColumns reads a delivery joined with its endpoint (ep) and its
+// event (e), its key column named uuid and its time created_at (when it was
+// last updated: for a dead delivery, when it died) for listNewestFirst.
+const deliveryColumns = `d.id AS uuid, d.updated_at AS created_at, d.status, d.attempts, d.last_error,
+	ep.id, ep.user_id, ep.url, ep.events, ep.created_at, ep.secret,
+	e.id, e.type, e.created_at, e.customer_id, e.business_id,
+	e.transaction_id, e.amount, e.description, e.status, e.transaction_type, e.wallet_id, e.transaction_created_at`
+
+func scanDelivery(row pgx.Row) (event.Delivery, error) {
+	var (
+		d     event.Delivery
+		types []string
+	)
+	ev, t := &d.Event, &d.Event.Transaction
+	err := row.Scan(&d.ID, &d.Updated, &d.Status, &d.Attempts, &d.LastError,
+		&d.Endpoint.ID, &d.Endpoint.Owner, &d.Endpoint.URL, &types, &d.Endpoint.Created, &d.Secret,
+		&ev.ID, &ev.Type, &ev.Created, &ev.Customer, &ev.Business,
+		&t.UUID, &t.Amount, &t.Description, &t.Status, &t.Type, &t.WalletID, &t.Created)
+	d.Endpoint.Events = toTypes(types)
+	t.BusinessID = ev.Business
+	return d, err
+}
+
+// listedDeliveryColumns are the columns of deliveryColumns' table as
+// listNewestFirst selects them.
+const listedDeliveryColumns = `uuid, created_at, status, attempts, last_error,
+	endpoint_id, endpoint_owner, endpoint_url, endpoint_events, endpoint_created_at, secret,
+	event_id, event_type, event_created_at, customer_id, business_id,
+	transaction_id, amount, description, status_at_event, transaction_type, wallet_id, transaction_created_at`
+
+// DeadDeliveries implements event.Service, on the reader: the endpoint is
+// looked up first (someone else's is ErrNotFound, and an endpoint without
+// dead deliveries an empty page), then its dead letters are read from
+// their index, newest first. The secret is not read.
+func (s *Events) DeadDeliveries(ctx context.Context, owner int64, id uuid.UUID, p wallet.Page) (l wallet.Listing[event.Delivery], err error) {
+	defer classifyErr(&err)
+	var one int
+	err = s.reader.QueryRow(ctx, `SELECT 1 FROM webhook_endpoints WHERE id = $1 AND user_id = $2`, id, owner).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, event.ErrNotFound
+	}
+	if err != nil {
+		return l, fmt.Errorf("endpoint %s: %w", id, err)
+	}
+	table := `(SELECT d.id AS uuid, d.updated_at AS created_at, d.status, d.attempts, d.last_error,
+		       ep.id AS endpoint_id, ep.user_id AS endpoint_owner, ep.url AS endpoint_url,
+		       ep.events AS endpoint_events, ep.created_at AS endpoint_created_at, '' AS secret,
+		       e.id AS event_id, e.type AS event_type, e.created_at AS event_created_at, e.customer_id,
+		       e.business_id, e.transaction_id, e.amount, e.description, e.status AS status_at_event,
+		       e.transaction_type, e.wallet_id, e.transaction_created_at
+		  FROM webhook_deliveries d
+		  JOIN webhook_endpoints ep ON ep.id = d.endpoint_id
+		  JOIN events e ON e.id = d.event_id
+		 WHERE d.endpoint_id = $1 AND d.status = 'dead') deliveries`
+	l, err = listNewestFirst(ctx, s.reader, table, listedDeliveryColumns, where{sql: "true", args: []any{id}}, p, scanDelivery)
+	if err != nil {
+		return l, fmt.Errorf("list dead deliveries of endpoint %s: %w", id, err)
+	}
+	return l, nil
+}
+
+// Relay implements event.Outbox, in one transaction on the writer of one
+// statement and the commit: the statement takes the oldest unpublished
+// events not held by another relay (FOR UPDATE SKIP LOCKED, held to the
+// end), marks them published and inserts their deliveries, one per
+// endpoint of a recipient that wants the event's type; publish then runs
+// with the transaction open, and its error rolls all of it back.
+func (s *Events) Relay(ctx context.Context, limit int, publish func(context.Context, []event.Batch) error) (n int, err error) {
+	defer classifyErr(&err)
+	tx, err := s.writer.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	batches, err := query(ctx, tx, `
+		WITH taken AS (
+		    SELECT id FROM events WHERE published_at IS NULL
+		     ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED),
+		published AS (
+		    UPDATE events e SET published_at = now() FROM taken WHERE e.id = taken.id
+		    RETURNING e.seq, `+eventColumnsOf("e.")+`),
+		delivered AS (
+		    INSERT INTO webhook_deliveries (endpoint_id, event_id)
+		    SELECT ep.id, p.id FROM published p
+		      JOIN webhook_endpoints ep ON ep.user_id IN (p.customer_id, p.business_id)
+		                               AND (ep.events IS NULL OR p.type = ANY (ep.events))
+		    RETURNING id, event_id)
+		SELECT `+eventColumnsOf("p.")+`,
+		       COALESCE((SELECT array_agg(d.id ORDER BY d.id) FROM delivered d WHERE d.event_id = p.id), '{}')
+		  FROM published p ORDER BY p.seq`, []any{limit}, func(row pgx.Row) (event.Batch, error) {
+		var (
+			b event.Batch
+			t = &b.Event.Transaction
+		)
+		err := row.Scan(&b.Event.ID, &b.Event.Type, &b.Event.Created, &b.Event.Customer, &b.Event.Business,
+			&t.UUID, &t.Amount, &t.Description, &t.Status, &t.Type, &t.WalletID, &t.Created, &b.Deliveries)
+		t.BusinessID = b.Event.Business
+		return b, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("relay: %w", err)
+	}
+	if len(batches) == 0 {
+		return 0, nil
+	}
+	if err := publish(ctx, batches); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("relay: commit: %w", err)
+	}
+	return len(batches), nil
+}
+
+// eventColumnsOf is eventColumns, each qualified by prefix.
+func eventColumnsOf(prefix string) string {
+	return prefix + `id, ` + prefix + `type, ` + prefix + `created_at, ` + prefix + `customer_id, ` + prefix + `business_id, ` +
+		prefix + `transaction_id, ` + prefix + `amount, ` + prefix + `description, ` + prefix + `status, ` +
+		prefix + `transaction_type, ` + prefix + `wallet_id, ` + prefix + `transaction_created_at`
+}
+
+// OutboxAge implements event.Outbox, on the writer: the age of the first
+// unpublished event in relay order (read from the relay's index).
+func (s *Events) OutboxAge(ctx context.Context) (age time.Duration, err error) {
+	defer classifyErr(&err)
+	var us int64
+	err = s.writer.QueryRow(ctx, `
+		SELECT COALESCE((SELECT (extract(epoch FROM now() - created_at) * 1000000)::bigint
+		                   FROM events WHERE published_at IS NULL ORDER BY seq LIMIT 1), 0)`).Scan(&us)
+	if err != nil {
+		return 0, fmt.Errorf("outbox age: %w", err)
+	}
+	return max(time.Duration(us)*time.Microsecond, 0), nil
+}
+
+// Delivery implements event.Outbox, on the writer.
+func (s *Events) Delivery(ctx context.Context, id uuid.UUID) (d event.Delivery, err error) {
+	defer classifyErr(&err)
+	d, err = scanDelivery(s.writer.QueryRow(ctx, `
+		SELECT `+deliveryColumns+`
+		  FROM webhook_deliveries d
+		  JOIN webhook_endpoints ep ON ep.id = d.endpoint_id
+		  JOIN events e ON e.id = d.event_id
+		 WHERE d.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return event.Delivery{}, event.ErrNotFound
+	}
+	if err != nil {
+		return event.Delivery{}, fmt.Errorf("delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// RecordAttempt implements event.Outbox, in one conditional update: only a
+// pending delivery whose attempts are n-1 changes, so a duplicate message
+// (the same attempt again, or one after the delivery ended) changes
+// nothing.
+func (s *Events) RecordAttempt(ctx context.Context, id uuid.UUID, n int, a event.Attempt, next time.Time, dead bool) (ok bool, err error) {
+	defer classifyErr(&err)
+	status, nextAt := event.Pending, &next
+	switch {
+	case a.Delivered():
+		status, nextAt = event.Delivered, nil
+	case dead:
+		status, nextAt = event.Dead, nil
+	}
+	var lastStatus *int
+	if a.Status != 0 {
+		lastStatus = &a.Status
+	}
+	tag, err := s.writer.Exec(ctx, `
+		UPDATE webhook_deliveries
+		   SET attempts = $2, status = $3, last_status = $4, last_error = $5,
+		       next_attempt_at = COALESCE($6, next_attempt_at), updated_at = now(),
+		       delivered_at = CASE WHEN $3 = 'delivered' THEN now() END
+		 WHERE id = $1 AND status = 'pending' AND attempts = $2 - 1`,
+		id, n, string(status), lastStatus, a.Error, nextAt)
+	if err != nil {
+		return false, fmt.Errorf("record attempt %d of delivery %s: %w", n, id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Overdue implements event.Outbox, in one statement; deliveries another
+// caller is pushing right now are skipped.
+func (s *Events) Overdue(ctx context.Context, grace time.Duration, limit int) (ids []uuid.UUID, err error) {
+	defer classifyErr(&err)
+	ids, err = query(ctx, s.writer, `
+		UPDATE webhook_deliveries SET next_attempt_at = now() + $1::float8 * interval '1 microsecond'
+		 WHERE id IN (SELECT id FROM webhook_deliveries
+		               WHERE status = 'pending' AND next_attempt_at < now() - $1::float8 * interval '1 microsecond'
+		               ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+		RETURNING id`, []any{grace.Microseconds(), limit}, func(row pgx.Row) (uuid.UUID, error) {
+		var id uuid.UUID
+		err := row.Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("overdue deliveries: %w", err)
+	}
+	return ids, nil
+}
+
+// Purge implements event.Outbox, in one statement: their deliveries,
+// delivered or dead, go with them (the foreign key cascades).
+func (s *Events) Purge(ctx context.Context, limit int) (n int64, err error) {
+	defer classifyErr(&err)
+	tag, err := s.writer.Exec(ctx, `
+		DELETE FROM events WHERE id = ANY (ARRAY(
+			SELECT e.id FROM events e
+			 WHERE e.created_at < now() - make_interval(days => $1) AND e.published_at IS NOT NULL
+			   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+			 LIMIT $2))`, event.RetentionDays, limit)
+	if err != nil {
+		return 0, fmt.Errorf("purge events: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
