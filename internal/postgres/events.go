@@ -21,6 +21,9 @@ import (
 // insert), in the statement that moves the money.
 type Events struct {
 	writer, reader *pgxpool.Pool
+	// scope is where the endpoints' writes run: on writer, or in the unit
+	// of work the service is bound to (In).
+	scope scope
 }
 
 // NewEvents returns the events service over the writer pool and the reader
@@ -29,7 +32,16 @@ func NewEvents(writer, reader *pgxpool.Pool) *Events {
 	if reader == nil {
 		reader = writer
 	}
-	return &Events{writer: writer, reader: reader}
+	return &Events{writer: writer, reader: reader, scope: scope{pool: writer}}
+}
+
+// In returns the service bound to unit u: its endpoints' writes run in u's
+// transaction and commit with u's answer (see Idempotency.Run); its reads
+// and the outbox's statements run as s's do.
+func (s *Events) In(u *Unit) *Events {
+	b := *s
+	b.scope.unit = u
+	return &b
 }
 
 var (
@@ -66,9 +78,8 @@ const userEvents = `(
 const eventColumnsAfterID = `type, created_at, customer_id, business_id,
 	transaction_id, amount, description, status, transaction_type, wallet_id, transaction_created_at`
 
-// ListEvents implements event.Service, on the reader.
-func (s *Events) ListEvents(ctx context.Context, user int64, f event.Filter, p wallet.Page) (l wallet.Listing[event.Event], err error) {
-	defer classifyErr(&err)
+// listEvents is the body of event.Service.ListEvents, on the reader.
+func (s *Events) listEvents(ctx context.Context, user int64, f event.Filter, p wallet.Page) (l wallet.Listing[event.Event], err error) {
 	w := where{sql: "recipient = $1", args: []any{user}}
 	if f.Type != "" {
 		w.and("type = %s", string(f.Type))
@@ -116,18 +127,18 @@ func fromTypes(types []event.Type) []string {
 	return out
 }
 
-// CreateEndpoint implements event.Service. The owner's users row is locked
-// first (FOR NO KEY UPDATE: the movements' foreign-key checks, KEY SHARE,
-// do not wait on it), so concurrent creations for one owner take turns and
-// each counts, in a statement of its own begun after the lock, the
-// endpoints the ones before it committed: never more than MaxEndpoints.
-func (s *Events) CreateEndpoint(ctx context.Context, owner int64, e event.NewEndpoint) (ep event.Endpoint, err error) {
-	defer classifyErr(&err)
+// createEndpoint is the body of event.Service.CreateEndpoint. The owner's
+// users row is locked first (FOR NO KEY UPDATE: the movements' foreign-key
+// checks, KEY SHARE, do not wait on it), so concurrent creations for one
+// owner take turns and each counts, in a statement of its own begun after the
+// lock, the endpoints the ones before it committed: never more than
+// MaxEndpoints.
+func (s *Events) createEndpoint(ctx context.Context, owner int64, e event.NewEndpoint) (ep event.Endpoint, err error) {
 	id, err := uuid.NewRandom()
 	if err != nil {
-		return event.Endpoint{}, abort(ctx, fmt.Errorf("new endpoint id: %w", err))
+		return event.Endpoint{}, fmt.Errorf("new endpoint id: %w", err)
 	}
-	err = inTx(ctx, s.writer, func(tx pgx.Tx) error {
+	err = s.scope.inTx(ctx, func(tx pgx.Tx) error {
 		var one int
 		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, owner).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -156,9 +167,8 @@ func (s *Events) CreateEndpoint(ctx context.Context, owner int64, e event.NewEnd
 	return ep, nil
 }
 
-// ListEndpoints implements event.Service, on the reader.
-func (s *Events) ListEndpoints(ctx context.Context, owner int64) (eps []event.Endpoint, err error) {
-	defer classifyErr(&err)
+// listEndpoints is the body of event.Service.ListEndpoints, on the reader.
+func (s *Events) listEndpoints(ctx context.Context, owner int64) (eps []event.Endpoint, err error) {
 	eps, err = query(ctx, s.reader, `
 		SELECT `+endpointColumns+` FROM webhook_endpoints WHERE user_id = $1
 		 ORDER BY created_at DESC, id DESC LIMIT $2`, []any{owner, event.MaxEndpoints}, scanEndpoint)
@@ -168,11 +178,11 @@ func (s *Events) ListEndpoints(ctx context.Context, owner int64) (eps []event.En
 	return eps, nil
 }
 
-// DeleteEndpoint implements event.Service, in one statement. Its
-// deliveries go with it, pending and dead alike (the foreign key cascades).
-func (s *Events) DeleteEndpoint(ctx context.Context, owner int64, id uuid.UUID) (err error) {
-	defer classifyErr(&err)
-	return inStatement(ctx, s.writer, func(q querier) error {
+// deleteEndpoint is the body of event.Service.DeleteEndpoint, in one
+// statement. Its deliveries go with it, pending and dead alike (the foreign
+// key cascades).
+func (s *Events) deleteEndpoint(ctx context.Context, owner int64, id uuid.UUID) (err error) {
+	return s.scope.inStatement(ctx, func(q querier) error {
 		tag, err := q.Exec(ctx, `DELETE FROM webhook_endpoints WHERE id = $1 AND user_id = $2`, id, owner)
 		if err != nil {
 			return fmt.Errorf("delete endpoint %s: %w", id, err)
@@ -214,12 +224,11 @@ const listedDeliveryColumns = `uuid, created_at, status, attempts, last_error,
 	event_id, event_type, event_created_at, customer_id, business_id,
 	transaction_id, amount, description, status_at_event, transaction_type, wallet_id, transaction_created_at`
 
-// DeadDeliveries implements event.Service, on the reader: the endpoint is
-// looked up first (someone else's is ErrNotFound, and an endpoint without
-// dead deliveries an empty page), then its dead letters are read from
-// their index, newest first. The secret is not read.
-func (s *Events) DeadDeliveries(ctx context.Context, owner int64, id uuid.UUID, p wallet.Page) (l wallet.Listing[event.Delivery], err error) {
-	defer classifyErr(&err)
+// deadDeliveries is the body of event.Service.DeadDeliveries, on the reader:
+// the endpoint is looked up first (someone else's is ErrNotFound, and an
+// endpoint without dead deliveries an empty page), then its dead letters are
+// read from their index, newest first. The secret is not read.
+func (s *Events) deadDeliveries(ctx context.Context, owner int64, id uuid.UUID, p wallet.Page) (l wallet.Listing[event.Delivery], err error) {
 	var one int
 	err = s.reader.QueryRow(ctx, `SELECT 1 FROM webhook_endpoints WHERE id = $1 AND user_id = $2`, id, owner).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -245,14 +254,13 @@ func (s *Events) DeadDeliveries(ctx context.Context, owner int64, id uuid.UUID, 
 	return l, nil
 }
 
-// Relay implements event.Outbox, in one transaction on the writer of one
-// statement and the commit: the statement takes the oldest unpublished
-// events not held by another relay (FOR UPDATE SKIP LOCKED, held to the
-// end), marks them published and inserts their deliveries, one per
-// endpoint of a recipient that wants the event's type; publish then runs
-// with the transaction open, and its error rolls all of it back.
-func (s *Events) Relay(ctx context.Context, limit int, publish func(context.Context, []event.Batch) error) (n int, err error) {
-	defer classifyErr(&err)
+// relay is the body of event.Outbox.Relay, in one transaction on the writer
+// of one statement and the commit: the statement takes the oldest unpublished
+// events not held by another relay (FOR UPDATE SKIP LOCKED, held to the end),
+// marks them published and inserts their deliveries, one per endpoint of a
+// recipient that wants the event's type; publish then runs with the
+// transaction open, and its error rolls all of it back.
+func (s *Events) relay(ctx context.Context, limit int, publish func(context.Context, []event.Batch) error) (n int, err error) {
 	tx, err := s.writer.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
@@ -305,10 +313,9 @@ func eventColumnsOf(prefix string) string {
 		prefix + `transaction_type, ` + prefix + `wallet_id, ` + prefix + `transaction_created_at`
 }
 
-// OutboxAge implements event.Outbox, on the writer: the age of the first
-// unpublished event in relay order (read from the relay's index).
-func (s *Events) OutboxAge(ctx context.Context) (age time.Duration, err error) {
-	defer classifyErr(&err)
+// outboxAge is the body of event.Outbox.OutboxAge, on the writer: the age of
+// the first unpublished event in relay order (read from the relay's index).
+func (s *Events) outboxAge(ctx context.Context) (age time.Duration, err error) {
 	var us int64
 	err = s.writer.QueryRow(ctx, `
 		SELECT COALESCE((SELECT (extract(epoch FROM now() - created_at) * 1000000)::bigint
@@ -319,9 +326,8 @@ func (s *Events) OutboxAge(ctx context.Context) (age time.Duration, err error) {
 	return max(time.Duration(us)*time.Microsecond, 0), nil
 }
 
-// Delivery implements event.Outbox, on the writer.
-func (s *Events) Delivery(ctx context.Context, id uuid.UUID) (d event.Delivery, err error) {
-	defer classifyErr(&err)
+// delivery is the body of event.Outbox.Delivery, on the writer.
+func (s *Events) delivery(ctx context.Context, id uuid.UUID) (d event.Delivery, err error) {
 	d, err = scanDelivery(s.writer.QueryRow(ctx, `
 		SELECT `+deliveryColumns+`
 		  FROM webhook_deliveries d
@@ -337,12 +343,11 @@ func (s *Events) Delivery(ctx context.Context, id uuid.UUID) (d event.Delivery, 
 	return d, nil
 }
 
-// RecordAttempt implements event.Outbox, in one conditional update: only a
-// pending delivery whose attempts are n-1 changes, so a duplicate message
-// (the same attempt again, or one after the delivery ended) changes
-// nothing.
-func (s *Events) RecordAttempt(ctx context.Context, id uuid.UUID, n int, a event.Attempt, next time.Time, dead bool) (ok bool, err error) {
-	defer classifyErr(&err)
+// recordAttempt is the body of event.Outbox.RecordAttempt, in one conditional
+// update: only a pending delivery whose attempts are n-1 changes, so a
+// duplicate message (the same attempt again, or one after the delivery ended)
+// changes nothing.
+func (s *Events) recordAttempt(ctx context.Context, id uuid.UUID, n int, a event.Attempt, next time.Time, dead bool) (ok bool, err error) {
 	status, nextAt := event.Pending, &next
 	switch {
 	case a.Delivered():
@@ -367,10 +372,9 @@ func (s *Events) RecordAttempt(ctx context.Context, id uuid.UUID, n int, a event
 	return tag.RowsAffected() == 1, nil
 }
 
-// Overdue implements event.Outbox, in one statement; deliveries another
-// caller is pushing right now are skipped.
-func (s *Events) Overdue(ctx context.Context, grace time.Duration, limit int) (ids []uuid.UUID, err error) {
-	defer classifyErr(&err)
+// overdue is the body of event.Outbox.Overdue, in one statement; deliveries
+// another caller is pushing right now are skipped.
+func (s *Events) overdue(ctx context.Context, grace time.Duration, limit int) (ids []uuid.UUID, err error) {
 	ids, err = query(ctx, s.writer, `
 		UPDATE webhook_deliveries SET next_attempt_at = now() + $1::float8 * interval '1 microsecond'
 		 WHERE id IN (SELECT id FROM webhook_deliveries
@@ -387,10 +391,9 @@ func (s *Events) Overdue(ctx context.Context, grace time.Duration, limit int) (i
 	return ids, nil
 }
 
-// Purge implements event.Outbox, in one statement: their deliveries,
-// delivered or dead, go with them (the foreign key cascades).
-func (s *Events) Purge(ctx context.Context, limit int) (n int64, err error) {
-	defer classifyErr(&err)
+// purge is the body of event.Outbox.Purge, in one statement: their
+// deliveries, delivered or dead, go with them (the foreign key cascades).
+func (s *Events) purge(ctx context.Context, limit int) (n int64, err error) {
 	tag, err := s.writer.Exec(ctx, `
 		DELETE FROM events WHERE id = ANY (ARRAY(
 			SELECT e.id FROM events e

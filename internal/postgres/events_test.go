@@ -238,11 +238,11 @@ func TestEventsFollowTheUnitOfWork(t *testing.T) {
 	base := len(e.allEvents(t))
 
 	// A fault rolls the unit back: its deposit and charge raise nothing.
-	_, _, err := e.keys.Run(ctx, idempotency.Request{User: f.customer, Key: "fault", Hash: []byte("h")}, func(ctx context.Context) (idempotency.Answer, error) {
-		if _, err := e.wallets.Deposit(ctx, f.customer, f.wallet, 100, "lost"); err != nil {
+	_, _, err := e.keys.Run(ctx, idempotency.Request{User: f.customer, Key: "fault", Hash: []byte("h")}, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+		if _, err := e.wallets.In(u).Deposit(ctx, f.customer, f.wallet, 100, "lost"); err != nil {
 			t.Error(err)
 		}
-		if _, err := e.wallets.OpenCharge(ctx, f.customer, f.business, f.wallet, 100, "lost"); err != nil {
+		if _, err := e.wallets.In(u).OpenCharge(ctx, f.customer, f.business, f.wallet, 100, "lost"); err != nil {
 			t.Error(err)
 		}
 		return idempotency.Answer{}, errors.New("boom")
@@ -251,11 +251,11 @@ func TestEventsFollowTheUnitOfWork(t *testing.T) {
 		t.Fatal("Run: no fault")
 	}
 	// A refusal later in the unit rolls back the deposit before it.
-	if _, _, err := e.keys.Run(ctx, idempotency.Request{User: f.customer, Key: "refused", Hash: []byte("h")}, func(ctx context.Context) (idempotency.Answer, error) {
-		if _, err := e.wallets.Deposit(ctx, f.customer, f.wallet, 100, "lost"); err != nil {
+	if _, _, err := e.keys.Run(ctx, idempotency.Request{User: f.customer, Key: "refused", Hash: []byte("h")}, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+		if _, err := e.wallets.In(u).Deposit(ctx, f.customer, f.wallet, 100, "lost"); err != nil {
 			t.Error(err)
 		}
-		_, err := e.wallets.Withdraw(ctx, f.customer, f.wallet, -1000000, "too much")
+		_, err := e.wallets.In(u).Withdraw(ctx, f.customer, f.wallet, -1000000, "too much")
 		return refusal(err)
 	}); err != nil {
 		t.Fatal(err)
@@ -270,8 +270,8 @@ func TestEventsFollowTheUnitOfWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := idempotency.Request{User: f.business, Key: "collect", Hash: []byte("h")}
-	collect := func(ctx context.Context) (idempotency.Answer, error) {
-		_, err := e.wallets.Collect(ctx, f.business, charge.UUID)
+	collect := func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+		_, err := e.wallets.In(u).Collect(ctx, f.business, charge.UUID)
 		return refusal(err)
 	}
 	if a, _, err := e.keys.Run(ctx, req, collect); err != nil || a.Status != 409 {
@@ -503,8 +503,8 @@ func TestEndpoints(t *testing.T) {
 	}
 	// Inside a unit that rolls back, a creation is undone; a refusal
 	// aborts the unit.
-	if _, _, err := e.keys.Run(ctx, idempotency.Request{User: alice.ID, Key: "k", Hash: []byte("h")}, func(ctx context.Context) (idempotency.Answer, error) {
-		if _, err := ev.CreateEndpoint(ctx, alice.ID, event.NewEndpoint{URL: "https://x", Secret: "s"}); err != nil {
+	if _, _, err := e.keys.Run(ctx, idempotency.Request{User: alice.ID, Key: "k", Hash: []byte("h")}, func(ctx context.Context, u *postgres.Unit) (idempotency.Answer, error) {
+		if _, err := ev.In(u).CreateEndpoint(ctx, alice.ID, event.NewEndpoint{URL: "https://x", Secret: "s"}); err != nil {
 			t.Error(err)
 		}
 		return idempotency.Answer{}, errors.New("boom")

@@ -12,8 +12,8 @@
 //
 // Idempotency.Run hands its work the claim's *Unit; the work binds the
 // services whose writes must commit with the stored answer to it,
-// (*Wallets).In(u), (*Users).In(u) (internal/app does so for api.Tx through
-// idempotency.Bind). Nothing rides in the context: which writes commit
+// (*Wallets).In(u), (*Users).In(u), (*Events).In(u) (internal/app does so
+// for api.Tx through idempotency.Bind). Nothing rides in the context: which writes commit
 // together is in the types. A service is written in this pattern:
 //
 //   - its struct holds a scope, scope{pool: writer} from its constructor,

@@ -2,24 +2,25 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
+	"wallets/internal/event"
 	"wallets/internal/money"
 	"wallets/internal/user"
 	"wallets/internal/wallet"
 )
 
-// The services' boundary: each exported method of a service is one line
-// here or two, ending its unexported body (in wallets.go, ledger.go,
-// users.go, health.go) through scope.wrote or read. wrote is for the methods
-// that write in a unit of work: any error keeps the unit the service is
-// bound to from committing, except a refusal the body returns as committed
-// (Collect's rejection); read (or classify) is for
-// those that do not (reads, and the statements that commit on their own
-// whatever the unit: the login throttle, RevokeTokens). Both classify the
-// error (apperr.ErrUnavailable in front of an unreachable database), so no
-// body has to remember either.
+// The services' boundary: each exported method of a service is one line here
+// or two, ending its unexported body (in wallets.go, ledger.go, users.go,
+// events.go, health.go) through scope.wrote or read. wrote is for the methods
+// that write in a unit of work: any error keeps the unit the service is bound
+// to from committing, except a refusal the body returns as committed
+// (Collect's rejection); read (or classify) is for those that do not (reads,
+// and the statements that commit on their own whatever the unit: the login
+// throttle, RevokeTokens). Both classify the error (apperr.ErrUnavailable in
+// front of an unreachable database), so no body has to remember either.
 
 // ListWallets implements wallet.Service, on the reader.
 func (s *Wallets) ListWallets(ctx context.Context, owner int64, p wallet.Page) (wallet.Listing[wallet.Wallet], error) {
@@ -133,4 +134,63 @@ func (s *Users) Deactivate(ctx context.Context, id int64) error {
 // An unreachable database is apperr.ErrUnavailable in the error's chain.
 func (h *Health) Ping(ctx context.Context) error {
 	return classify(h.ping(ctx))
+}
+
+// ListEvents implements event.Service, on the reader.
+func (s *Events) ListEvents(ctx context.Context, user int64, f event.Filter, p wallet.Page) (wallet.Listing[event.Event], error) {
+	return read(s.listEvents(ctx, user, f, p))
+}
+
+// CreateEndpoint implements event.Service.
+func (s *Events) CreateEndpoint(ctx context.Context, owner int64, e event.NewEndpoint) (event.Endpoint, error) {
+	v, err := s.createEndpoint(ctx, owner, e)
+	return v, s.scope.wrote(err)
+}
+
+// ListEndpoints implements event.Service, on the reader.
+func (s *Events) ListEndpoints(ctx context.Context, owner int64) ([]event.Endpoint, error) {
+	return read(s.listEndpoints(ctx, owner))
+}
+
+// DeleteEndpoint implements event.Service.
+func (s *Events) DeleteEndpoint(ctx context.Context, owner int64, id uuid.UUID) error {
+	return s.scope.wrote(s.deleteEndpoint(ctx, owner, id))
+}
+
+// DeadDeliveries implements event.Service, on the reader.
+func (s *Events) DeadDeliveries(ctx context.Context, owner int64, id uuid.UUID, p wallet.Page) (wallet.Listing[event.Delivery], error) {
+	return read(s.deadDeliveries(ctx, owner, id, p))
+}
+
+// The outbox runs outside any unit of work: its transactions and
+// statements are its own, on the writer.
+
+// Relay implements event.Outbox.
+func (s *Events) Relay(ctx context.Context, limit int, publish func(context.Context, []event.Batch) error) (int, error) {
+	return read(s.relay(ctx, limit, publish))
+}
+
+// OutboxAge implements event.Outbox.
+func (s *Events) OutboxAge(ctx context.Context) (time.Duration, error) {
+	return read(s.outboxAge(ctx))
+}
+
+// Delivery implements event.Outbox.
+func (s *Events) Delivery(ctx context.Context, id uuid.UUID) (event.Delivery, error) {
+	return read(s.delivery(ctx, id))
+}
+
+// RecordAttempt implements event.Outbox.
+func (s *Events) RecordAttempt(ctx context.Context, id uuid.UUID, n int, a event.Attempt, next time.Time, dead bool) (bool, error) {
+	return read(s.recordAttempt(ctx, id, n, a, next, dead))
+}
+
+// Overdue implements event.Outbox.
+func (s *Events) Overdue(ctx context.Context, grace time.Duration, limit int) ([]uuid.UUID, error) {
+	return read(s.overdue(ctx, grace, limit))
+}
+
+// Purge implements event.Outbox.
+func (s *Events) Purge(ctx context.Context, limit int) (int64, error) {
+	return read(s.purge(ctx, limit))
 }

@@ -10,11 +10,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Unit is the unit of work of one claimed Idempotency-Key: the claim, and
-// the database transaction that holds it, begun by the first write of a
-// service bound to the unit ((*Wallets).In, (*Users).In). Idempotency.Run
-// makes it, hands it to the work and ends it; it never rides in a context. A Unit serves one request: its services must be called one
-// at a time, as a transaction runs one statement at a time.
+// Unit is the unit of work of one claimed Idempotency-Key: the claim, and the
+// database transaction that holds it, begun by the first write of a service
+// bound to the unit ((*Wallets).In, (*Users).In, (*Events).In). Idempotency.Run makes it,
+// hands it to the work and ends it; it never rides in a context. A Unit
+// serves one request: its services must be called one at a time, as a
+// transaction runs one statement at a time.
 type Unit struct {
 	pool  *pgxpool.Pool
 	user  int64
