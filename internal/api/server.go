@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"wallets/internal/auth"
+	"wallets/internal/event"
 	"wallets/internal/idempotency"
 	"wallets/internal/keys"
 	"wallets/internal/user"
@@ -38,6 +39,10 @@ type Housekeeper interface {
 type Services struct {
 	Wallets wallet.Service
 	Users   user.Service
+	// Events lists the caller's events and keeps their webhook endpoints;
+	// WebhookURLs vets those endpoints' URLs.
+	Events      event.Service
+	WebhookURLs URLPolicy
 	// Idempotency runs the work of requests carrying an Idempotency-Key;
 	// mutating routes need it.
 	Idempotency idempotency.Runner
@@ -58,6 +63,8 @@ type Services struct {
 type Server struct {
 	wallets   wallet.Service
 	users     user.Service
+	events    event.Service
+	urls      URLPolicy
 	idem      idempotency.Runner
 	housekeep Housekeeper
 	health    Pinger
@@ -70,6 +77,8 @@ func NewServer(svc Services) *Server {
 	return &Server{
 		wallets:   svc.Wallets,
 		users:     svc.Users,
+		events:    svc.Events,
+		urls:      svc.WebhookURLs,
 		idem:      svc.Idempotency,
 		housekeep: svc.Housekeeper,
 		health:    svc.Health,
