@@ -15,7 +15,11 @@
 //     runner;
 //   - functions/rotate-key: the rotation function of the HMAC keys in
 //     Secrets Manager (package keyrotation), which Secrets Manager invokes;
-//     no database.
+//     no database;
+//   - functions/events-relay and functions/webhooks-deliver: the events
+//     relay (on a schedule) and the webhook delivery worker (on the delivery
+//     queue), package relayenv; the only functions linking the EventBridge
+//     and SQS clients.
 //
 // There is no other folder: the CDK app deploys one function per folder. This
 // package itself has no code; its tests check the layout against the route

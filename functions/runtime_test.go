@@ -51,6 +51,9 @@ func expectedFunctions(t *testing.T) map[string]string {
 		"authorizer": "ServeAuthorizer()",
 		"migrate":    "",
 		"rotate-key": "",
+		// The events relay and the webhook deliveries (package relayenv).
+		"events-relay":     "",
+		"webhooks-deliver": "",
 	}
 	handlers := api.Handlers()
 	for _, r := range route.Routes() {
@@ -91,7 +94,7 @@ func TestLayout(t *testing.T) {
 			continue
 		}
 		if _, ok := want[e.Name()]; !ok {
-			t.Errorf("functions/%s: no route has this function, and it is none of authorizer, migrate, rotate-key", e.Name())
+			t.Errorf("functions/%s: no route has this function, and it is none of authorizer, migrate, rotate-key, events-relay, webhooks-deliver", e.Name())
 			continue
 		}
 		seen[e.Name()] = true
@@ -248,6 +251,13 @@ func TestLinks(t *testing.T) {
 		}
 		if got := has("github.com/alexedwards/argon2id"); got != password[name] {
 			t.Errorf("%s links argon2id: %v, want %v", name, got, password[name])
+		}
+		// Only the two event functions talk to EventBridge and SQS.
+		events := name == "events-relay" || name == "webhooks-deliver"
+		for _, pkg := range []string{"github.com/aws/aws-sdk-go-v2/service/eventbridge", "github.com/aws/aws-sdk-go-v2/service/sqs"} {
+			if got := has(pkg); got != events {
+				t.Errorf("%s links %s: %v, want %v", name, pkg, got, events)
+			}
 		}
 		// The AWS configuration comes from the environment (internal/awsenv),
 		// not from the SDK's loader, whose credential chain brings the STS,

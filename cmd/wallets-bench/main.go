@@ -160,6 +160,15 @@ func run(ctx context.Context, out io.Writer) (err error) {
 		costs = append(costs, bench.CostLine(spec.Name, cost, fn, authz))
 		logs.add(used, int64(st.Requests))
 	}
+	if only == "" || strings.Contains(bench.Delivery, only) {
+		progress("workload %q, 1 client, %s", bench.Delivery, dur)
+		cu := in.Seeded.Customers[0]
+		st, err := bench.DeliveryLatency(ctx, stack.BaseURL, in.Tokens[cu.Username], cu.Wallet.String(), dur)
+		if err != nil {
+			return err
+		}
+		report.Workloads = append(report.Workloads, bench.Workload{Stats: st})
+	}
 	return printReport(ctx, out, pg, dur, report, costs, cpus, logs)
 }
 

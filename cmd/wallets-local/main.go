@@ -9,6 +9,7 @@
 //	DATABASE_URL  use this database instead of a throwaway one (migrated on start)
 //	DB_MAX_CONNS  pool size (default 20 here: every route shares one pool)
 //	JWT_SECRET    token signing key (default: a random one per run)
+//	WEBHOOK_RETRY_BASE  wait after a failed delivery's first attempt, doubling (default 1s)
 //
 // plus the rest of internal/config's variables. It prints one line with the
 // API's base URL once it accepts requests, logs JSON to stdout, and on
@@ -34,6 +35,7 @@ import (
 	"wallets/internal/localpg"
 	"wallets/internal/passhash"
 	"wallets/internal/postgres/migrate"
+	"wallets/internal/relayenv"
 	"wallets/internal/route"
 	"wallets/migrations"
 )
@@ -114,6 +116,8 @@ func run() (code int) {
 		return fail("configuration: %v", err)
 	}
 	cfg.DatabaseURL = serveURL
+	// A developer receives webhooks on this machine.
+	cfg.WebhookAllowLocal = true
 	if os.Getenv("DB_MAX_CONNS") == "" {
 		cfg.MaxConns = localMaxConns
 	}
@@ -122,6 +126,17 @@ func run() (code int) {
 		return fail("%v", err)
 	}
 	defer e.Close()
+
+	// The events relay and the webhook deliveries, in this process (Lambda
+	// runs the same code as two functions over EventBridge and SQS).
+	events := relayenv.Start(e, relayenv.Options{})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := events.Close(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "wallets-local: stop the events relay: %v\n", err)
+		}
+	}()
 
 	routes := route.Routes()
 	svc := e.All(passhash.Argon2id{})

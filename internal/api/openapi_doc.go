@@ -75,6 +75,8 @@ const (
 	pageList
 	// txList also takes the transaction filters.
 	txList
+	// eventList also takes the event type filter.
+	eventList
 )
 
 // answer is a response a handler gives by design (not a refusal).
@@ -218,6 +220,31 @@ func opDocs() map[string]opDoc {
 			description: "Collects a pending charge, or a rejected one again once the customer has funds; an accepted " +
 				"charge never. Of two debits of one charge racing, exactly one succeeds."},
 
+		"events-list": {tag: "Events", list: eventList,
+			answers: []answer{{status: 200, description: "A page of the events of the caller's money, newest first: " +
+				"a customer's deposits, withdrawals and charges, a business's charges. Events are kept at least 30 days.",
+				schema: "EventPage"}},
+			refusals: map[int]string{400: "`type` is not an event type."}},
+		"webhooks-create": {tag: "Events", body: "Webhook",
+			answers: []answer{{status: 201, description: "The endpoint, with the `secret` that signs its deliveries " +
+				"(shown only here).", schema: "NewWebhook"}},
+			refusals: map[int]string{400: "The URL is not an `https` URL to a public address (`{\"url\": [\"…\"]}`), an " +
+				"event type is unknown, or the caller already has 10 endpoints."},
+			description: "Each event of the caller's that the endpoint wants is POSTed to it as JSON with the headers " +
+				"`Wallets-Event-Id` and `Wallets-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" " +
+				"with the secret>`. A 2xx within 10 seconds delivers it; anything else is retried with exponential " +
+				"backoff and jitter for about a day, with the same event id, then dead-lettered (see " +
+				"`/webhooks/{uuid}/dead-letters`). Delivery is at least once: dedupe by event id."},
+		"webhooks-list": {tag: "Events",
+			answers: []answer{{status: 200, description: "The caller's endpoints, without their secrets.", schema: "WebhookPage"}}},
+		"webhooks-delete": {tag: "Events",
+			answers:  []answer{{status: 204, description: "Deleted: nothing more is delivered to it."}},
+			refusals: map[int]string{404: "Not one of the caller's endpoints (or a malformed uuid)."}},
+		"webhooks-dead-letters": {tag: "Events", list: pageList,
+			answers: []answer{{status: 200, description: "A page of the events the endpoint never accepted, newest " +
+				"first.", schema: "DeadLetterPage"}},
+			refusals: map[int]string{404: "Not one of the caller's endpoints (or a malformed uuid)."}},
+
 		"health": {tag: "Service",
 			answers: []answer{
 				{status: 200, description: "The service and its database are up.", schema: "Health"},
@@ -331,7 +358,7 @@ func buildOpenAPI(routes []route.Route) (doc obj, err error) {
 
 const infoDescription = "Customers keep wallets, deposit and withdraw money and open charges at businesses; " +
 	"businesses collect them. Bodies are JSON or form-encoded. Amounts are decimal strings with exactly two " +
-	"decimals. Every list is paginated (`page`, `page_size`, or `cursor`). Every POST, PUT and PATCH takes an " +
+	"decimals. Every list is paginated (`page`, `page_size`, or `cursor`). Every POST, PUT, PATCH and DELETE takes an " +
 	"`Idempotency-Key`. A trailing slash on any path is accepted. Unknown paths answer 404 and known paths with " +
 	"another method 405. Gateway faults answer 502 or 504 with a `detail`."
 
@@ -340,6 +367,7 @@ func tags() []any {
 		obj{"name": "Users", "description": "Accounts and authentication."},
 		obj{"name": "Wallets", "description": "Customers' (type 1) wallets and charges."},
 		obj{"name": "Businesses", "description": "The business directory and businesses' (type 2) wallet and charges."},
+		obj{"name": "Events", "description": "What happened to the caller's money: the events list and signed webhooks."},
 		obj{"name": "Service", "description": "Health, this document and its readable rendering."},
 	}
 }
@@ -580,6 +608,8 @@ var (
 		"description": "Compra auriculares", "status": 1, "type": 2, "business": 4,
 		"wallet": "e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10", "created_date": "2021-04-21T10:00:00.000000Z"}
 	exampleBusiness = obj{"id": 4, "name": "Media Market"}
+	exampleEvent    = obj{"id": "9f0c2b9e-2d7e-4c51-8f37-5b1f0a3d6e21", "type": "charge.created",
+		"created": "2021-04-21T10:00:00.000000Z", "data": exampleTransaction}
 )
 
 func schemaComponents() obj {
@@ -634,6 +664,9 @@ func parameterComponents() obj {
 			"description": "An opaque cursor from a `next` or `previous` link, empty for the first page: " +
 				"constant-time deep paging. It takes precedence over `page`; cursor pages have a null `count`.",
 			"schema": str(nil)},
+		"EventType": obj{"name": "type", "in": "query", "allowEmptyValue": true,
+			"description": "Only events of this type; empty means any; another value is a 400.",
+			"schema":      obj{"type": "string", "enum": eventTypeEnum()}},
 		"Status": obj{"name": "status", "in": "query", "allowEmptyValue": true,
 			"description": "1 pending, 2 accepted, 3 rejected; empty means any.",
 			"schema":      obj{"type": "integer", "enum": []any{1, 2, 3}}},
@@ -696,6 +729,7 @@ func requestBodyComponents() obj {
 		"Deposit":        formBody("Deposit", true, "The amount to deposit (positive)."),
 		"Withdrawal":     formBody("Withdrawal", true, "The amount to withdraw, written negative."),
 		"Charge":         formBody("Charge", true, "The charge to open."),
+		"Webhook":        formBody("WebhookCreate", true, "The endpoint to register."),
 	}
 }
 
@@ -751,6 +785,13 @@ func inputSchemas() obj {
 			"amount":      schemaRef("NegativeAmount"),
 			"description": description,
 		}, obj{"examples": []any{obj{"amount": "-150.00", "description": "Cajero"}}}),
+		"WebhookCreate": object([]string{"url"}, obj{
+			"url": str(obj{"format": "uri", "maxLength": MaxWebhookURL, "description": "Where to deliver: an " +
+				"`https` URL whose host resolves only to public addresses (checked now and at every delivery). " +
+				"`make run` also accepts `http://127.0.0.1:PORT` and `http://localhost:PORT`."}),
+			"events": obj{"type": "array", "minItems": 1, "items": obj{"type": "string", "enum": eventTypeEnum()},
+				"description": "The event types to deliver; absent means every type (also those added later)."},
+		}, obj{"examples": []any{obj{"url": "https://example.com/hooks/wallets", "events": []any{"charge.created", "charge.collected"}}}}),
 		"Charge": object([]string{"amount", "wallet"}, obj{
 			"amount":      schemaRef("PositiveAmount"),
 			"description": description,

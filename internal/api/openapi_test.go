@@ -194,7 +194,7 @@ func TestOpenAPIIdempotencyKey(t *testing.T) {
 	routeOps(t, doc, func(rt route.Route, m string, op *openapi3.Operation) {
 		name := m + " " + rt.Path
 		p := op.Parameters.GetByInAndName(openapi3.ParameterInHeader, "Idempotency-Key")
-		mutating := m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch
+		mutating := m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch || m == http.MethodDelete
 		if (p != nil) != mutating {
 			t.Fatalf("%s: Idempotency-Key parameter present %v", name, p != nil)
 		}

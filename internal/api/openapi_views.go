@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"wallets/internal/event"
 	"wallets/internal/money"
 	"wallets/internal/user"
 	"wallets/internal/wallet"
@@ -27,6 +28,7 @@ var viewSchemas = map[reflect.Type]string{
 	reflect.TypeFor[walletView]():      "Wallet",
 	reflect.TypeFor[transactionView](): "Transaction",
 	reflect.TypeFor[businessView]():    "Business",
+	reflect.TypeFor[eventView]():       "Event",
 }
 
 // viewError is a view that the document's refinements do not fit.
@@ -100,6 +102,11 @@ func typeSchema(view reflect.Type, field string, ft reflect.Type) obj {
 		s = obj{"type": "integer"}
 	case reflect.Int64:
 		s = obj{"type": "integer", "format": "int64"}
+	case reflect.Slice:
+		if ft.Elem().Kind() != reflect.String {
+			panic(viewError{fmt.Sprintf("%s.%s: no schema for Go type %s", view.Name(), field, ft)})
+		}
+		s = obj{"type": "array", "items": obj{"type": "string"}}
 	case reflect.Interface:
 		// Anything: the refinement says what.
 		return obj{}
@@ -148,6 +155,36 @@ func viewSchemaComponents() obj {
 		"WalletPage":      page("Wallet", "A page of wallets."),
 		"TransactionPage": page("Transaction", "A page of transactions, newest first."),
 		"BusinessPage":    page("Business", "A page of businesses."),
+		"Event": fromView[eventView](map[string]obj{
+			"id":      schemaRef("UUID"),
+			"type":    {"enum": eventTypeEnum(), "description": "What happened."},
+			"created": schemaRef("Timestamp"),
+			"data": {"allOf": []any{schemaRef("Transaction")}, "description": "The transaction as the lists show " +
+				"it, as it stood right after the event (a `charge.created` event's charge is pending)."},
+		}, obj{"description": "An event; the same object is the body of a webhook delivery. Deliveries are at " +
+			"least once: receivers dedupe by `id`.", "examples": []any{exampleEvent}}),
+		"EventPage": page("Event", "A page of events, newest first."),
+		"Webhook": fromView[webhookView](map[string]obj{
+			"id":      schemaRef("UUID"),
+			"url":     {"format": "uri", "maxLength": MaxWebhookURL},
+			"events":  {"items": obj{"type": "string", "enum": eventTypeEnum()}, "description": "The event types delivered."},
+			"created": schemaRef("Timestamp"),
+		}, obj{"description": "A webhook endpoint (its secret is shown only when it is created)."}),
+		"NewWebhook": fromView[newWebhookView](map[string]obj{
+			"id":      schemaRef("UUID"),
+			"url":     {"format": "uri", "maxLength": MaxWebhookURL},
+			"events":  {"items": obj{"type": "string", "enum": eventTypeEnum()}, "description": "The event types delivered."},
+			"secret":  {"description": "Signs every delivery (`Wallets-Signature`); shown only here."},
+			"created": schemaRef("Timestamp"),
+		}, obj{"description": "A webhook endpoint just created, with its signing secret."}),
+		"WebhookPage": page("Webhook", "The caller's webhook endpoints, newest first (all of them: at most 10)."),
+		"DeadLetter": fromView[deadLetterView](map[string]obj{
+			"event":      schemaRef("Event"),
+			"attempts":   {"minimum": 1},
+			"last_error": {"description": "Why the last attempt failed."},
+			"failed":     obj{"allOf": []any{schemaRef("Timestamp")}, "description": "When the last attempt failed."},
+		}, obj{"description": "An event an endpoint never accepted: every attempt failed."}),
+		"DeadLetterPage": page("DeadLetter", "A page of dead-lettered deliveries, newest first."),
 		"Health": fromView[healthView](map[string]obj{
 			"status":   {"enum": []any{"ok", "unavailable"}},
 			"database": {"enum": []any{"ok", "unreachable"}},
@@ -164,4 +201,13 @@ func page(item, description string) obj {
 		"previous": {"format": "uri", "description": "The previous page's URL, or null on the first page."},
 		"results":  {"type": "array", "items": schemaRef(item)},
 	}, obj{"description": description})
+}
+
+// eventTypeEnum is the event types, for enums.
+func eventTypeEnum() []any {
+	out := make([]any, len(event.Types))
+	for i, t := range event.Types {
+		out[i] = string(t)
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"wallets/internal/auth"
+	"wallets/internal/event"
 	"wallets/internal/idempotency"
 	"wallets/internal/keys"
 	"wallets/internal/user"
@@ -38,6 +39,10 @@ type Housekeeper interface {
 type Services struct {
 	Wallets wallet.Service
 	Users   user.Service
+	// Events lists the caller's events and keeps their webhook endpoints;
+	// WebhookURLs vets those endpoints' URLs.
+	Events      event.Service
+	WebhookURLs URLPolicy
 	// Idempotency runs the work of requests carrying an Idempotency-Key,
 	// handing it the Tx bound to the key's unit of work; mutating routes
 	// need it.
@@ -63,6 +68,7 @@ type Services struct {
 type Tx struct {
 	Wallets wallet.Service
 	Users   user.Service
+	Events  event.Service
 }
 
 // Server holds the services every handler shares. One Server lives per
@@ -71,6 +77,8 @@ type Tx struct {
 type Server struct {
 	wallets   wallet.Service
 	users     user.Service
+	events    event.Service
+	urls      URLPolicy
 	idem      idempotency.Runner[Tx]
 	housekeep Housekeeper
 	health    Pinger
@@ -83,6 +91,8 @@ func NewServer(svc Services) *Server {
 	return &Server{
 		wallets:   svc.Wallets,
 		users:     svc.Users,
+		events:    svc.Events,
+		urls:      svc.WebhookURLs,
 		idem:      svc.Idempotency,
 		housekeep: svc.Housekeeper,
 		health:    svc.Health,
@@ -95,6 +105,6 @@ func NewServer(svc Services) *Server {
 // request's work runs on under an Idempotency-Key.
 func (s *Server) in(tx Tx) *Server {
 	b := *s
-	b.wallets, b.users = tx.Wallets, tx.Users
+	b.wallets, b.users, b.events = tx.Wallets, tx.Users, tx.Events
 	return &b
 }

@@ -104,6 +104,8 @@ func newStack(t testing.TB, configure func(*config.Config), logs io.Writer) *Sta
 		Environment:      "test",
 		StatementTimeout: 5 * time.Second,
 		MaxConns:         20,
+		// The tests receive webhooks on local servers.
+		WebhookAllowLocal: true,
 	}
 	if configure != nil {
 		configure(&cfg)
@@ -328,4 +330,14 @@ func uuidOf(t testing.TB, r *Result) string {
 // String makes a Result readable in failure messages.
 func (r *Result) String() string {
 	return fmt.Sprintf("%d %s", r.Status, r.Body)
+}
+
+// JSONText is v encoded as JSON (for messages and comparisons of decoded
+// values).
+func JSONText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	return string(b)
 }

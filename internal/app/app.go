@@ -26,6 +26,7 @@ import (
 	"wallets/internal/postgres"
 	"wallets/internal/route"
 	"wallets/internal/user"
+	"wallets/internal/webhook"
 )
 
 // Env is one process's configuration, observability and pools, from which
@@ -143,16 +144,35 @@ func bindTx(svc api.Services, u *postgres.Unit) api.Tx {
 	default:
 		panic(fmt.Sprintf("app: cannot bind %T to a unit of work", s))
 	}
+	switch s := svc.Events.(type) {
+	case nil:
+	case *postgres.Events:
+		tx.Events = s.In(u)
+	default:
+		panic(fmt.Sprintf("app: cannot bind %T to a unit of work", s))
+	}
 	return tx
+}
+
+// Events is the events and webhook endpoints service, and the relay's and
+// delivery worker's outbox, on the writer (and the reader for lists).
+func (e *Env) Events() *postgres.Events { return postgres.NewEvents(e.DB, e.ReadDB) }
+
+// WebhookURLs is the policy webhook URLs are checked against, at creation
+// and at every delivery.
+func (e *Env) WebhookURLs() webhook.Policy {
+	return webhook.Policy{AllowLocal: e.Config.WebhookAllowLocal}
 }
 
 // All is every service, for a process serving every route (the local
 // gateway, tests). h hashes passwords.
 func (e *Env) All(h user.Hasher) api.Services {
 	return idempotent(api.Services{
-		Wallets: e.Wallets(),
-		Users:   e.Users(h),
-		Health:  e.Health(),
+		Wallets:     e.Wallets(),
+		Users:       e.Users(h),
+		Events:      e.Events(),
+		WebhookURLs: e.WebhookURLs(),
+		Health:      e.Health(),
 	}, e.Idempotency())
 }
 
@@ -305,7 +325,7 @@ func Serve(function string, h api.HandlerFunc, wire func(*Env) api.Services) {
 	var svc api.Services
 	e := lambdaEnv(function, func(e *Env) bool {
 		svc = wire(e)
-		return svc.Wallets != nil || svc.Users != nil || svc.Health != nil
+		return svc.Wallets != nil || svc.Users != nil || svc.Health != nil || svc.Events != nil
 	})
 	if rt.Mutates() {
 		svc = idempotent(svc, e.Idempotency())
@@ -317,4 +337,10 @@ func Serve(function string, h api.HandlerFunc, wire func(*Env) api.Services) {
 func ServeAuthorizer() {
 	e := lambdaEnv("authorizer", func(*Env) bool { return true })
 	lambda.Start(e.Authorizer(e.Users(nil)))
+}
+
+// LambdaEnv builds the Env of a Lambda function that serves no route (the
+// events relay, the webhook deliveries) and queries the database, or exits.
+func LambdaEnv(function string) *Env {
+	return lambdaEnv(function, func(*Env) bool { return true })
 }

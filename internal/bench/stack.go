@@ -20,6 +20,7 @@ import (
 	"wallets/internal/gateway"
 	"wallets/internal/obs"
 	"wallets/internal/passhash"
+	"wallets/internal/relayenv"
 	"wallets/internal/route"
 )
 
@@ -87,7 +88,10 @@ type Stack struct {
 	// local gateway's access log (API Gateway's access logging).
 	Logs, Access *Counter
 
-	env    *app.Env
+	env *app.Env
+	// events is the relay and the delivery worker, running as in `make run`
+	// (the money workloads pay for the relay publishing their events).
+	events *relayenv.Local
 	srv    *http.Server
 	served chan error
 	meters map[string]*meter
@@ -107,6 +111,8 @@ func StartStack(ctx context.Context, dbURL string, jwtKey []byte, maxConns int) 
 		Environment:      "bench",
 		StatementTimeout: 5 * time.Second,
 		MaxConns:         int32(maxConns),
+		// The delivery workload receives on a loopback port.
+		WebhookAllowLocal: true,
 	}
 	e, err := app.NewEnv(ctx, cfg, "wallets-local")
 	if err != nil {
@@ -137,6 +143,7 @@ func StartStack(ctx context.Context, dbURL string, jwtKey []byte, maxConns int) 
 	}
 	s.BaseURL = "http://" + ln.Addr().String() + route.Prefix
 	s.srv = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.events = relayenv.Start(e, relayenv.Options{})
 	s.served = make(chan error, 1)
 	go func() { s.served <- s.srv.Serve(ln) }()
 	return s, nil
@@ -210,6 +217,9 @@ func (s *Stack) Close() error {
 	err := s.srv.Shutdown(ctx)
 	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
+	}
+	if s.events != nil {
+		err = errors.Join(err, s.events.Close(ctx))
 	}
 	s.env.Close()
 	return err

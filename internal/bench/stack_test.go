@@ -315,3 +315,34 @@ func listen(t *testing.T) net.Listener {
 	}
 	return ln
 }
+
+// TestDeliveryLatencyTimesEveryDeposit: every deposit of the run reaches
+// the receiver through the stack's relay and worker, and the row reports
+// the deliveries with ordered, positive latencies.
+func TestDeliveryLatencyTimesEveryDeposit(t *testing.T) {
+	ctx := context.Background()
+	dbURL, _, s := seeded(t, Plan{Customers: 1, CustomerFunds: 1_000_000, Businesses: 1, ListRows: 1, Charges: 1})
+	key := make([]byte, 32)
+	rand.Read(key)
+	stack, err := StartStack(ctx, dbURL, key, 4)
+	if err != nil {
+		t.Fatalf("StartStack: %v", err)
+	}
+	defer stack.Close()
+	c := Client{BaseURL: stack.BaseURL, HTTP: &http.Client{Timeout: time.Minute}}
+	cu := s.Customers[0]
+	token, err := c.Login(ctx, cu.Username, SeedPassword)
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	st, err := DeliveryLatency(ctx, stack.BaseURL, token, cu.Wallet.String(), 2*time.Second)
+	if err != nil {
+		t.Fatalf("DeliveryLatency: %v", err)
+	}
+	if st.Name != Delivery || st.Requests == 0 || st.Non2xx != 0 {
+		t.Fatalf("DeliveryLatency = %+v; want every deposit delivered", st)
+	}
+	if st.P50 <= 0 || st.P99 < st.P50 || st.Rate <= 0 {
+		t.Errorf("DeliveryLatency = %+v; want 0 < p50 <= p99 and a rate", st)
+	}
+}

@@ -61,6 +61,16 @@ type Config struct {
 	// MaxConns sizes the pool (DB_MAX_CONNS; default 2, for one Lambda
 	// container).
 	MaxConns int32
+	// WebhookAllowLocal lets webhook URLs name http://127.0.0.1:PORT and
+	// http://localhost:PORT, so a developer can receive deliveries: set by
+	// `make run` and the tests, never read from the environment (Lambda
+	// never allows them).
+	WebhookAllowLocal bool
+	// WebhookRetryBase is the wait after a failed delivery's first attempt
+	// when deliveries run in-process (`make run`), doubling after each
+	// (WEBHOOK_RETRY_BASE, a Go duration; default 1s). In AWS the schedule
+	// is webhook.AWSSchedule.
+	WebhookRetryBase time.Duration
 }
 
 // SentryDisabled in the Sentry DSN secret turns error reporting off (see
@@ -122,6 +132,9 @@ func FromEnv() (Config, error) {
 	c.MaxConns = int32(maxConns)
 	if c.KeyTTL, err = time.ParseDuration(envOr("SECRETS_REFRESH", "5m")); err != nil || c.KeyTTL <= 0 {
 		return c, fmt.Errorf("SECRETS_REFRESH: %q is not a positive duration", os.Getenv("SECRETS_REFRESH"))
+	}
+	if c.WebhookRetryBase, err = time.ParseDuration(envOr("WEBHOOK_RETRY_BASE", "1s")); err != nil || c.WebhookRetryBase <= 0 {
+		return c, fmt.Errorf("WEBHOOK_RETRY_BASE: %q is not a positive duration", os.Getenv("WEBHOOK_RETRY_BASE"))
 	}
 	return c, nil
 }

@@ -128,6 +128,7 @@ const (
 	post  = http.MethodPost
 	put   = http.MethodPut
 	patch = http.MethodPatch
+	del   = http.MethodDelete
 )
 
 // Memory and timeout defaults: password hashing needs more memory and CPU
@@ -188,6 +189,18 @@ func Routes() []Route {
 		{Function: "business-debit", Methods: []string{put, patch}, Path: Prefix + "/wallets/business/transactions/{uuid}/debit", Access: Business,
 			Summary: "Collect a pending or rejected charge."},
 
+		// Events and webhooks.
+		{Function: "events-list", Methods: []string{get}, Path: Prefix + "/events", Access: User,
+			Summary: "Page of the events of the caller's money, newest first.", Replica: true, Keys: cursor},
+		{Function: "webhooks-create", Methods: []string{post}, Path: Prefix + "/webhooks", Access: User,
+			Summary: "Register a URL to receive the caller's events, signed."},
+		{Function: "webhooks-list", Methods: []string{get}, Path: Prefix + "/webhooks", Access: User,
+			Summary: "The caller's webhook endpoints."},
+		{Function: "webhooks-delete", Methods: []string{del}, Path: Prefix + "/webhooks/{uuid}", Access: User,
+			Summary: "Delete one of the caller's webhook endpoints."},
+		{Function: "webhooks-dead-letters", Methods: []string{get}, Path: Prefix + "/webhooks/{uuid}/dead-letters", Access: User,
+			Summary: "Page of the events one of the caller's endpoints never accepted.", Replica: true, Keys: cursor},
+
 		// Service.
 		{Function: "health", Methods: []string{get}, Path: Prefix + "/health", Access: Public,
 			Summary: "Liveness and database reachability."},
@@ -218,7 +231,7 @@ func (r Route) Timeout() int {
 // Idempotency-Key and runs in a database transaction.
 func (r Route) Mutates() bool {
 	for _, m := range r.Methods {
-		if m == post || m == put || m == patch {
+		if m == post || m == put || m == patch || m == del {
 			return true
 		}
 	}
