@@ -146,8 +146,8 @@ func (a Attempt) Delivered() bool { return a.Status >= 200 && a.Status < 300 }
 // Service is what the API offers a logged-in user: their events, and their
 // webhook endpoints. Like wallet.Service, an implementation may hand out the
 // Service bound to a unit of work (an Idempotency-Key claim, see
-// idempotency.Runner; postgres.(*Events).In, and a field of api.Tx once the
-// edge serves endpoints): a bound Service's writing methods (CreateEndpoint,
+// idempotency.Runner and api.Tx; postgres.(*Events).In): a bound
+// Service's writing methods (CreateEndpoint,
 // DeleteEndpoint) then commit with the unit, and any error they return keeps
 // it from committing.
 type Service interface {
