@@ -77,6 +77,11 @@ func TestOneFunctionAndMethodPerRoute(t *testing.T) {
 			if alias.Type != "AWS::Lambda::Alias" || refOf(alias.Props["FunctionName"]) != fn.ID || alias.Props["Name"] != functions.LiveAlias {
 				t.Errorf("%s %s: integration targets %s, want the %s alias of %s", m, r.Path, jsonString(get(meth.Props, "Integration", "Uri")), functions.LiveAlias, fn.ID)
 			}
+			// API Gateway invokes it with the API's invoke role, not a
+			// resource-based permission per function.
+			if cred := refOf(get(meth.Props, "Integration", "Credentials")); !strings.HasPrefix(cred, "ApiInvokeRole") {
+				t.Errorf("%s %s: integration credentials %s, want the API's invoke role", m, r.Path, jsonString(get(meth.Props, "Integration", "Credentials")))
+			}
 			wantAuth := "NONE"
 			if r.Access.Authorized() {
 				wantAuth = "CUSTOM"
@@ -91,6 +96,37 @@ func TestOneFunctionAndMethodPerRoute(t *testing.T) {
 	}
 	if got := d.w.Api.Api.Methods; got != served {
 		t.Errorf("the API proxies %d methods, the route table has %d", got, served)
+	}
+	// The only invoke permission API Gateway holds is the authorizer's;
+	// the invoke role may call exactly the route functions' aliases.
+	var gatewayPermissions []string
+	for _, p := range d.apiJSON.resources("AWS::Lambda::Permission") {
+		if p.Props["Principal"] == "apigateway.amazonaws.com" {
+			gatewayPermissions = append(gatewayPermissions, refOf(p.Props["FunctionName"]))
+		}
+	}
+	if len(gatewayPermissions) != 1 || !strings.HasPrefix(gatewayPermissions[0], "FunctionsAuthorizerLive") {
+		t.Errorf("API Gateway invoke permissions on %v, want only the authorizer's", gatewayPermissions)
+	}
+	var invokeRole string
+	for _, r := range d.apiJSON.resources("AWS::IAM::Role") {
+		if strings.HasPrefix(r.ID, "ApiInvokeRole") {
+			invokeRole = r.ID
+		}
+	}
+	invoke := rolePolicyStatements(d.apiJSON, invokeRole)
+	if len(invoke) != 1 || get(invoke[0], "Action") != "lambda:InvokeFunction" {
+		t.Errorf("invoke role %q: statements %s, want one lambda:InvokeFunction", invokeRole, jsonString(invoke))
+	} else {
+		var aliases []string
+		for _, res := range asList(get(invoke[0], "Resource")) {
+			if a, _ := d.apiJSON.resource(refOf(res)); a.Type == "AWS::Lambda::Alias" {
+				aliases = append(aliases, a.ID)
+			}
+		}
+		if want := len(d.w.Api.Functions.Routes); len(aliases) != want || len(asList(get(invoke[0], "Resource"))) != want {
+			t.Errorf("invoke role may call %s, want the %d route aliases", jsonString(get(invoke[0], "Resource")), want)
+		}
 	}
 	// Nothing but the routes, the authorizer and the migrations.
 	ours := 0
