@@ -586,8 +586,9 @@ func TestBootstrapQualifiers(t *testing.T) {
 
 // Point 11: every stack keeps room under CloudFormation's 500 resources for
 // 20 more routes, each on a path of its own (a function with its log group,
-// version, alias, deployment group, permission and three alarms; a
-// resource, a method and a 405 ANY method).
+// version, alias, deployment group and three alarms; a resource, a method
+// and a 405 ANY method; no invoke permission: the API's invoke role covers
+// it).
 func TestRoomFor20MoreRoutes(t *testing.T) {
 	const more, limit = 20, 500
 	p := prodDeployment(t) // before the route table grows

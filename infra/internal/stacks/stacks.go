@@ -24,7 +24,8 @@ import (
 )
 
 // DataStack holds the state: the network, the database behind its proxy,
-// and the application's secrets. It changes rarely; the ApiStack deploys
+// the application's secrets, and the event bus and the webhook delivery
+// queues. It changes rarely; the ApiStack deploys
 // after it.
 type DataStack struct {
 	awscdk.Stack
@@ -34,8 +35,9 @@ type DataStack struct {
 	Events   *data.Events
 }
 
-// ApiStack holds what serves requests: the functions, the migrations
-// trigger, the REST API and the monitoring.
+// ApiStack holds what serves requests: the functions (the events relay and
+// the webhook delivery worker too, with their schedule and queue mapping),
+// the migrations trigger, the REST API and the monitoring.
 type ApiStack struct {
 	awscdk.Stack
 	Functions  *functions.Functions
