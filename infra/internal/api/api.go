@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -34,6 +36,10 @@ type Api struct {
 	// PublicMethods are the methods of routes without the authorizer,
 	// NotAllowedMethods the 405 ANY methods (both for cdk-nag's record).
 	PublicMethods, NotAllowedMethods []awsapigateway.Method
+	// InvokeRole is the role API Gateway invokes the route functions'
+	// aliases with (see invoke).
+	InvokeRole      awsiam.Role
+	invokeStatement awsiam.PolicyStatement
 }
 
 // NotAllowedTemplate is the 405 body; API Gateway fills in the method.
@@ -182,12 +188,7 @@ func (a *Api) addRoutes(routes []route.Route, fns *functions.Functions) (paths [
 		served[r.Path] = append(served[r.Path], r.Methods...)
 		res := a.RestApi.Root().ResourceForPath(jsii.String(r.Path))
 		// The alias: CodeDeploy moves it to a new version gradually.
-		integration := awsapigateway.NewLambdaIntegration(fns.Routes[r.Function].Alias, &awsapigateway.LambdaIntegrationOptions{
-			Proxy: jsii.Bool(true),
-			// One invoke permission per function for the whole API rather
-			// than two per method.
-			ScopePermissionToMethod: jsii.Bool(false),
-		})
+		integration := a.invoke(fns.Routes[r.Function].Alias)
 		for _, m := range r.Methods {
 			opts := &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_NONE}
 			if r.Access.Authorized() {
@@ -201,6 +202,34 @@ func (a *Api) addRoutes(routes []route.Route, fns *functions.Functions) (paths [
 		}
 	}
 	return paths, served
+}
+
+// invoke is a Lambda proxy integration of alias that API Gateway calls with
+// the API's invoke role (InvokeRole) instead of a resource-based permission
+// on the function: one role and one policy for every route rather than a
+// Lambda::Permission per function, which keeps the Api stack under
+// CloudFormation's 500 resources as routes are added. It is what
+// LambdaIntegration renders, less the permission.
+func (a *Api) invoke(alias awslambda.Alias) awsapigateway.Integration {
+	if a.InvokeRole == nil {
+		a.InvokeRole = awsiam.NewRole(a.Construct, jsii.String("InvokeRole"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("apigateway.amazonaws.com"), nil),
+			Description: jsii.String("API Gateway invokes the live alias of each route function"),
+		})
+		a.invokeStatement = awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("lambda:InvokeFunction"),
+			Resources: &[]*string{},
+		})
+		a.InvokeRole.AddToPolicy(a.invokeStatement)
+	}
+	a.invokeStatement.AddResources(alias.FunctionArn())
+	return awsapigateway.NewAwsIntegration(&awsapigateway.AwsIntegrationProps{
+		Proxy:                 jsii.Bool(true),
+		Service:               jsii.String("lambda"),
+		Path:                  jsii.String("2015-03-31/functions/" + *alias.FunctionArn() + "/invocations"),
+		IntegrationHttpMethod: jsii.String("POST"),
+		Options:               &awsapigateway.IntegrationOptions{CredentialsRole: a.InvokeRole},
+	})
 }
 
 // addNotAllowed makes the other methods of a known path answer 405 like

@@ -1,5 +1,5 @@
 // Package functions builds the Lambda functions (one per route, the
-// authorizer, the migrations) with their shared least-privilege roles, checks
+// authorizer, the migrations, the events relay and webhook delivery) with their shared least-privilege roles, checks
 // their connection budget against the proxy (CapacityRule), and shifts their
 // aliases with CodeDeploy (NewDeployments).
 package functions
@@ -15,8 +15,11 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -32,6 +35,24 @@ const (
 	// no route (folders functions/authorizer and functions/migrate).
 	AuthorizerFunction = "authorizer"
 	MigrateFunction    = "migrate"
+	// EventsRelayFunction and WebhooksDeliverFunction are the events
+	// functions (issue #18): the relay, on a schedule, and the webhook
+	// delivery worker, on the delivery queue. They serve no route either.
+	EventsRelayFunction     = "events-relay"
+	WebhooksDeliverFunction = "webhooks-deliver"
+)
+
+// The events functions' concurrency. The relay runs about 50 s of every
+// minute, so two invocations overlap at most briefly (and harmlessly: the
+// outbox is read with SKIP LOCKED); reserving 2 bounds its connections for
+// CapacityRule. The delivery queue's event source mapping invokes at most
+// DeliveryConcurrency at once, the function's reserved concurrency too, so
+// webhook deliveries never take more than their share of the proxy.
+const (
+	RelayConcurrency    = 2
+	DeliveryConcurrency = 10
+	// RelaySchedule is how often EventBridge invokes the relay.
+	RelaySchedule = "rate(1 minute)"
 )
 
 // Function is one deployed Lambda function and its log group.
@@ -67,6 +88,10 @@ type functionSpec struct {
 	readReplica bool // gets DATABASE_READ_HOST
 	access      Access
 	reserved    int // reserved concurrency
+	// env is configuration beyond the database's and the secrets' (the
+	// events functions' bus and queue); grants describes their own role.
+	env    map[string]*string
+	grants string
 }
 
 // Access is what a function may do beyond writing its logs and attaching
@@ -118,20 +143,25 @@ type Functions struct {
 	Order      []string             // route function names in route-table order
 	Authorizer *Function
 	Migrate    *Function
+	// EventsRelay and WebhooksDeliver are the events functions; each has
+	// a role of its own (the bus and the queue are theirs alone).
+	EventsRelay, WebhooksDeliver *Function
+	// RelaySchedule is the rule that invokes the relay every minute.
+	RelaySchedule awsevents.Rule
 	// Roles are the shared roles of the route functions and the
 	// authorizer, by class (see Access.roleClass); the migrate function
 	// has a role of its own.
 	Roles map[string]awsiam.Role
 }
 
-// All returns the route functions in route-table order, then the authorizer
-// and the migrate function.
+// All returns the route functions in route-table order, then the
+// authorizer, the migrate function and the events functions.
 func (f *Functions) All() []*Function {
-	out := make([]*Function, 0, len(f.Order)+2)
+	out := make([]*Function, 0, len(f.Order)+4)
 	for _, n := range f.Order {
 		out = append(out, f.Routes[n])
 	}
-	return append(out, f.Authorizer, f.Migrate)
+	return append(out, f.Authorizer, f.Migrate, f.EventsRelay, f.WebhooksDeliver)
 }
 
 // Deps is what the functions connect to.
@@ -139,6 +169,7 @@ type Deps struct {
 	Network  *network.Network
 	Database *data.Database
 	Secrets  *data.Secrets
+	Events   *data.Events
 }
 
 // RouteTable is the route table the deployment is built from: route.Routes(),
@@ -150,13 +181,18 @@ var RouteTable = route.Routes
 func New(scope constructs.Construct, id string, s settings.Settings, deps Deps) (*Functions, error) {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	f := &Functions{Construct: c, Routes: map[string]*Function{}, Roles: map[string]awsiam.Role{}}
-	specs := f.specs(s)
+	specs := f.specs(s, deps)
 	if err := checkBootstraps(s, specs); err != nil {
 		return nil, err
 	}
 	for _, sp := range specs {
 		var role awsiam.IRole // nil: a role of its own (the migrations)
-		if sp.name != MigrateFunction {
+		switch sp.name {
+		case MigrateFunction:
+		case EventsRelayFunction, WebhooksDeliverFunction:
+			role = lambdaRole(c, ConstructID(sp.name)+"Role", s, "the "+sp.name+" function alone: "+sp.grants)
+			grant(role, deps, sp.access)
+		default:
 			role = f.role(c, s, deps, sp.access)
 		}
 		fn := newFunction(c, s, deps, sp, role)
@@ -165,16 +201,54 @@ func New(scope constructs.Construct, id string, s settings.Settings, deps Deps) 
 			f.Authorizer = fn
 		case MigrateFunction:
 			f.Migrate = fn
+		case EventsRelayFunction:
+			f.EventsRelay = fn
+		case WebhooksDeliverFunction:
+			f.WebhooksDeliver = fn
 		default:
 			f.Routes[sp.name] = fn
 		}
 	}
+	f.wireEvents(c, s, deps.Events)
 	return f, nil
+}
+
+// wireEvents gives the events functions their triggers and their grants
+// beyond the database: the relay publishes to the bus (events:PutEvents)
+// and sends to the delivery queue (sqs:SendMessage, which also authorizes
+// SendMessageBatch), invoked every minute by a schedule rule; the delivery
+// worker consumes the delivery queue through an event source mapping
+// (receive, delete, change visibility: it brings a message back when the
+// next attempt is due) reporting partial batch failures. Both are invoked
+// through their live alias, like the routes.
+func (f *Functions) wireEvents(c constructs.Construct, s settings.Settings, ev *data.Events) {
+	relay, deliver := f.EventsRelay, f.WebhooksDeliver
+	ev.Bus.GrantPutEventsTo(relay.Fn, nil)
+	relay.Fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("sqs:SendMessage"),
+		Resources: jsii.Strings(*ev.Deliveries.QueueArn()),
+	}))
+	f.RelaySchedule = awsevents.NewRule(c, jsii.String("EventsRelaySchedule"), &awsevents.RuleProps{
+		RuleName:    jsii.String(s.Name("events-relay-schedule")),
+		Description: jsii.String("Invokes the events relay every minute; it polls the outbox every second for about 50 s"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(RelaySchedule)),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(relay.Alias, &awseventstargets.LambdaFunctionProps{
+			// The next minute's invocation is the retry: a late one only
+			// overlaps it.
+			RetryAttempts: jsii.Number(0),
+			MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(60)),
+		})},
+	})
+	deliver.Alias.AddEventSource(awslambdaeventsources.NewSqsEventSource(ev.Deliveries, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(10),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(DeliveryConcurrency),
+	}))
 }
 
 // specs are the functions to build: one per route function in route-table
 // order (recorded in f.Order), then the authorizer and the migrations.
-func (f *Functions) specs(s settings.Settings) []functionSpec {
+func (f *Functions) specs(s settings.Settings, deps Deps) []functionSpec {
 	var specs []functionSpec
 	for _, r := range RouteTable() {
 		if _, dup := f.Routes[r.Function]; dup {
@@ -192,6 +266,7 @@ func (f *Functions) specs(s settings.Settings) []functionSpec {
 			reserved:    s.RouteConcurrency,
 		})
 	}
+	db := Access{Sentry: true, DBUser: data.DBAppUser}
 	return append(specs,
 		functionSpec{name: AuthorizerFunction, description: "REQUEST authorizer: verifies the JWT and the user's token version",
 			memoryMB: 256, timeoutSec: 10, reserved: s.AuthorizerConcurrency,
@@ -200,6 +275,20 @@ func (f *Functions) specs(s settings.Settings) []functionSpec {
 		// for a long index build.
 		functionSpec{name: MigrateFunction, description: "Applies the database migrations; run by the deployment before the API",
 			memoryMB: 256, timeoutSec: 300, reserved: 1, access: Access{DBUser: data.DBOwner}},
+		// The relay loops for about 50 s of its minute (relay.DefaultWindow),
+		// polling the outbox every second.
+		functionSpec{name: EventsRelayFunction, description: "Events relay: every minute, for about 50 s, publishes committed events from the outbox to the event bus and the delivery queue",
+			memoryMB: 256, timeoutSec: 60, reserved: RelayConcurrency, access: db,
+			env: map[string]*string{
+				"EVENT_BUS_NAME":     deps.Events.Bus.EventBusName(),
+				"DELIVERY_QUEUE_URL": deps.Events.Deliveries.QueueUrl(),
+			},
+			grants: "events:PutEvents on the event bus, sqs:SendMessage on the delivery queue, the database as " + data.DBAppUser},
+		// An attempt is bounded at 10 s, plus the database calls.
+		functionSpec{name: WebhooksDeliverFunction, description: "Webhook delivery worker: one signed attempt per message of the delivery queue",
+			memoryMB: 256, timeoutSec: data.DeliverTimeoutSeconds, reserved: DeliveryConcurrency, access: db,
+			env:    map[string]*string{"DELIVERY_QUEUE_URL": deps.Events.Deliveries.QueueUrl()},
+			grants: "consumes the delivery queue, the database as " + data.DBAppUser},
 	)
 }
 
@@ -226,17 +315,23 @@ func (f *Functions) role(scope constructs.Construct, s settings.Settings, deps D
 	if r, ok := f.Roles[id]; ok {
 		return r
 	}
-	r := awsiam.NewRole(scope, jsii.String(id), &awsiam.RoleProps{
+	r := lambdaRole(scope, id, s, description)
+	grant(r, deps, a)
+	f.Roles[id] = r
+	return r
+}
+
+// lambdaRole is a function role with the managed policies every function
+// in the VPC needs (its logs, its network interfaces) and nothing else.
+func lambdaRole(scope constructs.Construct, id string, s settings.Settings, description string) awsiam.Role {
+	return awsiam.NewRole(scope, jsii.String(id), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("Wallets " + s.Stage + ": " + description),
+		Description: jsii.String(truncate("Wallets "+s.Stage+": "+description, 1000)),
 		ManagedPolicies: &[]awsiam.IManagedPolicy{
 			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaBasicExecutionRole")),
 			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaVPCAccessExecutionRole")),
 		},
 	})
-	grant(r, deps, a)
-	f.Roles[id] = r
-	return r
 }
 
 // grant gives the principal what a allows.
@@ -333,6 +428,9 @@ func environment(s settings.Settings, deps Deps, sp functionSpec) map[string]*st
 	}
 	if sp.access.Sentry {
 		env["SENTRY_DSN_SECRET_ARN"] = deps.Secrets.SentryDSN.SecretArn()
+	}
+	for k, v := range sp.env {
+		env[k] = v
 	}
 	return env
 }

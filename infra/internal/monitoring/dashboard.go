@@ -28,6 +28,7 @@ func newDashboard(scope constructs.Construct, s settings.Settings, deps Deps, al
 	functionRows(d, s, fns)
 	databaseRows(d, deps.Database)
 	businessRow(d)
+	eventsRow(d, s)
 	return d
 }
 
@@ -156,5 +157,31 @@ func businessRow(d awscloudwatch.Dashboard) {
 			search("Logins", fmt.Sprintf(`SEARCH('{%s,Function} MetricName=(%s)', 'Sum', 300)`, ns,
 				strings.Join([]string{`"` + obs.MetricLoginFailures + `"`, `"` + obs.MetricIdempotentReplays + `"`}, " OR ")), five)},
 			LoginThrottledMetric(five).With(&awscloudwatch.MetricOptions{Label: jsii.String("Throttled logins")})),
+	)
+}
+
+// eventsRow is the outbox and the webhook deliveries: events published
+// (relay), deliveries delivered, retried and dead (delivery worker), the
+// outbox's age, the delivery queue's oldest message and the DLQ's depth.
+func eventsRow(d awscloudwatch.Dashboard, s settings.Settings) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	label := func(m awscloudwatch.Metric, l string) awscloudwatch.IMetric {
+		return m.With(&awscloudwatch.MetricOptions{Label: jsii.String(l)})
+	}
+	d.AddWidgets(awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
+		Markdown: jsii.String("## Events\nThe outbox relay (events-relay, every minute) and the webhook deliveries (webhooks-deliver, from the delivery queue)."),
+		Width:    jsii.Number(24), Height: jsii.Number(1),
+	}))
+	d.AddWidgets(
+		graph("Events published", 6, []awscloudwatch.IMetric{label(EventsMetric(obs.MetricEventsPublished, "Sum", five), "EventsPublished")}),
+		graph("Webhook deliveries", 6, []awscloudwatch.IMetric{
+			label(EventsMetric(obs.MetricDeliveriesDelivered, "Sum", five), "Delivered"),
+			label(EventsMetric(obs.MetricDeliveriesRetried, "Sum", five), "Retried"),
+			label(EventsMetric(obs.MetricDeliveriesDead, "Sum", five), "Dead")}),
+		graph("Outbox age (s)", 6, []awscloudwatch.IMetric{label(EventsMetric(obs.MetricOutboxAgeSeconds, "Maximum", minute), "OutboxAgeSeconds")}),
+		graph("Delivery queue", 6, []awscloudwatch.IMetric{
+			label(QueueMetric(data.DeliveryQueueName(s), "ApproximateAgeOfOldestMessage", "Maximum", minute), "Oldest message (s)")},
+			label(QueueMetric(data.DeadLetterQueueName(s), "ApproximateNumberOfMessagesVisible", "Maximum", minute), "DLQ depth")),
 	)
 }

@@ -111,11 +111,28 @@ var (
 		"The rotation function's log (/aws/lambda/<the rotation function>), then rotate again from the console once fixed; the functions do not use the master secret, the Data API user bootstrap does."}
 )
 
+// The events' kinds (issue #18).
+var (
+	kindOutboxAge = AlarmKind{"outbox-age",
+		"The oldest unpublished event in the outbox (OutboxAgeSeconds, sampled by events-relay once a minute) has waited over 5 minutes in 3 of the last 5 minutes: events and webhooks are late. No data counts as breaching: the relay is scheduled every minute, so silence means it is not running.",
+		"events-relay's log (level ERROR, \"failed relay rounds\") and its errors and throttles alarms; the rule wallets-<stage>-events-relay-schedule enabled?; EventBridge PutEvents and SQS SendMessage errors; the database alarms."}
+	kindDeliveriesDLQ = AlarmKind{"deliveries-dlq",
+		"A message reached the delivery dead-letter queue (wallets-<stage>-deliveries-dlq): webhooks-deliver failed on it 30 times without handling it (the database dead-letters ordinary failures itself, so this is a poison message or a broken function).",
+		"webhooks-deliver's log for the message id; the message in the SQS console; once fixed, redrive it to wallets-<stage>-deliveries (the delivery is still pending in the database either way, and the relay's sweep resends it)."}
+	kindDeliveriesDead = AlarmKind{"deliveries-dead",
+		"A webhook delivery failed its last attempt and is dead (DeliveriesDead of Function=webhooks-deliver): a customer endpoint has been failing for about 26 hours.",
+		"GET /webhooks/dead-letters for the endpoint and the last error; webhooks-deliver's log; tell the endpoint's owner."}
+	kindDeliveryFailures = AlarmKind{"delivery-failures",
+		"Over 50 webhook attempts failed with another attempt due (DeliveriesRetried of Function=webhooks-deliver) in 15 minutes: receivers are down or slow, or egress is broken.",
+		"webhooks-deliver's log: the errors by endpoint host (one bad endpoint, or all of them: then the NAT gateways and the functions' security group)."}
+)
+
 // AllAlarmKinds lists every kind, for the runbook.
 var AllAlarmKinds = []AlarmKind{kindFnErrors, kindFnThrottles, kindFnDuration, kindApi5xx, kindApi4xx, kindApiLatency,
 	kindDbCPU, kindDbConnections, kindDbMemory, kindDbReplicaLag, kindDbDeadlocks, kindProxyBorrow, kindProxyPinned,
 	kindRejectedDebits, kindLoginThrottled,
-	kindDbTxIDs, kindDbLocalStorage, kindDbCapacityMax, kindDbLoad, kindLambdaConcurrency, kindCanary, kindSecretRotation}
+	kindDbTxIDs, kindDbLocalStorage, kindDbCapacityMax, kindDbLoad, kindLambdaConcurrency, kindCanary, kindSecretRotation,
+	kindOutboxAge, kindDeliveriesDLQ, kindDeliveriesDead, kindDeliveryFailures}
 
 // Monitoring is the alarm topic, every alarm (each notifies the topic on
 // ALARM and on OK) and the dashboard.
@@ -172,6 +189,7 @@ func New(scope constructs.Construct, id string, s settings.Settings, deps Deps) 
 	m.apiAlarms(s)
 	m.databaseAlarms(s, deps.Database)
 	m.otherAlarms(s, deps.Database)
+	m.eventsAlarms(s)
 	m.rotationFailures(c)
 
 	m.Dashboard = newDashboard(c, s, deps, m.Alarms, monitored)
@@ -217,17 +235,18 @@ func (m *Monitoring) newTopic(c constructs.Construct, s settings.Settings) {
 	m.action = awscloudwatchactions.NewSnsAction(m.Topic)
 }
 
-// functionAlarms watches every route function and the authorizer, which it
-// returns (a failing migration fails the deploy instead). AWS's
-// recommended shapes: Errors Sum 3/3, Throttles Sum 5/5, Duration 15/15
-// (p99 here, against 80% of the timeout).
+// functionAlarms watches every route function, the authorizer and the
+// events functions, which it returns (a failing migration fails the deploy
+// instead). AWS's recommended shapes: Errors Sum 3/3, Throttles Sum 5/5,
+// Duration 15/15 (p99 here, against 80% of the timeout). The relay has no
+// duration alarm: it runs for about 50 s of its 60 by design.
 func (m *Monitoring) functionAlarms(s settings.Settings, fns *functions.Functions) []*functions.Function {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	monitored := make([]*functions.Function, 0, len(fns.Order)+1)
 	for _, n := range fns.Order {
 		monitored = append(monitored, fns.Routes[n])
 	}
-	monitored = append(monitored, fns.Authorizer)
+	monitored = append(monitored, fns.Authorizer, fns.EventsRelay, fns.WebhooksDeliver)
 	for _, f := range monitored {
 		id := functions.ConstructID(f.Name)
 		m.FunctionErrors[f.Name] = m.alarm(id+"Errors", f.Name+"-errors", kindFnErrors,
@@ -236,6 +255,9 @@ func (m *Monitoring) functionAlarms(s settings.Settings, fns *functions.Function
 		m.alarm(id+"Throttles", f.Name+"-throttles", kindFnThrottles,
 			fnMetric(s, f.Name, "Throttles", "Sum", minute),
 			0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 5, 5)
+		if f.Name == functions.EventsRelayFunction {
+			continue
+		}
 		m.alarm(id+"Duration", f.Name+"-duration", kindFnDuration,
 			fnMetric(s, f.Name, "Duration", "p99", minute),
 			0.8*float64(f.Timeout)*1000, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 15, 15)
@@ -336,6 +358,56 @@ func (m *Monitoring) otherAlarms(s settings.Settings, db *data.Database) {
 			DimensionsMap: &map[string]*string{"CanaryName": jsii.String(api.CanaryName(s))},
 			Statistic:     jsii.String("Average"), Period: awscdk.Duration_Minutes(jsii.Number(float64(s.CanaryMinutes))),
 		}), 100, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 2, 2, silenceBreaches)
+}
+
+// eventsAlarms watches the outbox and the webhook deliveries (EMF metrics
+// of the events functions, the delivery queues by name).
+func (m *Monitoring) eventsAlarms(s settings.Settings) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	// Sampled once per relay invocation, every minute: missing data means
+	// the relay is not running, which is as bad as a growing outbox.
+	m.alarm("OutboxAge", "outbox-age", kindOutboxAge,
+		EventsMetric(obs.MetricOutboxAgeSeconds, "Maximum", minute), 300,
+		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 3, 5, silenceBreaches)
+	// SQS publishes nothing for a queue idle for hours: not breaching.
+	m.alarm("DeliveriesDlq", "deliveries-dlq", kindDeliveriesDLQ,
+		QueueMetric(data.DeadLetterQueueName(s), "ApproximateNumberOfMessagesVisible", "Maximum", five), 0,
+		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 1, 1)
+	m.alarm("DeliveriesDead", "deliveries-dead", kindDeliveriesDead,
+		EventsMetric(obs.MetricDeliveriesDead, "Sum", five), 0,
+		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 1, 1)
+	m.alarm("DeliveryFailures", "delivery-failures", kindDeliveryFailures,
+		EventsMetric(obs.MetricDeliveriesRetried, "Sum", awscdk.Duration_Minutes(jsii.Number(15))), 50,
+		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 1, 1)
+}
+
+// EventsMetric is one of the events functions' EMF metrics, dimensioned by
+// the function that emits it: the relay's OutboxAgeSeconds and
+// EventsPublished, the delivery worker's Deliveries*.
+func EventsMetric(name, stat string, period awscdk.Duration) awscloudwatch.Metric {
+	fn := functions.WebhooksDeliverFunction
+	if name == obs.MetricOutboxAgeSeconds || name == obs.MetricEventsPublished {
+		fn = functions.EventsRelayFunction
+	}
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:     jsii.String(obs.Namespace),
+		MetricName:    jsii.String(name),
+		DimensionsMap: &map[string]*string{"Function": jsii.String(fn)},
+		Statistic:     jsii.String(stat),
+		Period:        period,
+	})
+}
+
+// QueueMetric is an SQS metric of the queue named queue.
+func QueueMetric(queue, name, stat string, period awscdk.Duration) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:     jsii.String("AWS/SQS"),
+		MetricName:    jsii.String(name),
+		DimensionsMap: &map[string]*string{"QueueName": jsii.String(queue)},
+		Statistic:     jsii.String(stat),
+		Period:        period,
+	})
 }
 
 // rotationFailures sends Secrets Manager's RotationFailed events (the master

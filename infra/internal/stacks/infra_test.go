@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -77,6 +78,11 @@ func TestOneFunctionAndMethodPerRoute(t *testing.T) {
 			if alias.Type != "AWS::Lambda::Alias" || refOf(alias.Props["FunctionName"]) != fn.ID || alias.Props["Name"] != functions.LiveAlias {
 				t.Errorf("%s %s: integration targets %s, want the %s alias of %s", m, r.Path, jsonString(get(meth.Props, "Integration", "Uri")), functions.LiveAlias, fn.ID)
 			}
+			// API Gateway invokes it with the API's invoke role, not a
+			// resource-based permission per function.
+			if cred := refOf(get(meth.Props, "Integration", "Credentials")); !strings.HasPrefix(cred, "ApiInvokeRole") {
+				t.Errorf("%s %s: integration credentials %s, want the API's invoke role", m, r.Path, jsonString(get(meth.Props, "Integration", "Credentials")))
+			}
 			wantAuth := "NONE"
 			if r.Access.Authorized() {
 				wantAuth = "CUSTOM"
@@ -91,6 +97,37 @@ func TestOneFunctionAndMethodPerRoute(t *testing.T) {
 	}
 	if got := d.w.Api.Api.Methods; got != served {
 		t.Errorf("the API proxies %d methods, the route table has %d", got, served)
+	}
+	// The only invoke permission API Gateway holds is the authorizer's;
+	// the invoke role may call exactly the route functions' aliases.
+	var gatewayPermissions []string
+	for _, p := range d.apiJSON.resources("AWS::Lambda::Permission") {
+		if p.Props["Principal"] == "apigateway.amazonaws.com" {
+			gatewayPermissions = append(gatewayPermissions, refOf(p.Props["FunctionName"]))
+		}
+	}
+	if len(gatewayPermissions) != 1 || !strings.HasPrefix(gatewayPermissions[0], "FunctionsAuthorizerLive") {
+		t.Errorf("API Gateway invoke permissions on %v, want only the authorizer's", gatewayPermissions)
+	}
+	var invokeRole string
+	for _, r := range d.apiJSON.resources("AWS::IAM::Role") {
+		if strings.HasPrefix(r.ID, "ApiInvokeRole") {
+			invokeRole = r.ID
+		}
+	}
+	invoke := rolePolicyStatements(d.apiJSON, invokeRole)
+	if len(invoke) != 1 || get(invoke[0], "Action") != "lambda:InvokeFunction" {
+		t.Errorf("invoke role %q: statements %s, want one lambda:InvokeFunction", invokeRole, jsonString(invoke))
+	} else {
+		var aliases []string
+		for _, res := range asList(get(invoke[0], "Resource")) {
+			if a, _ := d.apiJSON.resource(refOf(res)); a.Type == "AWS::Lambda::Alias" {
+				aliases = append(aliases, a.ID)
+			}
+		}
+		if want := len(d.w.Api.Functions.Routes); len(aliases) != want || len(asList(get(invoke[0], "Resource"))) != want {
+			t.Errorf("invoke role may call %s, want the %d route aliases", jsonString(get(invoke[0], "Resource")), want)
+		}
 	}
 	// Nothing but the routes, the authorizer and the migrations.
 	ours := 0
@@ -209,6 +246,8 @@ func expectedAccess(fn string) functions.Access {
 		return functions.Access{Keys: route.AuthorizerKeys(), Sentry: true, DBUser: data.DBAppUser}
 	case functions.MigrateFunction:
 		return functions.Access{DBUser: data.DBOwner}
+	case functions.EventsRelayFunction, functions.WebhooksDeliverFunction:
+		return functions.Access{Sentry: true, DBUser: data.DBAppUser}
 	}
 	r, ok := route.ByFunction(fn)
 	if !ok {
@@ -280,6 +319,19 @@ func TestLeastPrivilegePerFunction(t *testing.T) {
 				t.Errorf("%s: wildcard resource in %s", fnName, jsonString(st))
 			}
 		}
+		// The bus and the queues: the relay publishes to the bus and sends
+		// to the delivery queue, the delivery worker consumes that queue;
+		// nobody else touches either, and nobody the dead-letter queue.
+		var events []string
+		for _, st := range statements {
+			if s := jsonString(st); strings.Contains(s, `"events:`) || strings.Contains(s, `"sqs:`) {
+				events = append(events, eventsGrant(st))
+			}
+		}
+		slices.Sort(events)
+		if want := wantEventsGrants[fnName]; !slices.Equal(events, want) {
+			t.Errorf("%s: events and queue grants %v, want %v", fnName, events, want)
+		}
 	}
 	slices.Sort(tokenReaders)
 	if want := []string{functions.AuthorizerFunction, "users-login"}; !slices.Equal(tokenReaders, want) {
@@ -295,6 +347,168 @@ func TestLeastPrivilegePerFunction(t *testing.T) {
 				t.Errorf("role %s may read the token key", id)
 			}
 		}
+	}
+}
+
+// wantEventsGrants are the events and SQS statements of the events
+// functions, as eventsGrant renders them; every other function has none.
+var wantEventsGrants = map[string][]string{
+	functions.EventsRelayFunction:     {"events:PutEvents on EventsBus", "sqs:SendMessage on EventsDeliveries"},
+	functions.WebhooksDeliverFunction: {"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage on EventsDeliveries"},
+}
+
+// eventsGrant renders a statement as "<actions, sorted> on <the exported
+// resource>": the bus and the queues are the Data stack's, so the
+// resource is an import named after the resource's construct path.
+func eventsGrant(st any) string {
+	var actions []string
+	acts := get(st, "Action")
+	if a, ok := acts.(string); ok {
+		acts = []any{a}
+	}
+	for _, a := range asList(acts) {
+		actions = append(actions, fmt.Sprint(a))
+	}
+	slices.Sort(actions)
+	res := get(st, "Resource")
+	if _, ok := res.([]any); !ok {
+		res = []any{res}
+	}
+	var on []string
+	for _, r := range res.([]any) {
+		imp := jsonString(get(r, "Fn::ImportValue"))
+		m := regexp.MustCompile(`Output(?:Ref|FnGetAtt)(Events[A-Za-z]+?)[0-9A-F]{8}`).FindStringSubmatch(imp)
+		if m == nil {
+			on = append(on, jsonString(r))
+			continue
+		}
+		on = append(on, m[1])
+	}
+	return strings.Join(actions, ",") + " on " + strings.Join(on, ",")
+}
+
+// The events (issue #18): the bus, the delivery queue and its dead-letter
+// queue, the relay's schedule and the delivery worker's event source
+// mapping, and the two functions' configuration.
+func TestEvents(t *testing.T) {
+	d := prodDeployment(t)
+	check(t, "event bus", func() {
+		d.data.HasResourceProperties(jsii.String("AWS::Events::EventBus"), map[string]any{"Name": "wallets-prod-events"})
+	})
+	queues := map[string]resource{}
+	for _, q := range d.dataJSON.resources("AWS::SQS::Queue") {
+		queues[fmt.Sprint(q.Props["QueueName"])] = q
+	}
+	dq, dlq := queues["wallets-prod-deliveries"], queues["wallets-prod-deliveries-dlq"]
+	if len(queues) != 2 || dq.ID == "" || dlq.ID == "" {
+		t.Fatalf("queues %v, want the delivery queue and its DLQ", slices.Collect(maps.Keys(queues)))
+	}
+	for _, q := range []resource{dq, dlq} {
+		if q.Props["SqsManagedSseEnabled"] != true {
+			t.Errorf("%s: not encrypted with SQS-managed keys: %s", q.ID, jsonString(q.Props))
+		}
+	}
+	if got := dq.Props["VisibilityTimeout"]; got != float64(6*data.DeliverTimeoutSeconds) {
+		t.Errorf("delivery queue VisibilityTimeout %v, want 6 × %d", got, data.DeliverTimeoutSeconds)
+	}
+	if got := dq.Props["MessageRetentionPeriod"]; got != float64(4*24*3600) {
+		t.Errorf("delivery queue MessageRetentionPeriod %v, want 4 days", got)
+	}
+	if got := dlq.Props["MessageRetentionPeriod"]; got != float64(14*24*3600) {
+		t.Errorf("DLQ MessageRetentionPeriod %v, want 14 days", got)
+	}
+	if refOf(get(dq.Props, "RedrivePolicy", "deadLetterTargetArn")) != dlq.ID || get(dq.Props, "RedrivePolicy", "maxReceiveCount") != float64(30) {
+		t.Errorf("delivery queue RedrivePolicy %s, want the DLQ after 30 receives", jsonString(dq.Props["RedrivePolicy"]))
+	}
+	// TLS only, on both queues.
+	tls := map[string]bool{}
+	for _, p := range d.dataJSON.resources("AWS::SQS::QueuePolicy") {
+		doc := jsonString(p.Props["PolicyDocument"])
+		if strings.Contains(doc, `"aws:SecureTransport":"false"`) && strings.Contains(doc, `"Effect":"Deny"`) {
+			for _, q := range asList(p.Props["Queues"]) {
+				tls[refOf(q)] = true
+			}
+		}
+	}
+	if !tls[dq.ID] || !tls[dlq.ID] {
+		t.Errorf("queues refusing plain HTTP: %v, want both", tls)
+	}
+
+	fns := functionsByName(d.apiJSON)
+	relay, deliver := fns["wallets-prod-"+functions.EventsRelayFunction], fns["wallets-prod-"+functions.WebhooksDeliverFunction]
+	for _, c := range []struct {
+		fn              resource
+		timeout, memory float64
+		reserved        float64
+		env, missing    []string
+	}{
+		{relay, 60, 256, functions.RelayConcurrency, []string{"EVENT_BUS_NAME", "DELIVERY_QUEUE_URL"}, nil},
+		{deliver, data.DeliverTimeoutSeconds, 256, functions.DeliveryConcurrency, []string{"DELIVERY_QUEUE_URL"}, []string{"EVENT_BUS_NAME"}},
+	} {
+		name := c.fn.Props["FunctionName"]
+		if c.fn.Props["Timeout"] != c.timeout || c.fn.Props["MemorySize"] != c.memory || c.fn.Props["ReservedConcurrentExecutions"] != c.reserved {
+			t.Errorf("%s: Timeout %v MemorySize %v ReservedConcurrentExecutions %v, want %v %v %v", name,
+				c.fn.Props["Timeout"], c.fn.Props["MemorySize"], c.fn.Props["ReservedConcurrentExecutions"], c.timeout, c.memory, c.reserved)
+		}
+		env, _ := get(c.fn.Props, "Environment", "Variables").(map[string]any)
+		for _, k := range c.env {
+			if env[k] == nil {
+				t.Errorf("%s: no %s", name, k)
+			}
+		}
+		for _, k := range c.missing {
+			if env[k] != nil {
+				t.Errorf("%s: has %s", name, k)
+			}
+		}
+		if get(c.fn.Props, "TracingConfig", "Mode") != "Active" && d.w.Settings.Tracing {
+			t.Errorf("%s: tracing off", name)
+		}
+	}
+	if v := jsonString(get(relay.Props, "Environment", "Variables", "EVENT_BUS_NAME")); !strings.Contains(v, "EventsBus") {
+		t.Errorf("relay EVENT_BUS_NAME %s, want the bus's name", v)
+	}
+	if v := jsonString(get(deliver.Props, "Environment", "Variables", "DELIVERY_QUEUE_URL")); !strings.Contains(v, "EventsDeliveries") || strings.Contains(v, "DeadLetters") {
+		t.Errorf("deliver DELIVERY_QUEUE_URL %s, want the delivery queue's URL", v)
+	}
+
+	// The relay's schedule: every minute, its live alias, no retry.
+	var schedules []resource
+	for _, r := range d.apiJSON.resources("AWS::Events::Rule") {
+		if r.Props["ScheduleExpression"] != nil {
+			schedules = append(schedules, r)
+		}
+	}
+	if len(schedules) != 1 || schedules[0].Props["ScheduleExpression"] != "rate(1 minute)" {
+		t.Fatalf("schedule rules %s, want one rate(1 minute)", jsonString(schedules))
+	}
+	targets := asList(schedules[0].Props["Targets"])
+	if len(targets) != 1 {
+		t.Fatalf("schedule targets %s", jsonString(targets))
+	}
+	if alias, _ := d.apiJSON.resource(refOf(get(targets[0], "Arn"))); alias.Type != "AWS::Lambda::Alias" || refOf(alias.Props["FunctionName"]) != relay.ID {
+		t.Errorf("schedule targets %s, want the relay's live alias", jsonString(get(targets[0], "Arn")))
+	}
+	if get(targets[0], "RetryPolicy", "MaximumRetryAttempts") != float64(0) {
+		t.Errorf("schedule target RetryPolicy %s, want no retry", jsonString(get(targets[0], "RetryPolicy")))
+	}
+
+	// The delivery worker's event source mapping: the delivery queue, ten
+	// at a time, partial batch failures, at most DeliveryConcurrency.
+	mappings := d.apiJSON.resources("AWS::Lambda::EventSourceMapping")
+	if len(mappings) != 1 {
+		t.Fatalf("%d event source mappings, want 1", len(mappings))
+	}
+	esm := mappings[0].Props
+	if alias, _ := d.apiJSON.resource(firstRef(esm["FunctionName"])); alias.Type != "AWS::Lambda::Alias" || refOf(alias.Props["FunctionName"]) != deliver.ID {
+		t.Errorf("event source mapping invokes %s, want the delivery worker's live alias", jsonString(esm["FunctionName"]))
+	}
+	if !strings.Contains(jsonString(esm["EventSourceArn"]), "EventsDeliveries") || strings.Contains(jsonString(esm["EventSourceArn"]), "DeadLetters") {
+		t.Errorf("event source %s, want the delivery queue", jsonString(esm["EventSourceArn"]))
+	}
+	if esm["BatchSize"] != float64(10) || jsonString(esm["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` ||
+		get(esm, "ScalingConfig", "MaximumConcurrency") != float64(functions.DeliveryConcurrency) {
+		t.Errorf("event source mapping %s, want batch 10, ReportBatchItemFailures, MaximumConcurrency %d", jsonString(esm), functions.DeliveryConcurrency)
 	}
 }
 
@@ -727,6 +941,11 @@ func TestAlarms(t *testing.T) {
 		}
 	}
 	want = append(want, functions.AuthorizerFunction+"-errors", functions.AuthorizerFunction+"-throttles", functions.AuthorizerFunction+"-duration")
+	// The events: the relay runs ~50 s of every minute by design, so it has
+	// no duration alarm.
+	want = append(want, functions.EventsRelayFunction+"-errors", functions.EventsRelayFunction+"-throttles",
+		functions.WebhooksDeliverFunction+"-errors", functions.WebhooksDeliverFunction+"-throttles", functions.WebhooksDeliverFunction+"-duration",
+		"outbox-age", "deliveries-dlq", "deliveries-dead", "delivery-failures")
 	alarms := map[string]resource{}
 	for _, a := range d.monJSON.resources("AWS::CloudWatch::Alarm") {
 		alarms[a.Props["AlarmName"].(string)] = a
@@ -748,6 +967,7 @@ func TestAlarms(t *testing.T) {
 	if len(alarms) != len(want) {
 		t.Errorf("%d alarms, want %d", len(alarms), len(want))
 	}
+	t.Logf("%d alarms", len(alarms))
 	// A few thresholds that follow from the configuration.
 	dur := alarms["wallets-prod-users-login-duration"].Props
 	if login, _ := route.ByFunction("users-login"); dur["Threshold"] != 0.8*float64(login.Timeout())*1000 || dur["ExtendedStatistic"] != "p99" {
@@ -782,6 +1002,32 @@ func TestAlarms(t *testing.T) {
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("dashboard does not read %s", want)
+		}
+	}
+	// The events alarms read the series the events functions emit.
+	for name, w := range map[string]string{
+		"outbox-age":        `"MetricName":"OutboxAgeSeconds","Namespace":"Wallets","Dimensions":[{"Name":"Function","Value":"events-relay"}],"Statistic":"Maximum","Period":60,"EvaluationPeriods":5,"DatapointsToAlarm":3,"Threshold":300`,
+		"deliveries-dead":   `"MetricName":"DeliveriesDead","Namespace":"Wallets","Dimensions":[{"Name":"Function","Value":"webhooks-deliver"}],"Statistic":"Sum","Period":300,"EvaluationPeriods":1,"DatapointsToAlarm":1,"Threshold":0`,
+		"delivery-failures": `"MetricName":"DeliveriesRetried","Namespace":"Wallets","Dimensions":[{"Name":"Function","Value":"webhooks-deliver"}],"Statistic":"Sum","Period":900,"EvaluationPeriods":1,"DatapointsToAlarm":1,"Threshold":50`,
+		"deliveries-dlq":    `"MetricName":"ApproximateNumberOfMessagesVisible","Namespace":"AWS/SQS","Dimensions":[{"Name":"QueueName","Value":"wallets-prod-deliveries-dlq"}],"Statistic":"Maximum","Period":300,"EvaluationPeriods":1,"DatapointsToAlarm":1,"Threshold":0`,
+	} {
+		a := alarms["wallets-prod-"+name].Props
+		got := jsonString(map[string]any{"MetricName": a["MetricName"], "Namespace": a["Namespace"], "Dimensions": a["Dimensions"], "Statistic": a["Statistic"],
+			"Period": a["Period"], "EvaluationPeriods": a["EvaluationPeriods"], "DatapointsToAlarm": a["DatapointsToAlarm"], "Threshold": a["Threshold"]})
+		for _, part := range strings.Split(w, `,"`) {
+			if !strings.Contains(got, strings.TrimPrefix(part, `"`)) {
+				t.Errorf("alarm %s: %s, want %s", name, got, part)
+			}
+		}
+	}
+	// The Events row: the four metrics, the outbox age, the delivery
+	// queue's oldest message and the DLQ's depth.
+	for _, want := range []string{`## Events`, `"Wallets","EventsPublished","Function","events-relay"`,
+		`"Wallets","DeliveriesDelivered","Function","webhooks-deliver"`, `"Wallets","DeliveriesRetried","Function","webhooks-deliver"`,
+		`"Wallets","DeliveriesDead","Function","webhooks-deliver"`, `"Wallets","OutboxAgeSeconds","Function","events-relay"`, `"AWS/SQS","ApproximateAgeOfOldestMessage","QueueName","wallets-prod-deliveries"`,
+		`"AWS/SQS","ApproximateNumberOfMessagesVisible","QueueName","wallets-prod-deliveries-dlq"`} {
+		if !strings.Contains(strings.ReplaceAll(body, `\"`, `"`), want) {
+			t.Errorf("dashboard: no %s", want)
 		}
 	}
 	if strings.Contains(body, "Operation") || strings.Contains(body, "MoneyMovements") {

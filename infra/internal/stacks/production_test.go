@@ -226,7 +226,7 @@ func TestRecommendedAlarmsAndMissingData(t *testing.T) {
 	d := prodDeployment(t)
 	alarms := alarmsByName(d)
 	breaching := []string{"db-writer-cpu", "db-reader-cpu", "db-writer-memory", "db-reader-memory",
-		"db-writer-local-storage", "db-reader-local-storage", "db-transaction-ids", "canary"}
+		"db-writer-local-storage", "db-reader-local-storage", "db-transaction-ids", "canary", "outbox-age"}
 	for name, a := range alarms {
 		want := "notBreaching"
 		if slices.Contains(breaching, strings.TrimPrefix(name, "wallets-prod-")) {
@@ -355,6 +355,17 @@ func TestReservedConcurrencyAndCapacityRule(t *testing.T) {
 	_, err := synthStage("dev", map[string]any{"routeConcurrency": 200, "accountConcurrency": 10000})
 	if err == nil || !strings.Contains(err.Error(), "capacity rule") || !strings.Contains(err.Error(), "routeConcurrency") {
 		t.Errorf("routeConcurrency 200 on dev: error %v", err)
+	}
+	// The events functions count at their worst case: the relay at its
+	// reserved 2, the delivery worker at its reserved 10 (= the queue
+	// mapping's maximum concurrency), one pool of PoolSize each.
+	for _, part := range []string{
+		fmt.Sprintf("%s %d×1×%d", functions.EventsRelayFunction, functions.RelayConcurrency, functions.PoolSize),
+		fmt.Sprintf("%s %d×1×%d", functions.WebhooksDeliverFunction, functions.DeliveryConcurrency, functions.PoolSize),
+	} {
+		if err == nil || !strings.Contains(err.Error(), part) {
+			t.Errorf("capacity rule error %v does not count %s", err, part)
+		}
 	}
 }
 
@@ -575,8 +586,9 @@ func TestBootstrapQualifiers(t *testing.T) {
 
 // Point 11: every stack keeps room under CloudFormation's 500 resources for
 // 20 more routes, each on a path of its own (a function with its log group,
-// version, alias, deployment group, permission and three alarms; a
-// resource, a method and a 405 ANY method).
+// version, alias, deployment group and three alarms; a resource, a method
+// and a 405 ANY method; no invoke permission: the API's invoke role covers
+// it).
 func TestRoomFor20MoreRoutes(t *testing.T) {
 	const more, limit = 20, 500
 	p := prodDeployment(t) // before the route table grows

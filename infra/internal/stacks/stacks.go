@@ -24,17 +24,20 @@ import (
 )
 
 // DataStack holds the state: the network, the database behind its proxy,
-// and the application's secrets. It changes rarely; the ApiStack deploys
+// the application's secrets, and the event bus and the webhook delivery
+// queues. It changes rarely; the ApiStack deploys
 // after it.
 type DataStack struct {
 	awscdk.Stack
 	Network  *network.Network
 	Database *data.Database
 	Secrets  *data.Secrets
+	Events   *data.Events
 }
 
-// ApiStack holds what serves requests: the functions, the migrations
-// trigger, the REST API and the monitoring.
+// ApiStack holds what serves requests: the functions (the events relay and
+// the webhook delivery worker too, with their schedule and queue mapping),
+// the migrations trigger, the REST API and the monitoring.
 type ApiStack struct {
 	awscdk.Stack
 	Functions  *functions.Functions
@@ -103,7 +106,7 @@ func newStack(scope constructs.Construct, s settings.Settings, name, description
 
 // newDataStack builds the network, the database and the secrets.
 func newDataStack(scope constructs.Construct, s settings.Settings) (*DataStack, error) {
-	d := &DataStack{Stack: newStack(scope, s, "Data", "network, Aurora PostgreSQL behind RDS Proxy, secrets")}
+	d := &DataStack{Stack: newStack(scope, s, "Data", "network, Aurora PostgreSQL behind RDS Proxy, secrets, the event bus and the webhook delivery queues")}
 	d.Network = network.New(d.Stack, "Network", s)
 	d.Database = data.NewDatabase(d.Stack, "Database", s, d.Network)
 	secrets, err := data.NewSecrets(d.Stack, "Secrets", s)
@@ -111,6 +114,7 @@ func newDataStack(scope constructs.Construct, s settings.Settings) (*DataStack, 
 		return nil, err
 	}
 	d.Secrets = secrets
+	d.Events = data.NewEvents(d.Stack, "Events", s)
 	retainInternalFunctionLogs(d.Stack, s)
 	return d, nil
 }
@@ -121,7 +125,7 @@ func newDataStack(scope constructs.Construct, s settings.Settings) (*DataStack, 
 func newApiStack(scope constructs.Construct, s settings.Settings, d *DataStack) (*ApiStack, error) {
 	a := &ApiStack{Stack: newStack(scope, s, "Api", "Lambda functions and their deployments, REST API, WAF, canary, migrations on deploy")}
 	a.AddStackDependency(d.Stack, jsii.String("functions connect to the database and read the secrets"))
-	fns, err := functions.New(a.Stack, "Functions", s, functions.Deps{Network: d.Network, Database: d.Database, Secrets: d.Secrets})
+	fns, err := functions.New(a.Stack, "Functions", s, functions.Deps{Network: d.Network, Database: d.Database, Secrets: d.Secrets, Events: d.Events})
 	if err != nil {
 		return nil, err
 	}

@@ -100,7 +100,8 @@ func functionNames() []string {
 			names = append(names, r.Function)
 		}
 	}
-	return append(names, functions.AuthorizerFunction, functions.MigrateFunction)
+	return append(names, functions.AuthorizerFunction, functions.MigrateFunction,
+		functions.EventsRelayFunction, functions.WebhooksDeliverFunction)
 }
 
 // synthStage synthesizes the stage with cdk.json's context, placeholder
