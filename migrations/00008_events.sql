@@ -17,9 +17,6 @@
 -- wallet's movements all share.
 CREATE TABLE events (
     id                     uuid          PRIMARY KEY DEFAULT gen_random_uuid(),
-    -- seq is insertion order, the relay's order (close to commit order:
-    -- a transaction that commits late may be relayed after later ones).
-    seq                    bigint        GENERATED ALWAYS AS IDENTITY,
     type                   text          NOT NULL CHECK (type IN
         ('wallet.deposited', 'wallet.withdrawn', 'charge.created', 'charge.collected', 'charge.rejected')),
     customer_id            bigint        NOT NULL,
@@ -31,17 +28,26 @@ CREATE TABLE events (
     transaction_type       smallint      NOT NULL,
     wallet_id              uuid          NOT NULL,
     transaction_created_at timestamptz   NOT NULL,
-    created_at             timestamptz   NOT NULL DEFAULT now(),
-    published_at           timestamptz
+    created_at             timestamptz   NOT NULL DEFAULT now()
 );
 -- A user's events, newest first: a user hears of an event as its customer
 -- or as its business, and the list reads both indexes merged in order
 -- (a UNION ALL of the two, no OR, no sort).
 CREATE INDEX events_customer_idx ON events (customer_id, created_at DESC, id DESC);
 CREATE INDEX events_business_idx ON events (business_id, created_at DESC, id DESC) WHERE business_id IS NOT NULL;
--- The relay's queue: unpublished events in order. Small (published rows
--- leave it).
-CREATE INDEX events_unpublished_idx ON events (seq) WHERE published_at IS NULL;
+-- The outbox proper: one row per event not yet relayed, written with the
+-- event and deleted by the relay as it publishes. It is apart from events so
+-- that an event row is written once and never updated: marking it published
+-- would write a new version of the row and of every one of its index entries
+-- (the update could not be HOT), doubling what each movement costs the
+-- database. seq is insertion order, the relay's order (close to commit
+-- order: a transaction that commits late may be relayed after later ones).
+-- No foreign key: the row is written by the same statement as its event.
+CREATE TABLE event_outbox (
+    seq       bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id  uuid        NOT NULL,
+    queued_at timestamptz NOT NULL DEFAULT now()
+);
 -- The purge finds old events by time. Rows arrive in created_at order, so
 -- a BRIN index serves it at almost no cost to the inserts.
 CREATE INDEX events_created_brin ON events USING brin (created_at);
@@ -111,12 +117,15 @@ BEGIN
     WITH t AS (
         INSERT INTO transactions (uuid, wallet_id, customer_id, amount, description, status, type)
         VALUES (p_tx, p_wallet, p_owner, p_amount, p_description, p_status, p_type)
-        RETURNING uuid, wallet_id, customer_id, amount, description, status, type, created_at)
-    INSERT INTO events (type, customer_id, transaction_id, amount, description, status, transaction_type,
-                        wallet_id, transaction_created_at)
-    SELECT CASE WHEN t.amount > 0 THEN 'wallet.deposited' ELSE 'wallet.withdrawn' END, t.customer_id,
-           t.uuid, t.amount, t.description, t.status, t.type, t.wallet_id, t.created_at
-      FROM t;
+        RETURNING uuid, wallet_id, customer_id, amount, description, status, type, created_at),
+    e AS (
+        INSERT INTO events (type, customer_id, transaction_id, amount, description, status, transaction_type,
+                            wallet_id, transaction_created_at)
+        SELECT CASE WHEN t.amount > 0 THEN 'wallet.deposited' ELSE 'wallet.withdrawn' END, t.customer_id,
+               t.uuid, t.amount, t.description, t.status, t.type, t.wallet_id, t.created_at
+          FROM t
+        RETURNING id)
+    INSERT INTO event_outbox (event_id) SELECT id FROM e;
     SELECT w.balance + COALESCE((SELECT sum(s.balance) FROM balance_shards s WHERE s.wallet_id = w.uuid), 0)
       INTO w_balance FROM wallets w WHERE w.uuid = p_wallet;
     outcome := 'moved';
@@ -159,10 +168,13 @@ BEGIN
         UPDATE transactions SET status = 3, updated_at = now() WHERE uuid = t.uuid;
         t_status := 3;
         outcome := 'rejected';
-        INSERT INTO events (type, customer_id, business_id, transaction_id, amount, description, status,
-                            transaction_type, wallet_id, transaction_created_at)
-        VALUES ('charge.rejected', t.customer_id, t.business_id, t.uuid, t.amount, t.description, 3,
-                t.type, t.wallet_id, t.created_at);
+        WITH e AS (
+            INSERT INTO events (type, customer_id, business_id, transaction_id, amount, description, status,
+                                transaction_type, wallet_id, transaction_created_at)
+            VALUES ('charge.rejected', t.customer_id, t.business_id, t.uuid, t.amount, t.description, 3,
+                    t.type, t.wallet_id, t.created_at)
+            RETURNING id)
+        INSERT INTO event_outbox (event_id) SELECT id FROM e;
         RETURN;
     END IF;
     IF NOT wallet_credit(business_wallet, t.amount, p_max) THEN
@@ -171,24 +183,32 @@ BEGIN
     UPDATE transactions SET status = 2, updated_at = now() WHERE uuid = t.uuid;
     t_status := 2;
     outcome := 'collected';
-    INSERT INTO events (type, customer_id, business_id, transaction_id, amount, description, status,
-                        transaction_type, wallet_id, transaction_created_at)
-    VALUES ('charge.collected', t.customer_id, t.business_id, t.uuid, t.amount, t.description, 2,
-            t.type, t.wallet_id, t.created_at);
+    WITH e AS (
+        INSERT INTO events (type, customer_id, business_id, transaction_id, amount, description, status,
+                            transaction_type, wallet_id, transaction_created_at)
+        VALUES ('charge.collected', t.customer_id, t.business_id, t.uuid, t.amount, t.description, 2,
+                t.type, t.wallet_id, t.created_at)
+        RETURNING id)
+    INSERT INTO event_outbox (event_id) SELECT id FROM e;
 END
 $$;
 -- +goose StatementEnd
 
 -- The runtime role (see 00006 for the rule): events are written by the
--- movements (as the caller: move_money and collect_charge run as it),
--- published by the relay and deleted only by the purge; endpoints are
--- created, listed and deleted; deliveries created by the relay and updated
+-- movements (as the caller: move_money and collect_charge run as it) with
+-- their outbox row, which the relay deletes as it publishes, and events
+-- are deleted only by the purge, never updated; endpoints are created,
+-- listed and deleted; deliveries created by the relay and updated
 -- by the worker (they are deleted only by the cascades, which run as the
 -- tables' owner).
-GRANT SELECT, INSERT, UPDATE, DELETE ON events TO wallets_app;      -- movements, list, relay, purge
+GRANT SELECT, INSERT, DELETE ON events TO wallets_app;      -- movements, list, purge (never updated)
+GRANT SELECT, INSERT, DELETE ON event_outbox TO wallets_app;        -- movements, relay
+-- The relay takes outbox rows FOR UPDATE SKIP LOCKED, which needs UPDATE on a
+-- column: seq, an identity column that can only be set to a new number.
+GRANT UPDATE (seq) ON event_outbox TO wallets_app;
 GRANT SELECT, INSERT, DELETE ON webhook_endpoints TO wallets_app;   -- create, list, delete
 GRANT SELECT, INSERT, UPDATE ON webhook_deliveries TO wallets_app;  -- relay, attempts, overdue
-GRANT USAGE ON SEQUENCE events_seq_seq TO wallets_app;
+GRANT USAGE ON SEQUENCE event_outbox_seq_seq TO wallets_app;
 
 -- +goose Down
 -- +goose StatementBegin
@@ -264,5 +284,6 @@ END
 $$;
 -- +goose StatementEnd
 DROP TABLE webhook_deliveries;
+DROP TABLE event_outbox;
 DROP TABLE webhook_endpoints;
 DROP TABLE events;

@@ -2,11 +2,11 @@
 // an event is, who hears of it, the webhook endpoints that receive them and
 // the deliveries that carry them there.
 //
-// An event is written in the same database transaction as its movement (the
-// events table is the outbox), so a committed movement always has its event
-// and a rolled-back one never does. A relay publishes committed events (to
-// the event bus and, as one delivery per matching webhook endpoint, to the
-// delivery queue) and marks them published in one transaction: an outage
+// An event is written in the same database transaction as its movement, with
+// its row in the outbox, so a committed movement always has its event and a
+// rolled-back one never does. A relay publishes committed events (to the
+// event bus and, as one delivery per matching webhook endpoint, to the
+// delivery queue) and takes them out of the outbox in one transaction: an outage
 // between the commit and the relay delays events, never drops them.
 // Delivery is at least once, with the same event id every time.
 package event

@@ -49,10 +49,6 @@ var (
 	_ event.Outbox  = (*Events)(nil)
 )
 
-// eventColumns reads an event from table events (unaliased).
-const eventColumns = `id, type, created_at, customer_id, business_id,
-	transaction_id, amount, description, status, transaction_type, wallet_id, transaction_created_at`
-
 func scanEvent(row pgx.Row) (event.Event, error) {
 	var e event.Event
 	t := &e.Transaction
@@ -255,9 +251,10 @@ func (s *Events) deadDeliveries(ctx context.Context, owner int64, id uuid.UUID, 
 }
 
 // relay is the body of event.Outbox.Relay, in one transaction on the writer
-// of one statement and the commit: the statement takes the oldest unpublished
-// events not held by another relay (FOR UPDATE SKIP LOCKED, held to the end),
-// marks them published and inserts their deliveries, one per endpoint of a
+// of one statement and the commit: the statement takes the oldest rows of
+// the outbox (event_outbox) not held by another relay (FOR UPDATE SKIP
+// LOCKED, held to the end), deletes them (the events are published) and
+// inserts their events' deliveries, one per endpoint of a
 // recipient that wants the event's type; publish then runs with the
 // transaction open, and its error rolls all of it back.
 func (s *Events) relay(ctx context.Context, limit int, publish func(context.Context, []event.Batch) error) (n int, err error) {
@@ -268,11 +265,11 @@ func (s *Events) relay(ctx context.Context, limit int, publish func(context.Cont
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	batches, err := query(ctx, tx, `
 		WITH taken AS (
-		    SELECT id FROM events WHERE published_at IS NULL
-		     ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED),
+		    DELETE FROM event_outbox o WHERE o.seq IN (
+		        SELECT seq FROM event_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+		    RETURNING o.seq, o.event_id),
 		published AS (
-		    UPDATE events e SET published_at = now() FROM taken WHERE e.id = taken.id
-		    RETURNING e.seq, `+eventColumnsOf("e.")+`),
+		    SELECT taken.seq, `+eventColumnsOf("e.")+` FROM taken JOIN events e ON e.id = taken.event_id),
 		delivered AS (
 		    INSERT INTO webhook_deliveries (endpoint_id, event_id)
 		    SELECT ep.id, p.id FROM published p
@@ -306,7 +303,7 @@ func (s *Events) relay(ctx context.Context, limit int, publish func(context.Cont
 	return len(batches), nil
 }
 
-// eventColumnsOf is eventColumns, each qualified by prefix.
+// eventColumnsOf is the columns scanEvent reads, each qualified by prefix.
 func eventColumnsOf(prefix string) string {
 	return prefix + `id, ` + prefix + `type, ` + prefix + `created_at, ` + prefix + `customer_id, ` + prefix + `business_id, ` +
 		prefix + `transaction_id, ` + prefix + `amount, ` + prefix + `description, ` + prefix + `status, ` +
@@ -314,12 +311,12 @@ func eventColumnsOf(prefix string) string {
 }
 
 // outboxAge is the body of event.Outbox.OutboxAge, on the writer: the age of
-// the first unpublished event in relay order (read from the relay's index).
+// the oldest row of the outbox (the first in relay order).
 func (s *Events) outboxAge(ctx context.Context) (age time.Duration, err error) {
 	var us int64
 	err = s.writer.QueryRow(ctx, `
-		SELECT COALESCE((SELECT (extract(epoch FROM now() - created_at) * 1000000)::bigint
-		                   FROM events WHERE published_at IS NULL ORDER BY seq LIMIT 1), 0)`).Scan(&us)
+		SELECT COALESCE((SELECT (extract(epoch FROM now() - queued_at) * 1000000)::bigint
+		                   FROM event_outbox ORDER BY seq LIMIT 1), 0)`).Scan(&us)
 	if err != nil {
 		return 0, fmt.Errorf("outbox age: %w", err)
 	}
@@ -397,7 +394,8 @@ func (s *Events) purge(ctx context.Context, limit int) (n int64, err error) {
 	tag, err := s.writer.Exec(ctx, `
 		DELETE FROM events WHERE id = ANY (ARRAY(
 			SELECT e.id FROM events e
-			 WHERE e.created_at < now() - make_interval(days => $1) AND e.published_at IS NOT NULL
+			 WHERE e.created_at < now() - make_interval(days => $1)
+			   AND NOT EXISTS (SELECT 1 FROM event_outbox o WHERE o.event_id = e.id)
 			   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
 			 LIMIT $2))`, event.RetentionDays, limit)
 	if err != nil {

@@ -137,7 +137,10 @@ func (s *Wallets) openCharge(ctx context.Context, customer, business int64, wall
 			                        transaction_type, wallet_id, transaction_created_at)
 			    SELECT 'charge.created', customer_id, business_id, uuid, amount, description, status,
 			           type, wallet_id, created_at
-			      FROM t)
+			      FROM t
+			    RETURNING id),
+			q AS (
+			    INSERT INTO event_outbox (event_id) SELECT id FROM e)
 			SELECT `+transactionColumns+` FROM t`,
 			id, walletID, customer, business, amount, description, wallet.Pending, wallet.DebitType))
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -27,7 +27,8 @@ var grants = map[string][]string{
 	"idempotency_keys":         {"DELETE", "INSERT", "SELECT", "UPDATE"},
 	"login_attempts":           {"DELETE", "INSERT", "SELECT"},
 	"change_password_attempts": {"DELETE", "INSERT", "SELECT"},
-	"events":                   {"DELETE", "INSERT", "SELECT", "UPDATE"},
+	"events":                   {"DELETE", "INSERT", "SELECT"},
+	"event_outbox":             {"DELETE", "INSERT", "SELECT"},
 	"webhook_endpoints":        {"DELETE", "INSERT", "SELECT"},
 	"webhook_deliveries":       {"INSERT", "SELECT", "UPDATE"},
 	"import_runs":              nil,
@@ -36,7 +37,7 @@ var grants = map[string][]string{
 
 // sequenceGrants are the sequences the runtime role may use (the identity
 // columns the service inserts into); it may use no other.
-var sequenceGrants = []string{"change_password_attempts_id_seq", "events_seq_seq", "login_attempts_id_seq", "users_id_seq"}
+var sequenceGrants = []string{"change_password_attempts_id_seq", "event_outbox_seq_seq", "login_attempts_id_seq", "users_id_seq"}
 
 // functionGrants are the functions the runtime role may execute; nobody
 // else but the owner may (EXECUTE is revoked from PUBLIC).
