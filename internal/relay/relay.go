@@ -187,26 +187,43 @@ func (r *Relay) Notify() {
 	}
 }
 
-// Once relays one batch of unpublished events: it renders them, publishes
-// them to the bus and sends their deliveries to the queue (no delay), and
-// the outbox marks them published only when all of that succeeded; on an
-// error nothing is marked and the same events come again next time. It
+// Once relays one batch of unpublished events: it renders them and
+// publishes them to the bus, and the outbox marks them published, with
+// their deliveries created, only when that succeeded (on an error nothing
+// is marked and the same events come again next time); once that has
+// committed it sends the deliveries to the queue (no delay), so that a
+// worker never looks up a delivery not yet committed. A failed send leaves
+// the deliveries pending: the sweep sends them once Grace overdue. It
 // returns how many events it relayed.
 func (r *Relay) Once(ctx context.Context) (int, error) {
 	if r.Render == nil || r.Queue == nil {
 		return 0, errors.New("relay: Render and Queue are required")
 	}
-	return r.Outbox.Relay(ctx, r.batch(), r.publish)
+	var refs []DeliveryRef
+	n, err := r.Outbox.Relay(ctx, r.batch(), func(ctx context.Context, batches []event.Batch) error {
+		var err error
+		refs, err = r.publish(ctx, batches)
+		return err
+	})
+	if err != nil || len(refs) == 0 {
+		return n, err
+	}
+	if err := r.Queue.Send(ctx, refs, 0); err != nil {
+		return n, fmt.Errorf("send %d deliveries (the sweep sends them once overdue): %w", len(refs), err)
+	}
+	return n, nil
 }
 
-func (r *Relay) publish(ctx context.Context, batches []event.Batch) error {
+// publish renders batches and publishes them to the bus; it returns their
+// deliveries, for the queue.
+func (r *Relay) publish(ctx context.Context, batches []event.Batch) ([]DeliveryRef, error) {
 	msgs := make([]Message, 0, len(batches))
 	var refs []DeliveryRef
 	sent := r.now().Unix()
 	for _, b := range batches {
 		body, err := r.Render(b.Event)
 		if err != nil {
-			return fmt.Errorf("render event %s: %w", b.Event.ID, err)
+			return nil, fmt.Errorf("render event %s: %w", b.Event.ID, err)
 		}
 		msgs = append(msgs, Message{ID: b.Event.ID, Type: b.Event.Type, Created: b.Event.Created, Body: body})
 		for _, id := range b.Deliveries {
@@ -215,15 +232,10 @@ func (r *Relay) publish(ctx context.Context, batches []event.Batch) error {
 	}
 	if r.Bus != nil && len(msgs) > 0 {
 		if err := r.Bus.Publish(ctx, msgs); err != nil {
-			return fmt.Errorf("publish to the bus: %w", err)
+			return nil, fmt.Errorf("publish to the bus: %w", err)
 		}
 	}
-	if len(refs) > 0 {
-		if err := r.Queue.Send(ctx, refs, 0); err != nil {
-			return fmt.Errorf("send deliveries: %w", err)
-		}
-	}
-	return nil
+	return refs, nil
 }
 
 // Drain relays batches until fewer than a full batch is left, ctx ends or

@@ -65,7 +65,6 @@ func TestOnceFailureMarksNothing(t *testing.T) {
 		setup func(*fakeBus, *fakeQueue, *Relay)
 	}{
 		{"bus", func(b *fakeBus, _ *fakeQueue, _ *Relay) { b.err = errors.New("throttled") }},
-		{"queue", func(_ *fakeBus, q *fakeQueue, _ *Relay) { q.err = errors.New("throttled") }},
 		{"render", func(_ *fakeBus, _ *fakeQueue, r *Relay) {
 			r.Render = func(event.Event) ([]byte, error) { return nil, errors.New("no") }
 		}},
@@ -221,5 +220,32 @@ func TestDeliveryRefJSON(t *testing.T) {
 		if _, err := ParseDeliveryRef(bad); err == nil {
 			t.Errorf("ParseDeliveryRef(%q) succeeded", bad)
 		}
+	}
+}
+
+// TestOnceQueueFailureLeavesDeliveriesToTheSweep: the deliveries go to the
+// queue only once the outbox committed them, so a failed send leaves the
+// event published and its delivery pending (nothing lost), and the sweep
+// sends it once it is overdue.
+func TestOnceQueueFailureLeavesDeliveriesToTheSweep(t *testing.T) {
+	c := newClock()
+	o, b, q := newFakeOutbox(c.Now), &fakeBus{}, newFakeQueue()
+	o.add(event.WalletDeposited, endpoint("https://a.example"))
+	r := newRelay(o, b, q)
+	r.Now = c.Now
+	q.err = errors.New("throttled")
+	if n, err := r.Once(context.Background()); err == nil || n != 1 {
+		t.Fatalf("Once with the queue down = %d, %v; want 1 and the send's error", n, err)
+	}
+	o.mu.Lock()
+	nd := len(o.deliveries)
+	o.mu.Unlock()
+	if o.unpublished() != 0 || nd != 1 || len(b.published()) != 1 {
+		t.Fatalf("after a failed send: %d unpublished, %d deliveries, bus %d; want 0, 1, 1", o.unpublished(), nd, len(b.published()))
+	}
+	q.err = nil
+	c.Add(DefaultGrace + time.Second)
+	if n, err := r.Sweep(context.Background()); err != nil || n != 1 || len(q.sentRefs()) != 1 {
+		t.Fatalf("Sweep = %d, %v, queue %+v; want the delivery sent", n, err, q.sentRefs())
 	}
 }

@@ -44,10 +44,11 @@ const (
 	// earlyTolerance: a message up to this early is attempted anyway (a
 	// queue's delays are whole seconds, clocks drift a little).
 	earlyTolerance = time.Second
-	// uncommittedWindow and uncommittedRetry: the relay sends a new
-	// delivery's message before its transaction commits, so a message
-	// younger than the window whose delivery is not found yet is tried
-	// again after uncommittedRetry rather than dropped.
+	// uncommittedWindow and uncommittedRetry: a message younger than the
+	// window whose delivery is not found is tried again after
+	// uncommittedRetry rather than dropped. The relay sends a delivery's
+	// message only once its transaction committed (Relay.Once), so this is
+	// a guard, not the common path.
 	uncommittedWindow = 15 * time.Second
 	uncommittedRetry  = 3 * time.Second
 )
