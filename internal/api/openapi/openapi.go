@@ -1,4 +1,7 @@
-package api
+// Package openapi generates the OpenAPI 3.1 document of the API (served at
+// GET /api/v1/openapi.json) from the route table and the view types of
+// package api, which hands them over (API) and serves the encoding.
+package openapi
 
 import (
 	"wallets/internal/route"
@@ -6,10 +9,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"wallets/internal/money"
 	"wallets/internal/user"
@@ -37,25 +40,31 @@ import (
 // APIVersion is the version of the contract in the document's info.
 const APIVersion = "1.0.0"
 
-// OpenAPIJSON returns the OpenAPI 3.1 document of the API, encoded once.
-func OpenAPIJSON() ([]byte, error) {
-	openAPI.once.Do(func() {
-		doc, err := buildOpenAPI(route.Routes())
-		if err == nil {
-			openAPI.doc, err = json.Marshal(doc)
-		}
-		openAPI.err = err
-	})
-	return openAPI.doc, openAPI.err
+// JSON returns the OpenAPI 3.1 document of routes, encoded, its response
+// objects' schemas reflected from a's view types and its limits a's.
+func JSON(routes []route.Route, a API) ([]byte, error) {
+	doc, err := buildOpenAPI(routes, a)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
 }
 
-// openAPI caches the encoded document. It is built on first use, and
-// nothing but OpenAPIJSON refers to the builder, so functions other than
-// openapi do not link it.
-var openAPI struct {
-	once sync.Once
-	doc  []byte
-	err  error
+// API is what the document takes from package api, which imports this
+// package (so this one cannot import it): the Go types of the response
+// objects the handlers encode, and the limits the handlers apply.
+type API struct {
+	// Views are the view types by component schema name: Profile, User,
+	// Wallet, Transaction, Business, Event, Webhook, NewWebhook,
+	// DeadLetter, Health and Detail, and Page, the body of every list
+	// (the template of the …Page schemas).
+	Views map[string]reflect.Type
+	// CookieName is the cookie login sets to the token.
+	CookieName string
+	// DefaultPageSize and MaxPageSize are the page sizes of the lists.
+	DefaultPageSize, MaxPageSize int
+	// MaxWebhookURL is the longest webhook URL accepted.
+	MaxWebhookURL int
 }
 
 type obj = map[string]any
@@ -272,7 +281,7 @@ func pathParams() map[string]obj {
 }
 
 // buildOpenAPI returns the document of routes.
-func buildOpenAPI(routes []route.Route) (doc obj, err error) {
+func buildOpenAPI(routes []route.Route, a API) (doc obj, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ve, ok := r.(viewError)
@@ -352,7 +361,7 @@ func buildOpenAPI(routes []route.Route) (doc obj, err error) {
 		"servers":    []any{obj{"url": route.Prefix}},
 		"tags":       tags(),
 		"paths":      paths,
-		"components": components(),
+		"components": a.components(),
 	}, nil
 }
 
@@ -556,7 +565,7 @@ func responses(rt route.Route, d opDoc) obj {
 	return out
 }
 
-func components() obj {
+func (a API) components() obj {
 	return obj{
 		"securitySchemes": obj{
 			// API Gateway's authorizer takes "JWT <token>" (the original
@@ -564,11 +573,11 @@ func components() obj {
 			// scheme could not say the first, so the header is an apiKey.
 			"jwt": obj{"type": "apiKey", "in": "header", "name": "Authorization",
 				"description": "`JWT <token>` or `Bearer <token>`, the token from `POST /users/login`."},
-			"jwtCookie": obj{"type": "apiKey", "in": "cookie", "name": CookieName,
+			"jwtCookie": obj{"type": "apiKey", "in": "cookie", "name": a.CookieName,
 				"description": "The `jwt` cookie that login sets."},
 		},
-		"schemas":       schemaComponents(),
-		"parameters":    parameterComponents(),
+		"schemas":       a.schemaComponents(),
+		"parameters":    a.parameterComponents(),
 		"requestBodies": requestBodyComponents(),
 		"headers":       headerComponents(),
 		"responses":     responseComponents(),
@@ -612,7 +621,7 @@ var (
 		"created": "2021-04-21T10:00:00.000000Z", "data": exampleTransaction}
 )
 
-func schemaComponents() obj {
+func (a API) schemaComponents() obj {
 	amountDesc := fmt.Sprintf("A decimal string with exactly two decimals and at most %d digits in all.", money.MaxDigits)
 	schemas := obj{
 		"Amount": str(obj{"pattern": `^-?\d+\.\d{2}$`, "description": amountDesc,
@@ -633,16 +642,16 @@ func schemaComponents() obj {
 			"examples":             []any{obj{"password": []any{"Password mismatch"}}}},
 		"BadRequest": obj{"anyOf": []any{schemaRef("ValidationError"), schemaRef("Detail")}},
 	}
-	for k, v := range inputSchemas() {
+	for k, v := range a.inputSchemas() {
 		schemas[k] = v
 	}
-	for k, v := range viewSchemaComponents() {
+	for k, v := range a.viewSchemaComponents() {
 		schemas[k] = v
 	}
 	return schemas
 }
 
-func parameterComponents() obj {
+func (a API) parameterComponents() obj {
 	return obj{
 		"IdempotencyKey": obj{"name": "Idempotency-Key", "in": "header", "required": false,
 			"description": "Scoped to the caller. A repeat with the same key and the same request answers the first " +
@@ -658,8 +667,8 @@ func parameterComponents() obj {
 		"PageSize": obj{"name": "page_size", "in": "query", "allowEmptyValue": true,
 			"description": fmt.Sprintf("Items per page, %d by default; any value is accepted: one that is not a "+
 				"whole number, or is less than 1, means %d, and one larger than %d means %d.",
-				DefaultPageSize, DefaultPageSize, MaxPageSize, MaxPageSize),
-			"schema": str(obj{"examples": []any{strconv.Itoa(DefaultPageSize), strconv.Itoa(MaxPageSize)}})},
+				a.DefaultPageSize, a.DefaultPageSize, a.MaxPageSize, a.MaxPageSize),
+			"schema": str(obj{"examples": []any{strconv.Itoa(a.DefaultPageSize), strconv.Itoa(a.MaxPageSize)}})},
 		"Cursor": obj{"name": "cursor", "in": "query", "allowEmptyValue": true,
 			"description": "An opaque cursor from a `next` or `previous` link, empty for the first page: " +
 				"constant-time deep paging. It takes precedence over `page`; cursor pages have a null `count`.",
@@ -734,7 +743,7 @@ func requestBodyComponents() obj {
 }
 
 // inputSchemas are the schemas of the request bodies.
-func inputSchemas() obj {
+func (a API) inputSchemas() obj {
 	username := text(obj{"maxLength": user.MaxUsername, "minLength": 1,
 		"description": "Any text that is not blank, without control or format characters (Unicode Cc, Cf); " +
 			"stored NFKC-normalized, surrounding spaces trimmed."})
@@ -786,7 +795,7 @@ func inputSchemas() obj {
 			"description": description,
 		}, obj{"examples": []any{obj{"amount": "-150.00", "description": "Cajero"}}}),
 		"WebhookCreate": object([]string{"url"}, obj{
-			"url": str(obj{"format": "uri", "maxLength": MaxWebhookURL, "description": "Where to deliver: an " +
+			"url": str(obj{"format": "uri", "maxLength": a.MaxWebhookURL, "description": "Where to deliver: an " +
 				"`https` URL whose host resolves only to public addresses (checked now and at every delivery). " +
 				"`make run` also accepts `http://127.0.0.1:PORT` and `http://localhost:PORT`."}),
 			"events": obj{"type": "array", "minItems": 1, "items": obj{"type": "string", "enum": eventTypeEnum()},

@@ -1,4 +1,4 @@
-package api
+package openapi
 
 import (
 	"wallets/internal/route"
@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -23,7 +24,7 @@ import (
 // loadOpenAPI parses and validates the served document with kin-openapi.
 func loadOpenAPI(t *testing.T) *openapi3.T {
 	t.Helper()
-	b, err := OpenAPIJSON()
+	b, err := Served()
 	if err != nil {
 		t.Fatalf("OpenAPIJSON: %v", err)
 	}
@@ -51,8 +52,8 @@ func TestOpenAPIValid(t *testing.T) {
 }
 
 func TestOpenAPICached(t *testing.T) {
-	a, errA := OpenAPIJSON()
-	b, errB := OpenAPIJSON()
+	a, errA := Served()
+	b, errB := Served()
 	if errA != nil || errB != nil || &a[0] != &b[0] {
 		t.Error("OpenAPIJSON does not return the cached encoding")
 	}
@@ -184,7 +185,7 @@ func TestOpenAPISecurity(t *testing.T) {
 		t.Errorf("jwt scheme = %+v", jwt)
 	}
 	cookie := doc.Components.SecuritySchemes["jwtCookie"].Value
-	if cookie.Type != "apiKey" || cookie.In != "cookie" || cookie.Name != CookieName {
+	if cookie.Type != "apiKey" || cookie.In != "cookie" || cookie.Name != APIInput.CookieName {
 		t.Errorf("jwtCookie scheme = %+v", cookie)
 	}
 }
@@ -278,22 +279,22 @@ func TestOpenAPIResponses(t *testing.T) {
 	// schema is a plain string described in words.
 	size := doc.Components.Parameters["PageSize"].Value
 	if size.Schema.Value.Max != nil || size.Schema.Value.Min != nil ||
-		!strings.Contains(size.Description, strconv.Itoa(MaxPageSize)) {
-		t.Errorf("page_size = %+v; want an unbounded string that states the cap %d", size.Schema.Value, MaxPageSize)
+		!strings.Contains(size.Description, strconv.Itoa(APIInput.MaxPageSize)) {
+		t.Errorf("page_size = %+v; want an unbounded string that states the cap %d", size.Schema.Value, APIInput.MaxPageSize)
 	}
 }
 
 func TestOpenAPIMissingEntry(t *testing.T) {
 	extra := route.Route{Function: "undocumented", Methods: []string{http.MethodGet}, Path: route.Prefix + "/new", Access: route.User}
-	if _, err := buildOpenAPI(append(route.Routes(), extra)); err == nil || !strings.Contains(err.Error(), "undocumented") {
+	if _, err := buildOpenAPI(append(route.Routes(), extra), APIInput); err == nil || !strings.Contains(err.Error(), "undocumented") {
 		t.Errorf("a route without an opDocs entry: err = %v", err)
 	}
-	if _, err := buildOpenAPI(route.Routes()[1:]); err == nil {
+	if _, err := buildOpenAPI(route.Routes()[1:], APIInput); err == nil {
 		t.Error("an opDocs entry without a route: no error")
 	}
 	odd := route.Routes()
 	odd[len(odd)-1].Path = "/elsewhere/openapi.json"
-	if _, err := buildOpenAPI(odd); err == nil {
+	if _, err := buildOpenAPI(odd, APIInput); err == nil {
 		t.Error("a route outside the base path: no error")
 	}
 }
@@ -439,7 +440,7 @@ func walkJSON(v any, fn func(map[string]any)) {
 // Schema's dialect), RE2 and Python read alike: no \p{…} classes, no
 // lookarounds, no inline flags or named groups.
 func TestOpenAPIPortableRegexes(t *testing.T) {
-	b, _ := OpenAPIJSON()
+	b, _ := Served()
 	var doc any
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
@@ -580,9 +581,9 @@ func TestOpenAPIViews(t *testing.T) {
 		schema string
 		view   any
 	}{
-		{"User", userView{}}, {"Profile", profileView{}}, {"Wallet", walletView{}},
-		{"Transaction", transactionView{}}, {"Business", businessView{}}, {"Health", healthView{}},
-		{"Detail", Detail{}}, {"WalletPage", pageBody{}},
+		{"User", zero("User")}, {"Profile", zero("Profile")}, {"Wallet", zero("Wallet")},
+		{"Transaction", zero("Transaction")}, {"Business", zero("Business")}, {"Health", zero("Health")},
+		{"Detail", zero("Detail")}, {"WalletPage", zero("Page")},
 	} {
 		s := doc.Components.Schemas[c.schema].Value
 		b, _ := json.Marshal(c.view)
@@ -608,6 +609,9 @@ func TestOpenAPIViews(t *testing.T) {
 				panic(r)
 			}
 		}()
-		fromView[walletView](map[string]obj{"colour": {"type": "string"}}, nil)
+		APIInput.fromView("Wallet", map[string]obj{"colour": {"type": "string"}}, nil)
 	}()
 }
+
+// zero is the zero value of package api's view type of schema name.
+func zero(name string) any { return reflect.Zero(APIInput.Views[name]).Interface() }

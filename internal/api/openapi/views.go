@@ -1,4 +1,4 @@
-package api
+package openapi
 
 import (
 	"fmt"
@@ -13,7 +13,8 @@ import (
 )
 
 // The response objects' schemas come from the view types the handlers
-// encode (userView, walletView, …): one property per JSON field, each one
+// encode (package api's userView, walletView, …, handed over in API.Views):
+// one property per JSON field, each one
 // required (the views never omit a field), its type from the Go type (a
 // pointer is nullable, money.Amount is an Amount, a view is a $ref to its
 // schema). refine adds what the Go type cannot say (limits, enums, formats,
@@ -21,22 +22,33 @@ import (
 // added, renamed or removed in a view changes the document or fails to
 // build it.
 
-// viewSchemas names the component schema of each view type, for $refs.
-var viewSchemas = map[reflect.Type]string{
-	reflect.TypeFor[profileView]():     "Profile",
-	reflect.TypeFor[userView]():        "User",
-	reflect.TypeFor[walletView]():      "Wallet",
-	reflect.TypeFor[transactionView](): "Transaction",
-	reflect.TypeFor[businessView]():    "Business",
-	reflect.TypeFor[eventView]():       "Event",
+// view returns the view type of schema name.
+func (a API) view(name string) reflect.Type {
+	t, ok := a.Views[name]
+	if !ok {
+		panic(viewError{fmt.Sprintf("no view type for schema %s", name)})
+	}
+	return t
+}
+
+// viewSchema names the component schema of view type t, for $refs (Page
+// is no schema of its own).
+func (a API) viewSchema(t reflect.Type) (string, bool) {
+	for name, v := range a.Views {
+		if v == t && name != "Page" {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 // viewError is a view that the document's refinements do not fit.
 type viewError struct{ msg string }
 
-// fromView returns the object schema of view type T with refinements.
-func fromView[T any](refine map[string]obj, extra obj) obj {
-	t := reflect.TypeFor[T]()
+// fromView returns the object schema of the view type of schema name with
+// refinements.
+func (a API) fromView(name string, refine map[string]obj, extra obj) obj {
+	t := a.view(name)
 	props := obj{}
 	var required []string
 	for i := 0; i < t.NumField(); i++ {
@@ -51,7 +63,7 @@ func fromView[T any](refine map[string]obj, extra obj) obj {
 		if strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero") {
 			panic(viewError{fmt.Sprintf("%s.%s: an optional field; the views answer every field", t.Name(), name)})
 		}
-		s := typeSchema(t, name, f.Type)
+		s := a.typeSchema(t, name, f.Type)
 		if r, ok := refine[name]; ok {
 			// A $ref (or an allOf around one, to carry words) replaces the
 			// Go type's schema: no $ref siblings.
@@ -81,8 +93,8 @@ func fromView[T any](refine map[string]obj, extra obj) obj {
 }
 
 // typeSchema is the schema of a field of Go type ft.
-func typeSchema(view reflect.Type, field string, ft reflect.Type) obj {
-	if name, ok := viewSchemas[ft]; ok {
+func (a API) typeSchema(view reflect.Type, field string, ft reflect.Type) obj {
+	if name, ok := a.viewSchema(ft); ok {
 		return schemaRef(name)
 	}
 	if ft == reflect.TypeFor[money.Amount]() {
@@ -120,23 +132,23 @@ func typeSchema(view reflect.Type, field string, ft reflect.Type) obj {
 }
 
 // viewSchemaComponents are the schemas of the response objects.
-func viewSchemaComponents() obj {
+func (a API) viewSchemaComponents() obj {
 	return obj{
-		"Profile": fromView[profileView](map[string]obj{
+		"Profile": a.fromView("Profile", map[string]obj{
 			"type": {"enum": []any{1, 2}, "description": "1 customer, 2 business."},
 		}, nil),
-		"User": fromView[userView](map[string]obj{
+		"User": a.fromView("User", map[string]obj{
 			"id":         {"minimum": 1},
 			"username":   {"maxLength": user.MaxUsername},
 			"email":      {"maxLength": user.MaxEmail},
 			"first_name": {"maxLength": user.MaxName},
 			"last_name":  {"maxLength": user.MaxName},
 		}, obj{"examples": []any{exampleUser}}),
-		"Wallet": fromView[walletView](map[string]obj{
+		"Wallet": a.fromView("Wallet", map[string]obj{
 			"uuid":         schemaRef("UUID"),
 			"created_date": schemaRef("Timestamp"),
 		}, obj{"description": "A balance is never negative.", "examples": []any{exampleWallet}}),
-		"Transaction": fromView[transactionView](map[string]obj{
+		"Transaction": a.fromView("Transaction", map[string]obj{
 			"uuid": schemaRef("UUID"),
 			"amount": {"allOf": []any{schemaRef("Amount")}, "description": "Deposits and charges are positive, " +
 				"withdrawals negative."},
@@ -148,14 +160,14 @@ func viewSchemaComponents() obj {
 			"wallet":       schemaRef("UUID"),
 			"created_date": schemaRef("Timestamp"),
 		}, obj{"examples": []any{exampleTransaction}}),
-		"Business": fromView[businessView](map[string]obj{
+		"Business": a.fromView("Business", map[string]obj{
 			"id":   {"minimum": 1},
 			"name": {"description": "The business's first name, else its username."},
 		}, obj{"examples": []any{exampleBusiness}}),
-		"WalletPage":      page("Wallet", "A page of wallets."),
-		"TransactionPage": page("Transaction", "A page of transactions, newest first."),
-		"BusinessPage":    page("Business", "A page of businesses."),
-		"Event": fromView[eventView](map[string]obj{
+		"WalletPage":      a.page("Wallet", "A page of wallets."),
+		"TransactionPage": a.page("Transaction", "A page of transactions, newest first."),
+		"BusinessPage":    a.page("Business", "A page of businesses."),
+		"Event": a.fromView("Event", map[string]obj{
 			"id":      schemaRef("UUID"),
 			"type":    {"enum": eventTypeEnum(), "description": "What happened."},
 			"created": schemaRef("Timestamp"),
@@ -163,38 +175,38 @@ func viewSchemaComponents() obj {
 				"it, as it stood right after the event (a `charge.created` event's charge is pending)."},
 		}, obj{"description": "An event; the same object is the body of a webhook delivery. Deliveries are at " +
 			"least once: receivers dedupe by `id`.", "examples": []any{exampleEvent}}),
-		"EventPage": page("Event", "A page of events, newest first."),
-		"Webhook": fromView[webhookView](map[string]obj{
+		"EventPage": a.page("Event", "A page of events, newest first."),
+		"Webhook": a.fromView("Webhook", map[string]obj{
 			"id":      schemaRef("UUID"),
-			"url":     {"format": "uri", "maxLength": MaxWebhookURL},
+			"url":     {"format": "uri", "maxLength": a.MaxWebhookURL},
 			"events":  {"items": obj{"type": "string", "enum": eventTypeEnum()}, "description": "The event types delivered."},
 			"created": schemaRef("Timestamp"),
 		}, obj{"description": "A webhook endpoint (its secret is shown only when it is created)."}),
-		"NewWebhook": fromView[newWebhookView](map[string]obj{
+		"NewWebhook": a.fromView("NewWebhook", map[string]obj{
 			"id":      schemaRef("UUID"),
-			"url":     {"format": "uri", "maxLength": MaxWebhookURL},
+			"url":     {"format": "uri", "maxLength": a.MaxWebhookURL},
 			"events":  {"items": obj{"type": "string", "enum": eventTypeEnum()}, "description": "The event types delivered."},
 			"secret":  {"description": "Signs every delivery (`Wallets-Signature`); shown only here."},
 			"created": schemaRef("Timestamp"),
 		}, obj{"description": "A webhook endpoint just created, with its signing secret."}),
-		"WebhookPage": page("Webhook", "The caller's webhook endpoints, newest first (all of them: at most 10)."),
-		"DeadLetter": fromView[deadLetterView](map[string]obj{
+		"WebhookPage": a.page("Webhook", "The caller's webhook endpoints, newest first (all of them: at most 10)."),
+		"DeadLetter": a.fromView("DeadLetter", map[string]obj{
 			"event":      schemaRef("Event"),
 			"attempts":   {"minimum": 1},
 			"last_error": {"description": "Why the last attempt failed."},
 			"failed":     obj{"allOf": []any{schemaRef("Timestamp")}, "description": "When the last attempt failed."},
 		}, obj{"description": "An event an endpoint never accepted: every attempt failed."}),
-		"DeadLetterPage": page("DeadLetter", "A page of dead-lettered deliveries, newest first."),
-		"Health": fromView[healthView](map[string]obj{
+		"DeadLetterPage": a.page("DeadLetter", "A page of dead-lettered deliveries, newest first."),
+		"Health": a.fromView("Health", map[string]obj{
 			"status":   {"enum": []any{"ok", "unavailable"}},
 			"database": {"enum": []any{"ok", "unreachable"}},
 		}, obj{"examples": []any{obj{"status": "ok", "database": "ok"}}}),
-		"Detail": fromView[Detail](nil, obj{"examples": []any{obj{"detail": "Not found."}}}),
+		"Detail": a.fromView("Detail", nil, obj{"examples": []any{obj{"detail": "Not found."}}}),
 	}
 }
 
-func page(item, description string) obj {
-	return fromView[pageBody](map[string]obj{
+func (a API) page(item, description string) obj {
+	return a.fromView("Page", map[string]obj{
 		"count": {"minimum": 0, "description": "The number of items of the whole list; null in cursor mode."},
 		"next": {"format": "uri",
 			"description": "The next page's URL (with `page` or `cursor`), or null on the last page."},
