@@ -107,7 +107,14 @@ func (s *Server) Retire(ctx context.Context, r *Request) (Response, error) {
 	return s.move(ctx, r, wallet.CheckWithdrawal, s.wallets.Withdraw)
 }
 
-// move runs a deposit or a withdrawal on one of the caller's wallets.
+// move runs a deposit or a withdrawal on one of the caller's wallets. check
+// is the amount's sign rule (wallet.CheckDeposit or CheckWithdrawal, its one
+// implementation). The service checks it too, as wallet.Service promises,
+// in the same order (the 404 first); the edge checks it as well so that a
+// refused body never calls a writing method (in an Idempotency-Key's unit
+// of work, a writing method's refusal marks the unit aborted; the edge's
+// tests hold that an invalid body reaches none). The balance rules are the
+// service's alone (its SQL; see package wallet).
 func (s *Server) move(ctx context.Context, r *Request, check func(money.Amount) error,
 	apply func(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (wallet.Wallet, error)) (Response, error) {
 	id, err := r.UUIDParam("uuid")

@@ -42,7 +42,9 @@ const (
 	MetricAmountMoved = "AmountMoved"
 	// RejectedMovements counts movements refused because the balance would
 	// go negative (a withdrawal, a collection). Other refusals are the
-	// function's 4xx, failures its 5xx.
+	// function's 4xx, failures its 5xx. The infra's alarm RejectedDebits
+	// watches it for Function business-debit (a charge's collection);
+	// both names are deployed, so they stay.
 	MetricRejectedMovements = "RejectedMovements"
 	MetricIdempotentReplays = "IdempotentReplays"
 	MetricLoginFailures     = "LoginFailures"

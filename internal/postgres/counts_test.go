@@ -13,7 +13,8 @@ import (
 )
 
 // TestCountedLists: a page-number list's count comes from the counters the
-// transactions table keeps (migrations/00004_transaction_counts.sql), and
+// transactions table keeps (migrations/00004_transaction_counts.sql; its
+// trigger's body now 00005_balance_shards.sql's), and
 // stays exact under concurrent writers, multi-row inserts and deletes: for
 // each list it equals counting the rows.
 func TestCountedLists(t *testing.T) {

@@ -24,9 +24,15 @@ import (
 // Locks are taken in one fixed order (a charge, then the customer's wallet,
 // then the business's; within a wallet its row, then its sub-balances), so
 // concurrent movements never deadlock; the balance change and the transaction
-// that records it commit together. The statements enforce the balance rules
-// of wallet.Credit and wallet.Take exactly, with the same bounds, and say
-// which one refused.
+// that records it commit together. The statements are the one home of the
+// balance rules (see package wallet): they decide under their locks whether
+// a movement is allowed (at most money.Max, never negative: wallet_credit
+// and wallet_debit; a charge collected once: collect_charge) and say which
+// rule refused; no Go code re-checks them. The sign of an amount is input
+// validation, checked here before any statement (wallet.CheckDeposit,
+// wallet.CheckWithdrawal), because wallet.Service promises it to every
+// caller; internal/api checks it too, with the same functions, for its own
+// reasons (see api's move).
 
 // deposit is the body of wallet.Service.Deposit.
 func (s *Wallets) deposit(ctx context.Context, owner int64, id uuid.UUID, amount money.Amount, description string) (w wallet.Wallet, err error) {
@@ -45,8 +51,12 @@ func (s *Wallets) withdraw(ctx context.Context, owner int64, id uuid.UUID, amoun
 }
 
 // refuseAmount returns refusal, an amount's, unless wallet id is not
-// owner's: someone else's wallet is wallet.ErrNotFound whatever the amount.
-// It reads the wallet on the writer, outside any unit of work.
+// owner's: someone else's wallet is wallet.ErrNotFound whatever the amount
+// (Service's order). It reads the wallet on the writer, outside any unit of
+// work. internal/api reads it the same way before its own refusals of a
+// body (the form's, which the service never sees, and the sign's), so no
+// request through the API reaches this read: it keeps the Service's promise
+// for any other caller.
 func (s *Wallets) refuseAmount(ctx context.Context, owner int64, id uuid.UUID, refusal error) error {
 	if _, err := customerWallet(ctx, s.writer, owner, id); err != nil {
 		return err
@@ -56,7 +66,8 @@ func (s *Wallets) refuseAmount(ctx context.Context, owner int64, id uuid.UUID, r
 
 // move adds amount (negative for a withdrawal) to owner's wallet id and
 // records an accepted transaction of type typ for it, in one statement
-// (move_money, migrations/00005_balance_shards.sql): a credit locks one of
+// (move_money, its body now migrations/00008_events.sql's, over the
+// sub-balances of 00005_balance_shards.sql): a credit locks one of
 // the wallet's sub-balances, a debit the wallet's row, for one round trip
 // (and, unbound, the statement commits on its own). The
 // statement decides under those locks whether the movement is allowed and
@@ -158,7 +169,8 @@ func (s *Wallets) openCharge(ctx context.Context, customer, business int64, wall
 }
 
 // collect is the body of wallet.Service.Collect, in one statement
-// (collect_charge, migrations/00003_collect_charge.sql) that takes the rows
+// (collect_charge, created by migrations/00003_collect_charge.sql, its body
+// now 00008_events.sql's) that takes the rows
 // in a fixed order and holds them for one round trip. The rejection commits:
 // the statement ends without error, and collect returns
 // wallet.ErrNegativeBalance after it as a committed refusal (in a unit of

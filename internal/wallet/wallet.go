@@ -1,7 +1,30 @@
 // Package wallet is the money domain: wallets, the transactions that move
-// money in and out of them, the rules those movements follow, and the
-// Service that performs them. It knows nothing of HTTP or SQL:
-// internal/postgres implements Service and internal/api serves it.
+// money in and out of them, the refusals of the rules those movements
+// follow, and the Service that performs them. It knows nothing of HTTP or
+// SQL: internal/postgres implements Service and internal/api serves it.
+//
+// Each money rule has one home:
+//
+//   - The sign of an amount (a deposit or a charge positive, a withdrawal
+//     negative) is input validation, checked before anything is read or
+//     written: CheckDeposit and CheckWithdrawal, here. Two callers use them,
+//     on purpose: the service (internal/postgres), because Service promises
+//     those refusals to any caller, after the 404 of someone else's wallet;
+//     and the edge (internal/api), so that an invalid body never reaches a
+//     writing method (nor aborts an Idempotency-Key's unit of work), its
+//     refusal joining the form's other field errors where the contract
+//     answers them together (a charge's body).
+//   - The balance rules (a balance never negative, at most money.Max; a
+//     charge goes from pending or rejected to accepted, a rejected charge
+//     stays collectable, an accepted one is never collected again) live in
+//     SQL only: the statement that moves the money decides under its locks.
+//     The bounds are wallet_credit and wallet_debit
+//     (migrations/00005_balance_shards.sql), the charge's states
+//     collect_charge, and both are called by move_money and collect_charge,
+//     whose bodies are now migrations/00008_events.sql's; the balance
+//     column's CHECK (balance >= 0) and numeric(11,2) back them. A Go copy
+//     would be a second answer nothing live asks: internal/postgres's tests
+//     drive those statements through the service, bounds included.
 package wallet
 
 import (
@@ -100,33 +123,6 @@ func CheckDeposit(amount money.Amount) error {
 func CheckWithdrawal(amount money.Amount) error {
 	if amount >= 0 {
 		return ErrAmountNotNegative
-	}
-	return nil
-}
-
-// Credit returns balance plus amount (> 0), or overflow when the sum would
-// pass money.Max.
-func Credit(balance, amount money.Amount, overflow error) (money.Amount, error) {
-	if balance > money.Max-amount {
-		return balance, overflow
-	}
-	return balance + amount, nil
-}
-
-// Take returns balance less amount (> 0), or ErrNegativeBalance when the
-// balance is too low: a balance never goes below zero.
-func Take(balance, amount money.Amount) (money.Amount, error) {
-	if balance < amount {
-		return balance, ErrNegativeBalance
-	}
-	return balance - amount, nil
-}
-
-// CheckCollectable returns ErrAlreadyProcessed when charge t was already
-// collected; a pending or rejected charge may be collected.
-func CheckCollectable(t Transaction) error {
-	if t.Status == Accepted {
-		return ErrAlreadyProcessed
 	}
 	return nil
 }

@@ -150,7 +150,7 @@ func businessRow(d awscloudwatch.Dashboard) {
 		graph("Money movements accepted and rejected, by function", 8, []awscloudwatch.IMetric{
 			search("Accepted", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'SampleCount', 300)`, ns, obs.MetricAmountMoved), five),
 			search("Rejected", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricRejectedMovements), five)},
-			RejectedDebitsMetric(five).With(&awscloudwatch.MetricOptions{Label: jsii.String("Rejected debits")})),
+			RejectedMovementsMetric(collectFunction, five).With(&awscloudwatch.MetricOptions{Label: jsii.String("Rejected debits")})),
 		graph("Amount moved by function", 8, []awscloudwatch.IMetric{
 			search("AmountMoved", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricAmountMoved), five)}),
 		graph("Logins and replays", 8, []awscloudwatch.IMetric{

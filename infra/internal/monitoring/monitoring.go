@@ -346,9 +346,15 @@ func (m *Monitoring) otherAlarms(s settings.Settings, db *data.Database) {
 		proxyMetric(db, "DatabaseConnectionsCurrentlySessionPinned", "Sum", minute), 0,
 		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 15, 15)
 
-	// Business metrics (EMF, namespace Wallets).
+	// Business metrics (EMF, namespace Wallets). One concept, deployed
+	// names kept: the alarm RejectedDebits (kind rejected-debits, setting
+	// rejectedDebitsThreshold) watches the metric RejectedMovements of
+	// Function business-debit, the Lambda of a charge's collection
+	// (api.Server.Collect, wallet.Service.Collect, SQL collect_charge).
+	// Renaming the alarm or the metric would change deployed alarms and
+	// dashboards.
 	m.alarm("RejectedDebits", "rejected-debits", kindRejectedDebits,
-		RejectedDebitsMetric(five), s.RejectedDebitsThreshold, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1, 1)
+		RejectedMovementsMetric(collectFunction, five), s.RejectedDebitsThreshold, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1, 1)
 	m.alarm("LoginThrottled", "login-throttled", kindLoginThrottled,
 		LoginThrottledMetric(five), s.LoginThrottledThreshold, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1, 1)
 
@@ -493,17 +499,21 @@ func proxyMetric(d *data.Database, name, stat string, period awscdk.Duration) aw
 	})
 }
 
-// RejectedDebitsMetric counts business debits rejected for insufficient
-// balance (EMF: RejectedMovements by Function).
-func RejectedDebitsMetric(period awscdk.Duration) awscloudwatch.Metric {
+// RejectedMovementsMetric counts function's money movements rejected for
+// insufficient balance (EMF: obs.MetricRejectedMovements by Function).
+func RejectedMovementsMetric(function string, period awscdk.Duration) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace:     jsii.String(obs.Namespace),
 		MetricName:    jsii.String(obs.MetricRejectedMovements),
-		DimensionsMap: &map[string]*string{"Function": jsii.String("business-debit")},
+		DimensionsMap: &map[string]*string{"Function": jsii.String(function)},
 		Statistic:     jsii.String("Sum"),
 		Period:        period,
 	})
 }
+
+// collectFunction is the Lambda function that collects a charge (route
+// business-debit): its rejections are the RejectedDebits alarm's.
+const collectFunction = "business-debit"
 
 // LoginThrottledMetric counts logins refused by the failed-attempt limit
 // (EMF: LoginThrottled by Function).

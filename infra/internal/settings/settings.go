@@ -54,7 +54,7 @@ type Settings struct {
 	// with a placeholder value.
 	SentryDSNSecretName string
 	// Business alarm thresholds, per 5 minutes.
-	RejectedDebitsThreshold float64 // "rejectedDebitsThreshold"; default 10
+	RejectedDebitsThreshold float64 // "rejectedDebitsThreshold"; default 10: the RejectedDebits alarm's, on RejectedMovements of business-debit
 	LoginThrottledThreshold float64 // "loginThrottledThreshold"; default 20
 
 	// Per-client limits (AWS WAF on the stage).
