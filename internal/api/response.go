@@ -37,28 +37,9 @@ type Detail struct {
 	Detail string `json:"detail"`
 }
 
-// StatusOf maps each application error code to its HTTP status: the one
-// place where refusals become status codes.
-var StatusOf = map[apperr.Code]int{
-	apperr.Invalid:          http.StatusBadRequest,
-	apperr.Unauthenticated:  http.StatusUnauthorized,
-	apperr.Forbidden:        http.StatusForbidden,
-	apperr.NotFound:         http.StatusNotFound,
-	apperr.MethodNotAllowed: http.StatusMethodNotAllowed,
-	apperr.Conflict:         http.StatusConflict,
-	apperr.TooLarge:         http.StatusRequestEntityTooLarge,
-	apperr.Unsupported:      http.StatusUnsupportedMediaType,
-	apperr.Unprocessable:    http.StatusUnprocessableEntity,
-	apperr.Throttled:        http.StatusTooManyRequests,
-	apperr.Internal:         http.StatusInternalServerError,
-	apperr.BadGateway:       http.StatusBadGateway,
-	apperr.Unavailable:      http.StatusServiceUnavailable,
-	apperr.Timeout:          http.StatusGatewayTimeout,
-}
-
 // errorResponse is the contract's answer to an application error.
 func errorResponse(e *apperr.Error) Response {
-	status, known := StatusOf[e.Code]
+	status, known := route.StatusOf(e.Code)
 	if !known {
 		status, e = http.StatusInternalServerError, apperr.ErrFault
 	}

@@ -52,10 +52,20 @@ type GatewayResponse struct {
 	Headers  map[string]string
 }
 
-// gatewayAnswer is the gateway response of type typ answering status with
-// e's message.
-func gatewayAnswer(typ string, status int, e *apperr.Error, headers map[string]string) GatewayResponse {
-	return GatewayResponse{Type: typ, Status: status, Detail: e.Detail, Headers: withSecurity(headers)}
+// gatewayAnswer is the gateway response of type typ answering e: its
+// message, with the status of its code (StatusOf).
+func gatewayAnswer(typ string, e *apperr.Error, headers map[string]string) GatewayResponse {
+	return GatewayResponse{Type: typ, Status: mustStatus(e.Code), Detail: e.Detail, Headers: withSecurity(headers)}
+}
+
+// mustStatus is StatusOf of a code the gateway responses answer with; every
+// one has a status (TestEveryCodeHasAStatus).
+func mustStatus(code apperr.Code) int {
+	status, known := StatusOf(code)
+	if !known {
+		panic("route: no status for code " + string(code))
+	}
+	return status
 }
 
 // GatewayResponses lists the gateway responses the API configures.
@@ -63,23 +73,23 @@ func GatewayResponses() []GatewayResponse {
 	wwwAuth := map[string]string{"WWW-Authenticate": WWWAuthenticate}
 	return []GatewayResponse{
 		// The authorizer denied: the context carries the 401 detail.
-		{Type: "ACCESS_DENIED", Status: 401, Template: `{"detail": "$context.authorizer.` + CtxDetail + `"}`, Headers: withSecurity(wwwAuth)},
+		{Type: "ACCESS_DENIED", Status: mustStatus(apperr.Unauthenticated), Template: `{"detail": "$context.authorizer.` + CtxDetail + `"}`, Headers: withSecurity(wwwAuth)},
 		// The authorizer was not invoked because the identity source was
 		// missing (only with a result cache): no credentials.
-		gatewayAnswer("UNAUTHORIZED", 401, apperr.ErrNoCredentials, wwwAuth),
+		gatewayAnswer("UNAUTHORIZED", apperr.ErrNoCredentials, wwwAuth),
 		// The authorizer failed (the database unreachable).
-		gatewayAnswer("AUTHORIZER_FAILURE", 503, apperr.ErrUnavailable, nil),
-		gatewayAnswer("AUTHORIZER_CONFIGURATION_ERROR", 503, apperr.ErrUnavailable, nil),
+		gatewayAnswer("AUTHORIZER_FAILURE", apperr.ErrUnavailable, nil),
+		gatewayAnswer("AUTHORIZER_CONFIGURATION_ERROR", apperr.ErrUnavailable, nil),
 		// REST APIs answer an unknown path this way.
-		gatewayAnswer("MISSING_AUTHENTICATION_TOKEN", 404, apperr.ErrNotFound, nil),
-		gatewayAnswer("RESOURCE_NOT_FOUND", 404, apperr.ErrNotFound, nil),
-		gatewayAnswer("REQUEST_TOO_LARGE", 413, apperr.ErrTooLarge, nil),
-		gatewayAnswer("UNSUPPORTED_MEDIA_TYPE", 415, apperr.ErrUnsupportedMediaGateway, nil),
-		gatewayAnswer("THROTTLED", 429, apperr.ErrThrottledGateway, nil),
-		gatewayAnswer("QUOTA_EXCEEDED", 429, apperr.ErrThrottledGateway, nil),
-		gatewayAnswer("INTEGRATION_TIMEOUT", 504, apperr.ErrGatewayTimeout, nil),
-		gatewayAnswer("INTEGRATION_FAILURE", 502, apperr.ErrBadGateway, nil),
-		gatewayAnswer("DEFAULT_5XX", 502, apperr.ErrBadGateway, nil),
+		gatewayAnswer("MISSING_AUTHENTICATION_TOKEN", apperr.ErrNotFound, nil),
+		gatewayAnswer("RESOURCE_NOT_FOUND", apperr.ErrNotFound, nil),
+		gatewayAnswer("REQUEST_TOO_LARGE", apperr.ErrTooLarge, nil),
+		gatewayAnswer("UNSUPPORTED_MEDIA_TYPE", apperr.ErrUnsupportedMediaGateway, nil),
+		gatewayAnswer("THROTTLED", apperr.ErrThrottledGateway, nil),
+		gatewayAnswer("QUOTA_EXCEEDED", apperr.ErrThrottledGateway, nil),
+		gatewayAnswer("INTEGRATION_TIMEOUT", apperr.ErrGatewayTimeout, nil),
+		gatewayAnswer("INTEGRATION_FAILURE", apperr.ErrBadGateway, nil),
+		gatewayAnswer("DEFAULT_5XX", apperr.ErrBadGateway, nil),
 		// Any other refusal of the gateway keeps its status and message,
 		// in the contract's shape.
 		{Type: "DEFAULT_4XX", Template: `{"detail": $context.error.messageString}`, Headers: SecurityHeaders()},
@@ -102,5 +112,5 @@ func GatewayResponseOf(typ string) GatewayResponse {
 			return g
 		}
 	}
-	return gatewayAnswer(typ, 500, apperr.ErrFault, nil)
+	return gatewayAnswer(typ, apperr.ErrFault, nil)
 }
