@@ -13,6 +13,7 @@ import (
 	"wallets/internal/apperr"
 	"wallets/internal/auth"
 	"wallets/internal/keys"
+	"wallets/internal/route"
 	"wallets/internal/wallet"
 )
 
@@ -45,7 +46,7 @@ func FuzzForm(f *testing.F) {
 		form, err := r.Form()
 		if err != nil {
 			var e *apperr.Error
-			if !asAppErr(err, &e) || (e.Code != apperr.Invalid && e.Code != apperr.Unsupported) {
+			if !asAppErr(err, &e) || (e.Code != apperr.Invalid && e.Code != route.UnsupportedMediaType) {
 				t.Fatalf("Form(%q, %q): %v, not a 400 or 415", contentType, body, err)
 			}
 			return

@@ -205,20 +205,20 @@ func (s *Server) purge(ctx context.Context) {
 // the body's size and encoding.
 func admit(r *Request) error {
 	if !route.HasMethod(r.Route, r.Event.HTTPMethod) {
-		return methodNotAllowed{apperr.MethodNotAllowedFor(r.Event.HTTPMethod), r.Route.Methods}
+		return methodNotAllowed{route.MethodNotAllowedFor(r.Event.HTTPMethod), r.Route.Methods}
 	}
 	body, err := decodeBody(r.Event)
 	if err != nil {
 		return err
 	}
 	if len(body) > MaxBody {
-		return apperr.ErrTooLarge
+		return route.ErrBodyTooLarge
 	}
 	// A body the API cannot read is refused on every route, not only on
 	// those whose handler reads it: a request is never half-understood.
 	if len(bytes.TrimSpace(body)) > 0 {
 		if mt, _, _ := mime.ParseMediaType(r.Header("Content-Type")); !readableMedia(mt) {
-			return apperr.UnsupportedMedia(mt)
+			return route.UnsupportedMedia(mt)
 		}
 	}
 	r.body = body

@@ -165,7 +165,7 @@ func (r *Request) Form() (*Form, error) {
 		f.setStrings(form.Value)
 		return f, nil
 	}
-	return nil, apperr.UnsupportedMedia(mediaType)
+	return nil, route.UnsupportedMedia(mediaType)
 }
 
 func validUTF8(vals url.Values) bool {

@@ -28,7 +28,6 @@ import (
 	"github.com/google/uuid"
 
 	"wallets/internal/api"
-	"wallets/internal/apperr"
 	"wallets/internal/route"
 )
 
@@ -172,8 +171,9 @@ func (g *gateway) serve(r *http.Request, c *call) reply {
 		if len(allowed) == 0 {
 			return gatewayReply(route.GatewayResponseOf("MISSING_AUTHENTICATION_TOKEN"), nil, c, "")
 		}
-		return fromEvent(api.JSONResponse(http.StatusMethodNotAllowed,
-			api.Detail{Detail: apperr.MethodNotAllowedFor(r.Method).Detail},
+		refusal := route.MethodNotAllowedFor(r.Method)
+		status, _ := route.StatusOf(refusal.Code)
+		return fromEvent(api.JSONResponse(status, api.Detail{Detail: refusal.Detail},
 			map[string]string{"Allow": strings.Join(unique(allowed), ", ")}), "METHOD_NOT_ALLOWED")
 	}
 	c.route = rt

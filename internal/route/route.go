@@ -1,9 +1,10 @@
 // Package route is the API's route table as data: every endpoint's function,
 // methods, path, audience, size and documentation, the way API Gateway
-// matches paths, and the answers API Gateway gives itself. It has no runtime
-// dependencies: the CDK app, the local gateway, the OpenAPI document and the
-// handlers all read it, and handlers are bound to it at the HTTP edge
-// (internal/api).
+// matches paths, the answers API Gateway gives itself, the HTTP edge's own
+// refusals and the one table from error codes to statuses (StatusOf). It has
+// no runtime dependencies: the CDK app, the local gateway, the OpenAPI
+// document and the handlers all read it, and handlers are bound to it at the
+// HTTP edge (internal/api).
 package route
 
 import "net/http"

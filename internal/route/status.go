@@ -11,20 +11,22 @@ import (
 // (internal/api) and the gateway responses (GatewayResponses, which the CDK
 // app and the local gateway read) both answer with it.
 var statusOf = map[apperr.Code]int{
-	apperr.Invalid:          http.StatusBadRequest,
-	apperr.Unauthenticated:  http.StatusUnauthorized,
-	apperr.Forbidden:        http.StatusForbidden,
-	apperr.NotFound:         http.StatusNotFound,
-	apperr.MethodNotAllowed: http.StatusMethodNotAllowed,
-	apperr.Conflict:         http.StatusConflict,
-	apperr.TooLarge:         http.StatusRequestEntityTooLarge,
-	apperr.Unsupported:      http.StatusUnsupportedMediaType,
-	apperr.Unprocessable:    http.StatusUnprocessableEntity,
-	apperr.Throttled:        http.StatusTooManyRequests,
-	apperr.Internal:         http.StatusInternalServerError,
-	apperr.BadGateway:       http.StatusBadGateway,
-	apperr.Unavailable:      http.StatusServiceUnavailable,
-	apperr.Timeout:          http.StatusGatewayTimeout,
+	// The domain's codes.
+	apperr.Invalid:         http.StatusBadRequest,
+	apperr.Unauthenticated: http.StatusUnauthorized,
+	apperr.Forbidden:       http.StatusForbidden,
+	apperr.NotFound:        http.StatusNotFound,
+	apperr.Conflict:        http.StatusConflict,
+	apperr.Unprocessable:   http.StatusUnprocessableEntity,
+	apperr.Throttled:       http.StatusTooManyRequests,
+	apperr.Internal:        http.StatusInternalServerError,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
+	// The edge's own (refusals.go).
+	MethodNotAllowed:     http.StatusMethodNotAllowed,
+	BodyTooLarge:         http.StatusRequestEntityTooLarge,
+	UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	UpstreamFailed:       http.StatusBadGateway,
+	UpstreamTimeout:      http.StatusGatewayTimeout,
 }
 
 // StatusOf returns the HTTP status that answers code, and whether code is

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wallets/internal/apperr"
 )
 
 // codeConsts returns the names of the constants of type apperr.Code declared
@@ -108,5 +110,30 @@ func TestGatewayResponseStatuses(t *testing.T) {
 		if s, ok := want[g.Type]; !ok || g.Status != s {
 			t.Errorf("%s: status %d, want %d (listed %v)", g.Type, g.Status, s, ok)
 		}
+	}
+}
+
+// The edge's own refusals keep their messages and codes' strings.
+func TestEdgeRefusals(t *testing.T) {
+	cases := []struct {
+		name string
+		err  *apperr.Error
+		want string
+	}{
+		{"unsupported media", UnsupportedMedia("text/xml"), `unsupported: Unsupported media type "text/xml" in request.`},
+		{"method not allowed", MethodNotAllowedFor("PATCH"), `method_not_allowed: Method "PATCH" not allowed.`},
+		{"too large", ErrBodyTooLarge, "too_large: Request body is larger than 64 KiB."},
+		{"gateway media", ErrUnsupportedMediaGateway, "unsupported: Unsupported media type in request."},
+		{"gateway throttle", ErrThrottledGateway, "throttled: Request was throttled."},
+		{"gateway timeout", ErrUpstreamTimeout, "timeout: The server took too long to answer."},
+		{"gateway failure", ErrUpstreamFailed, "bad_gateway: A server error occurred."},
+	}
+	for _, c := range cases {
+		if got := c.err.Error(); got != c.want {
+			t.Errorf("%s: Error() = %q, want %q", c.name, got, c.want)
+		}
+	}
+	if ErrUpstreamFailed.Detail != apperr.ErrFault.Detail {
+		t.Errorf("ErrUpstreamFailed detail %q; want the fault's %q (no internals)", ErrUpstreamFailed.Detail, apperr.ErrFault.Detail)
 	}
 }
