@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"wallets/internal/apperr"
@@ -219,19 +220,11 @@ func (f *Form) Choices(field string, choices []string) ([]string, bool) {
 	out := []string{}
 	for _, g := range got {
 		g = strings.TrimSpace(g)
-		known := false
-		for _, c := range choices {
-			known = known || c == g
-		}
-		if !known {
+		if !slices.Contains(choices, g) {
 			f.Error(field, fmt.Sprintf("%q is not a valid choice.", g))
 			continue
 		}
-		dup := false
-		for _, o := range out {
-			dup = dup || o == g
-		}
-		if !dup {
+		if !slices.Contains(out, g) {
 			out = append(out, g)
 		}
 	}

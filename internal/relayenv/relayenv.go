@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -115,16 +116,27 @@ const (
 	DeliveryQueueVar = "DELIVERY_QUEUE_URL"
 )
 
-// requiredEnv returns the variables names, or exits naming the missing.
-func requiredEnv(function string, names ...string) []string {
+// lambdaInit starts the Lambda function named function that needs the
+// environment variables names: its Env, the AWS configuration of its
+// EventBridge and SQS clients, and the variables' values. It exits, as a
+// failed init, naming what is missing.
+func lambdaInit(function string, names ...string) (*app.Env, aws.Config, []string) {
+	fail := func(err string) {
+		slog.Error("init failed", "function", function, "error", err)
+		os.Exit(1)
+	}
 	vals := make([]string, len(names))
 	for i, n := range names {
 		if vals[i] = os.Getenv(n); vals[i] == "" {
-			slog.Error("init failed", "function", function, "error", fmt.Sprintf("%s is not set", n))
-			os.Exit(1)
+			fail(fmt.Sprintf("%s is not set", n))
 		}
 	}
-	return vals
+	e := app.LambdaEnv(function)
+	awsCfg, err := config.AWSLoader()(context.Background())
+	if err != nil {
+		fail(err.Error())
+	}
+	return e, awsCfg, vals
 }
 
 // ServeRelay runs the events relay function: on each scheduled invocation
@@ -132,13 +144,7 @@ func requiredEnv(function string, names ...string) []string {
 // minute (relay.RelayHandler).
 func ServeRelay() {
 	const function = "events-relay"
-	env := requiredEnv(function, EventBusVar, DeliveryQueueVar)
-	e := app.LambdaEnv(function)
-	awsCfg, err := config.AWSLoader()(context.Background())
-	if err != nil {
-		slog.Error("init failed", "function", function, "error", err.Error())
-		os.Exit(1)
-	}
+	e, awsCfg, env := lambdaInit(function, EventBusVar, DeliveryQueueVar)
 	r := &relay.Relay{
 		Outbox: e.Events(),
 		Bus:    &relay.EventBridgeBus{Client: eventbridge.NewFromConfig(awsCfg), BusName: env[0]},
@@ -154,13 +160,7 @@ func ServeRelay() {
 // (relay.SQSHandler), on webhook.AWSSchedule.
 func ServeDeliveries() {
 	const function = "webhooks-deliver"
-	env := requiredEnv(function, DeliveryQueueVar)
-	e := app.LambdaEnv(function)
-	awsCfg, err := config.AWSLoader()(context.Background())
-	if err != nil {
-		slog.Error("init failed", "function", function, "error", err.Error())
-		os.Exit(1)
-	}
+	e, awsCfg, env := lambdaInit(function, DeliveryQueueVar)
 	h := &relay.SQSHandler{Worker: worker(e, webhook.AWSSchedule, webhook.DefaultTimeout), Client: sqs.NewFromConfig(awsCfg),
 		QueueURL: env[0], Obs: e.Obs}
 	lambda.Start(h.Handle)
