@@ -1,10 +1,11 @@
-// Package route is the API's route table as data: every endpoint's function,
-// methods, path, audience, size and documentation, the way API Gateway
-// matches paths, the answers API Gateway gives itself, the HTTP edge's own
-// refusals and the one table from error codes to statuses (StatusOf). It has
-// no runtime dependencies: the CDK app, the local gateway, the OpenAPI
-// document and the handlers all read it, and handlers are bound to it at the
-// HTTP edge (internal/api).
+// Package route is the API's route table as data: every endpoint declared
+// once (Routes), with its function, methods, path, audience, services,
+// keys, size and documentation; the way API Gateway matches paths; the
+// answers API Gateway gives itself; the HTTP edge's own refusals; and the
+// one table from error codes to statuses (StatusOf). It has no runtime
+// dependencies: the CDK app, the local gateway, the OpenAPI document and
+// the functions' mains (internal/mains) all read it, and handlers are bound
+// to it at the HTTP edge (api.Handlers).
 package route
 
 import "net/http"
@@ -34,8 +35,9 @@ func (a Access) String() string {
 func (a Access) Authorized() bool { return a != Public }
 
 // Route is one endpoint of the API: one Lambda function and one API Gateway
-// route. The local gateway, the CDK app, the OpenAPI document and the tests
-// all read Routes, so they cannot drift apart.
+// route, declared once in Routes. The local gateway, the CDK app, the
+// OpenAPI document, the functions' mains and the tests all read Routes, so
+// they cannot drift apart.
 type Route struct {
 	// Function names the Lambda function and its folder functions/<Function>.
 	Function string
@@ -54,14 +56,42 @@ type Route struct {
 	// else may): the token-signing key for login, the cursor key for the
 	// listings. The CDK app grants each function exactly these.
 	Keys []Key
-	// Static routes serve a document built into the function (the OpenAPI
-	// document and its reference): they open no database connection, so
-	// their functions get no database grant.
-	Static bool
+	// Uses are the services the route's handler calls: its function wires
+	// only these. A route using none is Static.
+	Uses Services
 	// MemoryMB and TimeoutSeconds size the Lambda function.
 	MemoryMB       int
 	TimeoutSeconds int
+	// Doc is the route's documentation in the OpenAPI document.
+	Doc Doc
 }
+
+// Services is a set of the services a route's handler calls.
+type Services uint8
+
+const (
+	// UsesWallets: wallets, their transactions, charges and businesses.
+	UsesWallets Services = 1 << iota
+	// UsesUsers: accounts and tokens, without the password hasher.
+	UsesUsers
+	// UsesPasswords: accounts with the password hasher (sign-up, login, a
+	// password change), which needs more memory.
+	UsesPasswords
+	// UsesEvents: the events and the webhook endpoints.
+	UsesEvents
+	// UsesWebhookURLs: the webhook URL policy (DNS lookups of the hosts).
+	UsesWebhookURLs
+	// UsesHealth: the database health check.
+	UsesHealth
+)
+
+// Has reports whether s includes every service of t.
+func (s Services) Has(t Services) bool { return s&t == t }
+
+// Static reports whether the route serves a document built into its
+// function (the OpenAPI document and its reference): it uses no service,
+// opens no database connection, and its function gets no database grant.
+func (r Route) Static() bool { return r.Uses == 0 }
 
 // Key names one of the service's secret keys.
 type Key string
@@ -139,78 +169,6 @@ const (
 	defaultTimeout = 10
 	hashMemory     = 1024
 )
-
-// Routes returns the route table. The result is a fresh copy.
-func Routes() []Route {
-	cursor := []Key{CursorKey}
-	return []Route{
-		// Users.
-		{Function: "users-sign-up", Methods: []string{post}, Path: Prefix + "/users/sign-up", Access: Public,
-			Summary: "Create a customer or business account.", MemoryMB: hashMemory},
-		{Function: "users-login", Methods: []string{post}, Path: Prefix + "/users/login", Access: Public,
-			Summary: "Exchange a username and password for a JWT.", MemoryMB: hashMemory, Keys: []Key{TokenKey}},
-		{Function: "users-logout", Methods: []string{post}, Path: Prefix + "/users/logout", Access: Optional,
-			Summary: "Clear the jwt cookie and revoke the presented token."},
-		{Function: "users-me-get", Methods: []string{get}, Path: Prefix + "/users/me", Access: User,
-			Summary: "The caller's profile."},
-		{Function: "users-me-update", Methods: []string{put, patch}, Path: Prefix + "/users/me", Access: User,
-			Summary: "Update the caller's username and names."},
-		{Function: "users-change-password", Methods: []string{put, patch}, Path: Prefix + "/users/change-password", Access: User,
-			Summary: "Change the caller's password; older tokens stop working.", MemoryMB: hashMemory},
-		{Function: "users-delete-account", Methods: []string{post}, Path: Prefix + "/users/delete-account", Access: User,
-			Summary: "Deactivate the caller's account and revoke its tokens."},
-
-		// Customers' wallets.
-		{Function: "wallets-list", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets", Access: Customer,
-			Summary: "Page of the caller's wallets.", Replica: true, Keys: cursor},
-		{Function: "wallets-create", Methods: []string{post}, Path: Prefix + "/wallets/customers/wallets", Access: Customer,
-			Summary: "Open a new empty wallet."},
-		{Function: "wallets-get", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets/{uuid}", Access: Customer,
-			Summary: "One of the caller's wallets."},
-		{Function: "wallets-deposit", Methods: []string{put, patch}, Path: Prefix + "/wallets/customers/wallets/{uuid}/deposit", Access: Customer,
-			Summary: "Deposit money into one of the caller's wallets."},
-		{Function: "wallets-retire", Methods: []string{put, patch}, Path: Prefix + "/wallets/customers/wallets/{uuid}/retire", Access: Customer,
-			Summary: "Withdraw money (a negative amount) from one of the caller's wallets."},
-		{Function: "wallets-transactions", Methods: []string{get}, Path: Prefix + "/wallets/customers/wallets/{uuid}/transactions", Access: Customer,
-			Summary: "Page of one of the caller's wallets' transactions.", Replica: true, Keys: cursor},
-		{Function: "charges-create", Methods: []string{post}, Path: Prefix + "/wallets/business/{business_id}/customers/transactions", Access: Customer,
-			Summary: "Open a pending charge at a business against one of the caller's wallets."},
-		{Function: "charges-list", Methods: []string{get}, Path: Prefix + "/wallets/business/{business_id}/customers/transactions", Access: Customer,
-			Summary: "Page of the caller's charges at a business.", Replica: true, Keys: cursor},
-
-		// Businesses and the directory.
-		{Function: "business-list", Methods: []string{get}, Path: Prefix + "/wallets/business", Access: User,
-			Summary: "Page of active businesses.", Replica: true, Keys: cursor},
-		{Function: "business-wallet-create", Methods: []string{post}, Path: Prefix + "/wallets/business/wallet", Access: Business,
-			Summary: "Open the business's wallet."},
-		{Function: "business-wallet-get", Methods: []string{get}, Path: Prefix + "/wallets/business/wallet", Access: Business,
-			Summary: "The business's wallet."},
-		{Function: "business-transactions", Methods: []string{get}, Path: Prefix + "/wallets/business/transactions", Access: Business,
-			Summary: "Page of the charges made at this business.", Replica: true, Keys: cursor},
-		{Function: "business-debit", Methods: []string{put, patch}, Path: Prefix + "/wallets/business/transactions/{uuid}/debit", Access: Business,
-			Summary: "Collect a pending or rejected charge."},
-
-		// Events and webhooks.
-		{Function: "events-list", Methods: []string{get}, Path: Prefix + "/events", Access: User,
-			Summary: "Page of the events of the caller's money, newest first.", Replica: true, Keys: cursor},
-		{Function: "webhooks-create", Methods: []string{post}, Path: Prefix + "/webhooks", Access: User,
-			Summary: "Register a URL to receive the caller's events, signed."},
-		{Function: "webhooks-list", Methods: []string{get}, Path: Prefix + "/webhooks", Access: User,
-			Summary: "The caller's webhook endpoints."},
-		{Function: "webhooks-delete", Methods: []string{del}, Path: Prefix + "/webhooks/{uuid}", Access: User,
-			Summary: "Delete one of the caller's webhook endpoints."},
-		{Function: "webhooks-dead-letters", Methods: []string{get}, Path: Prefix + "/webhooks/{uuid}/dead-letters", Access: User,
-			Summary: "Page of the events one of the caller's endpoints never accepted.", Replica: true, Keys: cursor},
-
-		// Service.
-		{Function: "health", Methods: []string{get}, Path: Prefix + "/health", Access: Public,
-			Summary: "Liveness and database reachability."},
-		{Function: "openapi", Methods: []string{get}, Path: Prefix + "/openapi.json", Access: Public,
-			Summary: "The OpenAPI 3.1 document of this API.", Static: true},
-		{Function: "docs", Methods: []string{get}, Path: Prefix + "/docs", Access: Public,
-			Summary: "A readable reference of this API, rendered from the OpenAPI document.", Static: true},
-	}
-}
 
 // Memory returns the function's memory size in MB.
 func (r Route) Memory() int {

@@ -15,7 +15,7 @@ func TestKeysPerRoute(t *testing.T) {
 		if got := r.Holds(CursorKey); got != r.Replica {
 			t.Errorf("%s holds the cursor key: %v, want %v (Replica)", r.Function, got, r.Replica)
 		}
-		if r.Static && len(r.Keys) > 0 {
+		if r.Static() && len(r.Keys) > 0 {
 			t.Errorf("%s is static but holds keys %v", r.Function, r.Keys)
 		}
 	}

@@ -108,7 +108,7 @@ type Access struct {
 // is static.
 func routeAccess(r route.Route) Access {
 	a := Access{Keys: r.Keys, Sentry: true}
-	if !r.Static {
+	if !r.Static() {
 		a.DBUser = data.DBAppUser
 	}
 	return a

@@ -254,7 +254,7 @@ func expectedAccess(fn string) functions.Access {
 		panic("no route for " + fn)
 	}
 	a := functions.Access{Keys: r.Keys, Sentry: true}
-	if !r.Static {
+	if !r.Static() {
 		a.DBUser = data.DBAppUser
 	}
 	return a

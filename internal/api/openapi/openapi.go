@@ -19,11 +19,10 @@ import (
 	"wallets/internal/wallet"
 )
 
-// The OpenAPI document is generated from the route table: Routes gives the
-// paths, methods, operation ids, summaries, path parameters and security;
-// opDocs gives each function's request body and answers; the components are
-// written out below. A route without an opDocs entry (or an entry without a
-// route) is an error, so the document cannot drift from the table.
+// The OpenAPI document is generated from the route table: each route gives
+// its paths, methods, operation id, summary, path parameters and security,
+// and its Doc its request body and answers; the components are written out
+// below. A route whose Doc lacks a tag or an answer is an error.
 //
 // Schema dialect: the document is OpenAPI 3.1.0, so schemas are JSON Schema
 // 2020-12. Nullable values use type arrays (`"type": ["integer", "null"]`,
@@ -75,201 +74,6 @@ func schemaRef(name string) obj { return ref("schemas", name) }
 
 func jsonContent(schema obj) obj { return obj{"application/json": obj{"schema": schema}} }
 
-// listKind says which query parameters a list takes.
-type listKind int
-
-const (
-	notList listKind = iota
-	// pageList takes page, page_size and cursor.
-	pageList
-	// txList also takes the transaction filters.
-	txList
-	// eventList also takes the event type filter.
-	eventList
-)
-
-// answer is a response a handler gives by design (not a refusal).
-type answer struct {
-	status      int
-	description string
-	schema      string // components/schemas name; "" for no body
-	// mediaType is the body's media type; "" means application/json.
-	mediaType string
-	headers   obj
-}
-
-// opDoc documents the request and responses of one route's function.
-type opDoc struct {
-	tag string
-	// body names the requestBodies component, "" when the route reads none.
-	body    string
-	answers []answer
-	list    listKind
-	// refusals are the route's own error answers, by status; the ones every
-	// route of its kind shares (authentication, idempotency, pagination,
-	// body parsing, faults) are added from the route's properties.
-	refusals    map[int]string
-	description string
-	// noDB marks a route that never reaches the database (so never
-	// answers its 503).
-	noDB bool
-}
-
-func setsCookie() obj   { return obj{"Set-Cookie": ref("headers", "SetJWTCookie")} }
-func clearsCookie() obj { return obj{"Set-Cookie": ref("headers", "ClearJWTCookie")} }
-
-const (
-	notOwnedWallet = "Not one of the caller's wallets (or a malformed uuid)."
-	notBusiness    = "`{business_id}` is not an active business."
-)
-
-// opDocs maps every route's Function to its documentation.
-func opDocs() map[string]opDoc {
-	return map[string]opDoc{
-		"users-sign-up": {tag: "Users", body: "SignUp",
-			answers: []answer{{status: 201, description: "The new user.", schema: "User"}},
-			refusals: map[int]string{400: "The passwords differ (`{\"password\": [\"Password mismatch\"]}`), the username or " +
-				"email is taken, the email is not an email, or the password is weak (fewer than 8 characters, entirely " +
-				"numeric, commonly used, or too similar to the username or email)."}},
-		"users-login": {tag: "Users", body: "Login",
-			answers: []answer{{status: 200, description: "The token, also set as the `jwt` cookie; it expires after 7 days.",
-				schema: "LoginResponse", headers: setsCookie()}},
-			refusals: map[int]string{
-				400: "Wrong username or password, or an inactive account: " +
-					"`{\"non_field_errors\": [\"Unable to log in with provided credentials.\"]}`.",
-				429: "10 failed attempts for this username from this source address, or 100 from all sources, " +
-					"within 15 minutes: refused until the oldest leaves the window (`Retry-After` gives the seconds " +
-					"left): `{\"detail\": \"Request was throttled. Expected available in N seconds.\"}`. Other " +
-					"sources are not refused until the 100.",
-			}},
-		"users-logout": {tag: "Users",
-			answers: []answer{{status: 204, description: "Logged out: the cookie is cleared and the presented token (if any) revoked.",
-				headers: clearsCookie()}},
-			description: "Anyone may call it; a presented valid token stops working."},
-		"users-me-get": {tag: "Users",
-			answers: []answer{{status: 200, description: "The caller.", schema: "User"}}},
-		"users-me-update": {tag: "Users", body: "ProfileUpdate",
-			answers:     []answer{{status: 200, description: "The updated caller.", schema: "User"}},
-			refusals:    map[int]string{400: "The username is taken or invalid, or a name is too long."},
-			description: "PUT and PATCH both update only the fields given; `email` and `type` are read-only and ignored."},
-		"users-change-password": {tag: "Users", body: "ChangePassword",
-			answers: []answer{{status: 200, description: "`{\"detail\": \"Password updated successfully.\"}`. Every token issued " +
-				"before, the presented one included, stops working.", schema: "Detail"}},
-			refusals: map[int]string{400: "Wrong old password, new password equal to the old one, the new passwords differ, " +
-				"or the new password is weak.",
-				429: "10 wrong old passwords for this user within 15 minutes: every change, even with the right old " +
-					"password, is refused until the oldest leaves the window (`Retry-After` gives the seconds left): " +
-					"`{\"detail\": \"Request was throttled. Expected available in N seconds.\"}`. The token keeps " +
-					"working for everything else."}},
-		"users-delete-account": {tag: "Users",
-			answers: []answer{{status: 204, description: "The account is deactivated: its tokens stop working and login fails.",
-				headers: clearsCookie()}}},
-
-		"wallets-list": {tag: "Wallets", list: pageList,
-			answers: []answer{{status: 200, description: "A page of the caller's wallets.", schema: "WalletPage"}}},
-		"wallets-create": {tag: "Wallets",
-			answers: []answer{{status: 201, description: "The new empty wallet.", schema: "Wallet"}}},
-		"wallets-get": {tag: "Wallets",
-			answers:  []answer{{status: 200, description: "The wallet.", schema: "Wallet"}},
-			refusals: map[int]string{404: notOwnedWallet}},
-		"wallets-deposit": {tag: "Wallets", body: "Deposit",
-			answers: []answer{{status: 200, description: "The wallet with its new balance; an accepted deposit " +
-				"(type 1, positive amount) is recorded.", schema: "Wallet"}},
-			refusals: map[int]string{
-				400: "`amount` is not positive (`{\"amount\": [\"Amount must be positive\"]}`) or the new balance would " +
-					"not fit 11 digits; nothing changes.",
-				404: notOwnedWallet,
-			},
-			description: "`amount` must be positive."},
-		"wallets-retire": {tag: "Wallets", body: "Withdrawal",
-			answers: []answer{{status: 200, description: "The wallet with its new balance; an accepted type-2 transaction " +
-				"with the negative amount is recorded.", schema: "Wallet"}},
-			refusals: map[int]string{
-				400: "`amount` is not negative (`{\"amount\": [\"Amount must be negative\"]}`).",
-				404: notOwnedWallet,
-				409: "The balance would go negative: `{\"detail\": \"Balance can't be negative\"}`; nothing changes.",
-			},
-			description: "`amount` must be negative, as in the original service."},
-		"wallets-transactions": {tag: "Wallets", list: txList,
-			answers:  []answer{{status: 200, description: "A page of the wallet's transactions, newest first.", schema: "TransactionPage"}},
-			refusals: map[int]string{404: notOwnedWallet}},
-		"charges-create": {tag: "Wallets", body: "Charge",
-			answers: []answer{{status: 201, description: "The pending charge (status 1, type 2, positive amount).",
-				schema: "Transaction"}},
-			refusals: map[int]string{
-				400: "`amount` is not positive, or a field is missing or invalid.",
-				404: notBusiness + " Or `wallet` is not one of the caller's wallets.",
-			}},
-		"charges-list": {tag: "Wallets", list: txList,
-			answers: []answer{{status: 200, description: "A page of the caller's charges at the business, newest first.",
-				schema: "TransactionPage"}},
-			refusals: map[int]string{404: notBusiness}},
-
-		"business-list": {tag: "Businesses", list: pageList,
-			answers: []answer{{status: 200, description: "A page of active businesses.", schema: "BusinessPage"}}},
-		"business-wallet-create": {tag: "Businesses",
-			answers:  []answer{{status: 201, description: "The business's new wallet.", schema: "Wallet"}},
-			refusals: map[int]string{409: "The business already has a wallet."}},
-		"business-wallet-get": {tag: "Businesses",
-			answers:  []answer{{status: 200, description: "The business's wallet.", schema: "Wallet"}},
-			refusals: map[int]string{404: "The business has no wallet yet."}},
-		"business-transactions": {tag: "Businesses", list: txList,
-			answers: []answer{{status: 200, description: "A page of the charges made at this business, newest first.",
-				schema: "TransactionPage"}}},
-		"business-debit": {tag: "Businesses",
-			answers: []answer{{status: 200, description: "The transaction, now accepted (status 2): the customer's wallet " +
-				"lost the amount and the business's wallet gained it, in one atomic step.", schema: "Transaction"}},
-			refusals: map[int]string{
-				404: "Not a transaction of this business (or a malformed uuid).",
-				409: "`{\"detail\": \"Transaction already processed\"}`: already accepted; " +
-					"`{\"detail\": \"Balance can't be negative\"}`: the customer's balance is too low, the transaction is now " +
-					"rejected (status 3) and no balance changes; " +
-					"`{\"detail\": \"Business wallet does not exist\"}`: nothing changes.",
-			},
-			description: "Collects a pending charge, or a rejected one again once the customer has funds; an accepted " +
-				"charge never. Of two debits of one charge racing, exactly one succeeds."},
-
-		"events-list": {tag: "Events", list: eventList,
-			answers: []answer{{status: 200, description: "A page of the events of the caller's money, newest first: " +
-				"a customer's deposits, withdrawals and charges, a business's charges. Events are kept at least 30 days.",
-				schema: "EventPage"}},
-			refusals: map[int]string{400: "`type` is not an event type."}},
-		"webhooks-create": {tag: "Events", body: "Webhook",
-			answers: []answer{{status: 201, description: "The endpoint, with the `secret` that signs its deliveries " +
-				"(shown only here).", schema: "NewWebhook"}},
-			refusals: map[int]string{400: "The URL is not an `https` URL to a public address (`{\"url\": [\"…\"]}`), an " +
-				"event type is unknown, or the caller already has 10 endpoints."},
-			description: "Each event of the caller's that the endpoint wants is POSTed to it as JSON with the headers " +
-				"`Wallets-Event-Id` and `Wallets-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" " +
-				"with the secret>`. A 2xx within 10 seconds delivers it; anything else is retried with exponential " +
-				"backoff and jitter for about a day, with the same event id, then dead-lettered (see " +
-				"`/webhooks/{uuid}/dead-letters`). Delivery is at least once: dedupe by event id."},
-		"webhooks-list": {tag: "Events",
-			answers: []answer{{status: 200, description: "The caller's endpoints, without their secrets.", schema: "WebhookPage"}}},
-		"webhooks-delete": {tag: "Events",
-			answers:  []answer{{status: 204, description: "Deleted: nothing more is delivered to it."}},
-			refusals: map[int]string{404: "Not one of the caller's endpoints (or a malformed uuid)."}},
-		"webhooks-dead-letters": {tag: "Events", list: pageList,
-			answers: []answer{{status: 200, description: "A page of the events the endpoint never accepted, newest " +
-				"first.", schema: "DeadLetterPage"}},
-			refusals: map[int]string{404: "Not one of the caller's endpoints (or a malformed uuid)."}},
-
-		"health": {tag: "Service",
-			answers: []answer{
-				{status: 200, description: "The service and its database are up.", schema: "Health"},
-				{status: 503, description: "The database cannot be reached.", schema: "Health"},
-			}},
-		"openapi": {tag: "Service",
-			answers: []answer{{status: 200, description: "This document.", schema: "OpenAPIDocument"}}, noDB: true},
-		"docs": {tag: "Service",
-			answers: []answer{{status: 200, description: "An HTML page that renders this document (`openapi.json`, " +
-				"next to it) with Redoc, served by the API itself: it loads nothing from elsewhere, under a strict " +
-				"`Content-Security-Policy`.", schema: "HTMLPage", mediaType: "text/html", headers: obj{
-				"Content-Security-Policy": ref("headers", "ContentSecurityPolicy")}}},
-			noDB: true},
-	}
-}
-
 // pathParams are the schemas of the {param} placeholders of route paths.
 func pathParams() map[string]obj {
 	return map[string]obj{
@@ -291,23 +95,20 @@ func buildOpenAPI(routes []route.Route, a API) (doc obj, err error) {
 			doc, err = nil, fmt.Errorf("openapi: %s", ve.msg)
 		}
 	}()
-	docs := opDocs()
 	paths := obj{}
 	opIDs := map[string]bool{}
-	documented := map[string]bool{}
 	for _, rt := range routes {
-		d, ok := docs[rt.Function]
-		if !ok {
-			return nil, fmt.Errorf("openapi: route %s (%s) has no entry in opDocs", rt.Function, rt.Path)
+		d := rt.Doc
+		if d.Tag == "" {
+			return nil, fmt.Errorf("openapi: route %s (%s) documents no tag", rt.Function, rt.Path)
 		}
-		documented[rt.Function] = true
 		if !strings.HasPrefix(rt.Path, route.Prefix+"/") {
 			return nil, fmt.Errorf("openapi: route %s: path %q is not under %s", rt.Function, rt.Path, route.Prefix)
 		}
-		if d.body != "" && !rt.Mutates() {
+		if d.Body != "" && !rt.Mutates() {
 			return nil, fmt.Errorf("openapi: route %s reads a body but does not mutate", rt.Function)
 		}
-		if len(d.answers) == 0 {
+		if len(d.Answers) == 0 {
 			return nil, fmt.Errorf("openapi: route %s documents no answer", rt.Function)
 		}
 		path := strings.TrimPrefix(rt.Path, route.Prefix)
@@ -337,18 +138,13 @@ func buildOpenAPI(routes []route.Route, a API) (doc obj, err error) {
 			if _, dup := item[key]; dup {
 				return nil, fmt.Errorf("openapi: %s %s is served by two routes", m, rt.Path)
 			}
-			op := operation(rt, m, d)
+			op := operation(rt, m)
 			id := op["operationId"].(string)
 			if opIDs[id] {
 				return nil, fmt.Errorf("openapi: duplicate operationId %s", id)
 			}
 			opIDs[id] = true
 			item[key] = op
-		}
-	}
-	for fn := range docs {
-		if !documented[fn] {
-			return nil, fmt.Errorf("openapi: opDocs documents %s, which is not a route", fn)
 		}
 	}
 	return obj{
@@ -403,13 +199,14 @@ func pathParameters(path string) ([]any, error) {
 }
 
 // operation builds the operation of method m of route rt.
-func operation(rt route.Route, m string, d opDoc) obj {
+func operation(rt route.Route, m string) obj {
+	d := rt.Doc
 	op := obj{
 		"operationId": rt.Function + "-" + strings.ToLower(m),
 		"summary":     rt.Summary,
-		"tags":        []any{d.tag},
+		"tags":        []any{d.Tag},
 	}
-	if desc := operationDescription(rt, d); desc != "" {
+	if desc := operationDescription(rt); desc != "" {
 		op["description"] = desc
 	}
 	jwt, cookie := obj{"jwt": []any{}}, obj{"jwtCookie": []any{}}
@@ -425,27 +222,28 @@ func operation(rt route.Route, m string, d opDoc) obj {
 	if rt.Mutates() {
 		params = append(params, ref("parameters", "IdempotencyKey"))
 	}
-	if d.list != notList {
+	if d.List != route.NotList {
 		params = append(params, ref("parameters", "Page"), ref("parameters", "PageSize"), ref("parameters", "Cursor"))
 	}
-	if d.list == txList {
+	if d.List == route.TransactionList {
 		params = append(params, ref("parameters", "Status"), ref("parameters", "Type"),
 			ref("parameters", "CreatedAfter"), ref("parameters", "CreatedBefore"))
 	}
 	if len(params) > 0 {
 		op["parameters"] = params
 	}
-	if d.body != "" {
-		op["requestBody"] = ref("requestBodies", d.body)
+	if d.Body != "" {
+		op["requestBody"] = ref("requestBodies", d.Body)
 	}
-	op["responses"] = responses(rt, d)
+	op["responses"] = responses(rt)
 	return op
 }
 
-func operationDescription(rt route.Route, d opDoc) string {
+func operationDescription(rt route.Route) string {
+	d := rt.Doc
 	var parts []string
-	if d.description != "" {
-		parts = append(parts, d.description)
+	if d.Description != "" {
+		parts = append(parts, d.Description)
 	}
 	switch rt.Access {
 	case route.Optional:
@@ -462,7 +260,8 @@ func operationDescription(rt route.Route, d opDoc) string {
 
 // responses builds the responses of route rt: its answers, its own refusals
 // and the refusals its kind shares.
-func responses(rt route.Route, d opDoc) obj {
+func responses(rt route.Route) obj {
+	d := rt.Doc
 	why := map[int][]string{}
 	add := func(status int, s string) { why[status] = append(why[status], s) }
 
@@ -480,15 +279,15 @@ func responses(rt route.Route, d opDoc) obj {
 		add(403, "The caller is not a business (type 2): "+
 			"`{\"detail\": \"You do not have permission to perform this action.\"}`.")
 	}
-	if d.body != "" {
+	if d.Body != "" {
 		add(400, "Validation failed: `{\"<field>\": [\"<message>\"]}` (`non_field_errors` for errors not tied to "+
 			"one field), or the body is malformed: `{\"detail\": \"JSON parse error - ...\"}`.")
 	}
-	if d.list == txList {
+	if d.List == route.TransactionList {
 		add(400, "A filter is invalid: `{\"status\": [\"Select a valid choice. ...\"]}`, "+
 			"`{\"created_after\": [\"Enter a valid date/time.\"]}`.")
 	}
-	if d.list != notList {
+	if d.List != route.NotList {
 		add(400, "The cursor is invalid: `{\"detail\": \"Invalid cursor\"}`.")
 		add(404, "The page is out of range: `{\"detail\": \"Invalid page.\"}`.")
 	}
@@ -501,13 +300,13 @@ func responses(rt route.Route, d opDoc) obj {
 		add(422, "The Idempotency-Key was used with a different request: "+
 			"`{\"detail\": \"Idempotency-Key reused with a different request.\"}`.")
 	}
-	for status, s := range d.refusals {
+	for status, s := range d.Refusals {
 		// A route's own refusals come first.
 		why[status] = append([]string{s}, why[status]...)
 	}
 	add(429, "The gateway throttled the call: `{\"detail\": \"Request was throttled.\"}`.")
 	add(500, "A server fault: `{\"detail\": \"A server error occurred.\"}`, never with internals.")
-	if !d.noDB {
+	if !rt.Static() {
 		add(503, "The database cannot be reached: "+
 			"`{\"detail\": \"Service temporarily unavailable, try again later.\"}`; retry later (with the same "+
 			"Idempotency-Key, safely).")
@@ -517,25 +316,25 @@ func responses(rt route.Route, d opDoc) obj {
 	}
 
 	out := obj{}
-	for _, a := range d.answers {
-		r := obj{"description": a.description}
-		if a.schema != "" {
-			r["content"] = jsonContent(schemaRef(a.schema))
-			if a.mediaType != "" {
-				r["content"] = obj{a.mediaType: obj{"schema": schemaRef(a.schema)}}
+	for _, a := range d.Answers {
+		r := obj{"description": a.Description}
+		if a.Schema != "" {
+			r["content"] = jsonContent(schemaRef(a.Schema))
+			if a.MediaType != "" {
+				r["content"] = obj{a.MediaType: obj{"schema": schemaRef(a.Schema)}}
 			}
 		}
 		headers := obj{}
-		for k, v := range a.headers {
-			headers[k] = v
+		for k, name := range a.Headers {
+			headers[k] = ref("headers", name)
 		}
-		if rt.Mutates() && a.status < 300 {
+		if rt.Mutates() && a.Status < 300 {
 			headers["Idempotent-Replayed"] = ref("headers", "IdempotentReplayed")
 		}
 		if len(headers) > 0 {
 			r["headers"] = headers
 		}
-		out[strconv.Itoa(a.status)] = r
+		out[strconv.Itoa(a.Status)] = r
 	}
 	statuses := make([]int, 0, len(why))
 	for s := range why {

@@ -224,10 +224,10 @@ func TestOpenAPIResponses(t *testing.T) {
 	doc := loadOpenAPI(t)
 	routeOps(t, doc, func(rt route.Route, m string, op *openapi3.Operation) {
 		name := m + " " + rt.Path
-		d := opDocs()[rt.Function]
-		for _, a := range d.answers {
-			if op.Responses.Status(a.status) == nil {
-				t.Errorf("%s: no %d", name, a.status)
+		d := rt.Doc
+		for _, a := range d.Answers {
+			if op.Responses.Status(a.Status) == nil {
+				t.Errorf("%s: no %d", name, a.Status)
 			}
 		}
 		for _, status := range []int{429, 500} {
@@ -235,10 +235,10 @@ func TestOpenAPIResponses(t *testing.T) {
 				t.Errorf("%s: no %d", name, status)
 			}
 		}
-		if !d.noDB && op.Responses.Status(http.StatusServiceUnavailable) == nil {
+		if !rt.Static() && op.Responses.Status(http.StatusServiceUnavailable) == nil {
 			t.Errorf("%s: no 503 for an unreachable database", name)
 		}
-		if d.body != "" {
+		if d.Body != "" {
 			rb := op.RequestBody.Value
 			for _, ct := range []string{"application/json", "application/x-www-form-urlencoded"} {
 				if rb.Content.Get(ct) == nil {
@@ -251,7 +251,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		} else if op.RequestBody != nil {
 			t.Errorf("%s: unexpected request body", name)
 		}
-		if d.list != notList {
+		if d.List != route.NotList {
 			for _, q := range []string{"page", "page_size", "cursor"} {
 				if op.Parameters.GetByInAndName(openapi3.ParameterInQuery, q) == nil {
 					t.Errorf("%s: no %s parameter", name, q)
@@ -262,7 +262,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			}
 		}
 		for _, q := range []string{"status", "type", "created_after", "created_before"} {
-			if got := op.Parameters.GetByInAndName(openapi3.ParameterInQuery, q) != nil; got != (d.list == txList) {
+			if got := op.Parameters.GetByInAndName(openapi3.ParameterInQuery, q) != nil; got != (d.List == route.TransactionList) {
 				t.Errorf("%s: %s parameter present %v", name, q, got)
 			}
 		}
@@ -287,10 +287,11 @@ func TestOpenAPIResponses(t *testing.T) {
 func TestOpenAPIMissingEntry(t *testing.T) {
 	extra := route.Route{Function: "undocumented", Methods: []string{http.MethodGet}, Path: route.Prefix + "/new", Access: route.User}
 	if _, err := buildOpenAPI(append(route.Routes(), extra), APIInput); err == nil || !strings.Contains(err.Error(), "undocumented") {
-		t.Errorf("a route without an opDocs entry: err = %v", err)
+		t.Errorf("a route without a Doc: err = %v", err)
 	}
-	if _, err := buildOpenAPI(route.Routes()[1:], APIInput); err == nil {
-		t.Error("an opDocs entry without a route: no error")
+	extra.Doc.Tag = "Service"
+	if _, err := buildOpenAPI(append(route.Routes(), extra), APIInput); err == nil || !strings.Contains(err.Error(), "no answer") {
+		t.Errorf("a route documenting no answer: err = %v", err)
 	}
 	odd := route.Routes()
 	odd[len(odd)-1].Path = "/elsewhere/openapi.json"
