@@ -16,7 +16,7 @@ MODULES := . infra
 # staticcheck 2026.2.2, which supports Go 1.26.
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test test-go test-infra vet sizes build synth diff deploy bench clean
+.PHONY: run test test-go test-infra vet sizes functions build synth diff deploy bench clean
 
 ## run: the whole API at http://127.0.0.1:$(PORT)/api/v1 on a throwaway PostgreSQL (or $$DATABASE_URL)
 run:
@@ -55,6 +55,10 @@ sizes: build
 	  size=$$(wc -c < $$f); \
 	  printf '%-48s %10d bytes %6s MiB\n' $$f $$size $$(awk "BEGIN{printf \"%.2f\", $$size/1048576}"); \
 	done
+
+## functions: write functions/<function>/main.go of every route from the route table (internal/route) and api.Handlers; the layout test fails when one is out of date
+functions:
+	$(GO) run ./cmd/wallets-functions
 
 ## build: one linux/arm64 bootstrap per Lambda function under build/<function>/bootstrap
 build: $(BOOTSTRAPS)

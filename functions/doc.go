@@ -7,7 +7,8 @@
 //     the route's Function and doing nothing but
 //     app.Serve("<Function>", (*api.Server).<Handler>, <wiring>): its own
 //     handler, over the services its route uses, so each binary links what
-//     it needs and no more;
+//     it needs and no more. These are generated from the route table and
+//     api.Handlers (`make functions`, package internal/mains);
 //   - functions/authorizer: the API Gateway REQUEST authorizer
 //     (app.ServeAuthorizer);
 //   - functions/migrate: applies the database migrations before a

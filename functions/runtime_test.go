@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -27,12 +26,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"wallets/internal/api"
 	"wallets/internal/auth"
 	"wallets/internal/keyrotation"
 	"wallets/internal/lambdatest"
+	"wallets/internal/mains"
 	"wallets/internal/pgtest"
-	"wallets/internal/route"
 	"wallets/internal/secretstest"
 )
 
@@ -41,13 +39,13 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // appImport is the package every route's main calls into.
 const appImport = "wallets/internal/app"
 
-// expectedFunctions maps each folder of functions/ to the call its main must
-// make: app.Serve("<route>", (*api.Server).<Handler>, <wiring>) for a route,
-// app.ServeAuthorizer() for the authorizer; migrate and rotate-key (the
-// keys' rotation function) are their own.
-func expectedFunctions(t *testing.T) map[string]string {
+// expectedFunctions maps each folder of functions/ to what its main.go must
+// be: for a route, exactly what internal/mains writes (`make functions`);
+// for the authorizer, one call app.ServeAuthorizer(); migrate, rotate-key
+// and the event functions are their own ("").
+func expectedFunctions(t *testing.T) (calls map[string]string, sources map[string][]byte) {
 	t.Helper()
-	want := map[string]string{
+	calls = map[string]string{
 		"authorizer": "ServeAuthorizer()",
 		"migrate":    "",
 		"rotate-key": "",
@@ -55,32 +53,27 @@ func expectedFunctions(t *testing.T) map[string]string {
 		"events-relay":     "",
 		"webhooks-deliver": "",
 	}
-	handlers := api.Handlers()
-	for _, r := range route.Routes() {
-		if _, dup := want[r.Function]; dup {
-			t.Errorf("route %s %s: function %q is not unique", r.Methods, r.Path, r.Function)
-		}
-		h, ok := handlers[r.Function]
-		if !ok {
-			t.Errorf("route %s: api.Handlers() binds no handler", r.Function)
-			continue
-		}
-		name := runtime.FuncForPC(reflect.ValueOf(h).Pointer()).Name()
-		want[r.Function] = "Serve(" + strconv.Quote(r.Function) + ", (*api.Server)." + name[strings.LastIndex(name, ".")+1:] + ", <wiring>)"
+	sources, err := mains.All()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(handlers) != len(route.Routes()) {
-		t.Errorf("api.Handlers() binds %d handlers for %d routes", len(handlers), len(route.Routes()))
+	for fn := range sources {
+		if _, dup := calls[fn]; dup {
+			t.Errorf("route %s: function name taken by a function that serves no route", fn)
+		}
+		calls[fn] = ""
 	}
-	return want
+	return calls, sources
 }
 
 // TestLayout: one folder per route named by its Function, plus authorizer,
-// migrate and rotate-key, each a main.go; a route's main does nothing but
-// call app.Serve with its own name and its own handler (the wiring of its
-// services is the third argument).
+// migrate, rotate-key and the two event functions, each a main.go; a
+// route's main is what the route table makes of it (internal/mains: a call
+// of app.Serve with its own name, its own handler and the wiring of the
+// services its route uses).
 func TestLayout(t *testing.T) {
 	t.Parallel()
-	want := expectedFunctions(t)
+	want, sources := expectedFunctions(t)
 	entries, err := os.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +91,9 @@ func TestLayout(t *testing.T) {
 			continue
 		}
 		seen[e.Name()] = true
-		if call := want[e.Name()]; call != "" {
+		if src, ok := sources[e.Name()]; ok {
+			checkGenerated(t, e.Name(), src)
+		} else if call := want[e.Name()]; call != "" {
 			checkMain(t, e.Name(), call)
 		}
 	}
@@ -109,9 +104,25 @@ func TestLayout(t *testing.T) {
 	}
 }
 
-// checkMain parses functions/<dir> and checks it is package main with one
-// file, main.go, whose main is exactly app.<call>.
-func checkMain(t *testing.T, dir, call string) {
+// checkGenerated checks that functions/<dir> holds main.go alone and that
+// it is src.
+func checkGenerated(t *testing.T, dir string, src []byte) {
+	t.Helper()
+	if sources := goSources(t, dir); !slices.Equal(sources, []string{"main.go"}) {
+		t.Errorf("functions/%s: want main.go alone, have %v", dir, sources)
+	}
+	have, err := os.ReadFile(filepath.Join(dir, "main.go"))
+	if err != nil {
+		t.Errorf("functions/%s/main.go: %v (run `make functions`)", dir, err)
+		return
+	}
+	if !bytes.Equal(have, src) {
+		t.Errorf("functions/%s/main.go is not what the route table makes of it: run `make functions`", dir)
+	}
+}
+
+// goSources lists the non-test Go files of functions/<dir>.
+func goSources(t *testing.T, dir string) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
@@ -123,6 +134,14 @@ func checkMain(t *testing.T, dir, call string) {
 			sources = append(sources, filepath.Base(f))
 		}
 	}
+	return sources
+}
+
+// checkMain parses functions/<dir> and checks it is package main with one
+// file, main.go, whose main is exactly app.<call>.
+func checkMain(t *testing.T, dir, call string) {
+	t.Helper()
+	sources := goSources(t, dir)
 	if !slices.Equal(sources, []string{"main.go"}) {
 		t.Errorf("functions/%s: want main.go alone, have %v", dir, sources)
 		if !slices.Contains(sources, "main.go") {
@@ -166,10 +185,8 @@ func checkMain(t *testing.T, dir, call string) {
 	}
 }
 
-// mainCall renders main's body if it is one call app.F(args...) whose
-// arguments are string literals, method expressions (*api.Server).M, or (the
-// last) a function literal, shown as <wiring>; anything else renders as
-// "<...>".
+// mainCall renders main's body if it is one call app.F() without
+// arguments; anything else renders as "<...>".
 func mainCall(fn *ast.FuncDecl) string {
 	const other = "<something other than one app.Serve* call>"
 	if len(fn.Body.List) != 1 {
@@ -180,7 +197,7 @@ func mainCall(fn *ast.FuncDecl) string {
 		return other
 	}
 	call, ok := stmt.X.(*ast.CallExpr)
-	if !ok || call.Ellipsis.IsValid() {
+	if !ok || len(call.Args) > 0 {
 		return other
 	}
 	sel, ok := call.Fun.(*ast.SelectorExpr)
@@ -190,44 +207,7 @@ func mainCall(fn *ast.FuncDecl) string {
 	if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "app" {
 		return other
 	}
-	var args []string
-	for i, a := range call.Args {
-		switch a := a.(type) {
-		case *ast.BasicLit:
-			s, err := strconv.Unquote(a.Value)
-			if a.Kind != token.STRING || err != nil {
-				return other
-			}
-			args = append(args, strconv.Quote(s))
-		case *ast.SelectorExpr:
-			// (*api.Server).Method
-			paren, ok := a.X.(*ast.ParenExpr)
-			if !ok {
-				return other
-			}
-			star, ok := paren.X.(*ast.StarExpr)
-			if !ok {
-				return other
-			}
-			typ, ok := star.X.(*ast.SelectorExpr)
-			if !ok {
-				return other
-			}
-			pkg, ok := typ.X.(*ast.Ident)
-			if !ok || pkg.Name != "api" || typ.Sel.Name != "Server" {
-				return other
-			}
-			args = append(args, "(*api.Server)."+a.Sel.Name)
-		case *ast.FuncLit:
-			if i != len(call.Args)-1 {
-				return other
-			}
-			args = append(args, "<wiring>")
-		default:
-			return other
-		}
-	}
-	return sel.Sel.Name + "(" + strings.Join(args, ", ") + ")"
+	return sel.Sel.Name + "()"
 }
 
 // TestLinks: each function links what it needs and no more: only migrate
@@ -238,7 +218,8 @@ func TestLinks(t *testing.T) {
 	password := map[string]bool{"users-sign-up": true, "users-login": true, "users-change-password": true}
 	// go list -deps prints each package once across all its roots: list
 	// the functions one at a time.
-	for name := range expectedFunctions(t) {
+	calls, _ := expectedFunctions(t)
+	for name := range calls {
 		out, err := exec.Command(lambdatest.GoTool(t), "list", "-C", moduleDir(t), "-tags", lambdatest.BuildTags,
 			"-deps", "./functions/"+name).Output()
 		if err != nil {
@@ -321,7 +302,8 @@ func TestBuildLinuxARM64(t *testing.T) {
 	for _, e := range entries {
 		got = append(got, e.Name())
 	}
-	want := slices.Sorted(maps.Keys(expectedFunctions(t)))
+	calls, _ := expectedFunctions(t)
+	want := slices.Sorted(maps.Keys(calls))
 	if !slices.Equal(got, want) {
 		t.Fatalf("go build wrote %v\nwant one binary per function: %v", got, want)
 	}

@@ -28,8 +28,10 @@ import (
 type HandlerFunc func(s *Server, ctx context.Context, r *Request) (Response, error)
 
 // Handlers binds each route of route.Routes to its logic: the one place
-// where the route table meets code. A Lambda function's main binds only its
-// own (see internal/app); the local gateway binds them all.
+// where the route table meets code. Each Lambda function's main names only
+// its own handler, so links only its own code: `make functions` writes the
+// mains from this map and the route table (see internal/mains). The local
+// gateway and the tests bind them all.
 func Handlers() map[string]HandlerFunc {
 	return map[string]HandlerFunc{
 		"users-sign-up":          (*Server).SignUp,
@@ -43,7 +45,7 @@ func Handlers() map[string]HandlerFunc {
 		"wallets-create":         (*Server).OpenWallet,
 		"wallets-get":            (*Server).Wallet,
 		"wallets-deposit":        (*Server).Deposit,
-		"wallets-retire":         (*Server).Retire,
+		"wallets-retire":         (*Server).Withdraw,
 		"wallets-transactions":   (*Server).WalletTransactions,
 		"charges-create":         (*Server).OpenCharge,
 		"charges-list":           (*Server).ListCharges,

@@ -102,8 +102,9 @@ func (s *Server) Deposit(ctx context.Context, r *Request) (Response, error) {
 	return s.move(ctx, r, wallet.CheckDeposit, s.wallets.Deposit)
 }
 
-// Retire takes money (a negative amount) out of one of the caller's wallets.
-func (s *Server) Retire(ctx context.Context, r *Request) (Response, error) {
+// Withdraw takes money (a negative amount) out of one of the caller's wallets
+// (route wallets-retire: the path keeps the original service's /retire).
+func (s *Server) Withdraw(ctx context.Context, r *Request) (Response, error) {
 	return s.move(ctx, r, wallet.CheckWithdrawal, s.wallets.Withdraw)
 }
 

@@ -321,11 +321,12 @@ func Serve(function string, h api.HandlerFunc, wire func(*Env) api.Services) {
 	}
 	// wire picks services over the pools; it runs before the secrets are
 	// read (see lambdaEnv), so that a function with a service has its first
-	// connection made during its init. (openapi and docs have none.)
+	// connection made during its init. (The Static routes, openapi and
+	// docs, have none.)
 	var svc api.Services
 	e := lambdaEnv(function, func(e *Env) bool {
 		svc = wire(e)
-		return svc.Wallets != nil || svc.Users != nil || svc.Health != nil || svc.Events != nil
+		return !rt.Static()
 	})
 	if rt.Mutates() {
 		svc = idempotent(svc, e.Idempotency())
