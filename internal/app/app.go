@@ -1,7 +1,11 @@
-// Package app wires one process: a Lambda function (Serve, ServeAuthorizer)
-// or the local gateway (NewEnv, All). It reads the configuration, sets up
-// observability and opens the pools once; each function's main then picks
-// the services its route uses, so it links only what it needs.
+// Package app wires one process: a Lambda function (Serve, ServeAuthorizer,
+// LambdaEnv) or the local gateway, the tests and the bench (NewEnv, All).
+// Every one starts the same way (start): the pools opened, the secrets read
+// where they come from Secrets Manager, observability set up. Each
+// function's main then picks the services its route uses, so it links only
+// what it needs. (functions/migrate alone starts on its own: it serves no
+// request, needs neither the pools nor the keys, and links only the
+// migration runner.)
 package app
 
 import (
@@ -41,15 +45,53 @@ type Env struct {
 	Tokens *auth.Tokens
 }
 
-// NewEnv builds the Env of function for cfg: observability first (so
-// failures after it are reported), then the pools (which dial lazily).
+// NewEnv builds the Env of function for cfg, which holds its keys already
+// (the local gateway, tests, the bench): the same start as a Lambda
+// container's, without the secrets to read or the connection to wait for.
 func NewEnv(ctx context.Context, cfg config.Config, function string) (*Env, error) {
+	return start(ctx, cfg, function, nil, nil)
+}
+
+// start builds a process's Env, in the order every process follows: the
+// pools are opened (they dial lazily); usesDB (nil: false), called on the
+// open pools, tells whether the process queries them and, if it does, their
+// first connection is made in the background (TCP, TLS, IAM token, PostgreSQL
+// startup; postgres.Warm) while the secrets are read (secrets nil: cfg
+// holds them already); then observability, which needs the Sentry DSN;
+// then the wait for that connection, at most warmWait, so that the first
+// request finds it idle in the pool rather than dialling one.
+func start(ctx context.Context, cfg config.Config, function string, secrets *config.Options, usesDB func(*Env) bool) (*Env, error) {
+	var loadAWS func(context.Context) (aws.Config, error) // nil: the default
+	if secrets != nil {
+		loadAWS = secrets.AWS
+	}
 	e := &Env{Config: cfg}
+	if err := e.openPools(ctx, loadAWS); err != nil {
+		return nil, err
+	}
+	warmed := make(chan struct{})
+	if usesDB != nil && usesDB(e) {
+		go func() {
+			defer close(warmed)
+			e.warm(ctx)
+		}()
+	} else {
+		close(warmed)
+	}
+	if secrets != nil {
+		if err := cfg.ReadSecrets(ctx, *secrets); err != nil {
+			return nil, err // a Lambda container then exits
+		}
+		e.Config = cfg
+	}
 	if err := e.observe(ctx, function); err != nil {
 		return nil, err
 	}
-	if err := e.openPools(ctx, nil); err != nil {
-		return nil, err
+	t := time.NewTimer(warmWait)
+	defer t.Stop()
+	select {
+	case <-warmed:
+	case <-t.C:
 	}
 	return e, nil
 }
@@ -220,16 +262,10 @@ func (e *Env) Close() {
 const warmWait = time.Second
 
 // lambdaEnv builds the Env of a Lambda container, or exits: a container that
-// cannot start must fail its init. usesDB, called once the pools are open,
-// tells whether the function queries them.
-//
-// The init overlaps what waits on the network: the configuration comes from
-// the environment first, the pools are opened and, for a function that uses
-// them, their first connection is made (TCP, TLS, IAM token, PostgreSQL
-// startup; postgres.Warm) while the secrets are read from Secrets Manager
-// and observability is set up. The init then waits for that connection (at
-// most warmWait), so that the first request finds it idle in the pool
-// rather than dialling one.
+// cannot start must fail its init. Its configuration comes from the
+// environment and its keys and Sentry DSN from Secrets Manager, read while
+// the first connection is made (see start); usesDB, called once the pools
+// are open, tells whether the function queries them.
 func lambdaEnv(function string, usesDB func(*Env) bool) *Env {
 	// Until obs takes over, failures are still logged as JSON.
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
@@ -246,37 +282,11 @@ func startLambda(ctx context.Context, function string, usesDB func(*Env) bool) (
 	if err != nil {
 		return nil, err
 	}
-	loadAWS := config.AWSLoader() // one for Secrets Manager and IAM auth
-	e := &Env{Config: cfg}
-	if err := e.openPools(ctx, loadAWS); err != nil {
-		return nil, err
-	}
-	warmed := make(chan struct{})
-	if usesDB(e) {
-		go func() {
-			defer close(warmed)
-			e.warm(ctx)
-		}()
-	} else {
-		close(warmed)
-	}
-	// The function reads only its own keys: the token key in login and
-	// the authorizer, the cursor key in the listings, none elsewhere.
-	opts := config.Options{AWS: loadAWS, Keys: functionKeys(function)}
-	if err := cfg.ReadSecrets(ctx, opts); err != nil {
-		return nil, err
-	}
-	e.Config = cfg
-	if err := e.observe(ctx, function); err != nil {
-		return nil, err
-	}
-	t := time.NewTimer(warmWait)
-	defer t.Stop()
-	select {
-	case <-warmed:
-	case <-t.C:
-	}
-	return e, nil
+	// One AWS configuration for Secrets Manager and IAM auth. The function
+	// reads only its own keys: the token key in login and the authorizer,
+	// the cursor key in the listings, none elsewhere.
+	secrets := &config.Options{AWS: config.AWSLoader(), Keys: functionKeys(function)}
+	return start(ctx, cfg, function, secrets, usesDB)
 }
 
 // functionKeys are the keys function may read.
