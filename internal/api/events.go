@@ -103,7 +103,7 @@ func (s *Server) ListEvents(ctx context.Context, r *Request) (Response, error) {
 	if v, ok := r.QueryValue("type"); ok && v != "" {
 		t, known := event.ParseType(v)
 		if !known {
-			return Response{}, apperr.Field("type", fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v))
+			return Response{}, apperr.Field("type", invalidChoice(v))
 		}
 		f.Type = t
 	}
