@@ -32,6 +32,7 @@ import (
 	"wallets/internal/mains"
 	"wallets/internal/pgtest"
 	"wallets/internal/secretstest"
+	"wallets/internal/user"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -582,7 +583,7 @@ func TestLambdaRuntime(t *testing.T) {
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("sign-up: status %d, want 201; body %s", resp.StatusCode, resp.Body)
 		}
-		var user struct {
+		var created struct {
 			ID       int64  `json:"id"`
 			Username string `json:"username"`
 			Email    string `json:"email"`
@@ -590,8 +591,8 @@ func TestLambdaRuntime(t *testing.T) {
 				Type int `json:"type"`
 			} `json:"profile"`
 		}
-		if err := json.Unmarshal([]byte(resp.Body), &user); err != nil || user.ID <= 0 ||
-			user.Username != "lambda_alice" || user.Email != "alice@example.com" || user.Profile.Type != int(auth.CustomerType) {
+		if err := json.Unmarshal([]byte(resp.Body), &created); err != nil || created.ID <= 0 ||
+			created.Username != "lambda_alice" || created.Email != "alice@example.com" || created.Profile.Type != int(user.CustomerType) {
 			t.Errorf("sign-up body %s (%v): want the new customer", resp.Body, err)
 		}
 		checkRequestLog(t, signUp, ids, "request", http.StatusCreated)
@@ -631,7 +632,7 @@ func TestLambdaRuntime(t *testing.T) {
 		}
 		allow, ids := invokeAuthorizer(ctx, t, authorizer, arn, map[string]string{"Authorization": "JWT " + session.Token})
 		checkPolicy(t, "login token", allow, "Allow", "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/test/*")
-		id := strconv.FormatInt(user.ID, 10)
+		id := strconv.FormatInt(created.ID, 10)
 		if allow.PrincipalID != id || allow.Context["user_id"] != id || allow.Context["user_type"] != "1" {
 			t.Errorf("login token: principal %q context %v, want user %s of type 1", allow.PrincipalID, allow.Context, id)
 		}

@@ -144,7 +144,7 @@ func principalFrom(m map[string]any) (auth.Principal, bool) {
 	if !ok1 || !ok2 || !ok3 || id <= 0 {
 		return auth.Principal{}, false
 	}
-	return auth.Principal{UserID: id, Type: auth.UserType(typ), TokenVersion: int(ver)}, true
+	return auth.Principal{UserID: id, Type: user.Type(typ), TokenVersion: int(ver)}, true
 }
 
 func intValue(v any) (int64, bool) {

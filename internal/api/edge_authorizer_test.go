@@ -48,12 +48,12 @@ func signed(t *testing.T, key []byte, claims jwt.MapClaims) string {
 
 func TestEdgeAuthorizer(t *testing.T) {
 	e0 := newEdge(t)
-	valid, err := e0.tokens.Issue(context.Background(), auth.Principal{UserID: customerID, Type: auth.CustomerType, TokenVersion: tokenVersion})
+	valid, err := e0.tokens.Issue(context.Background(), auth.Principal{UserID: customerID, Type: user.CustomerType, TokenVersion: tokenVersion})
 	if err != nil {
 		t.Fatal(err)
 	}
 	otherKey, _ := auth.StaticTokens([]byte("another-key-of-32-bytes-00000000"))
-	forged, _ := otherKey.Issue(context.Background(), auth.Principal{UserID: customerID, Type: auth.CustomerType, TokenVersion: tokenVersion})
+	forged, _ := otherKey.Issue(context.Background(), auth.Principal{UserID: customerID, Type: user.CustomerType, TokenVersion: tokenVersion})
 	expired := signed(t, jwtKey, jwt.MapClaims{"sub": strconv.FormatInt(customerID, 10), "type": 1, "ver": tokenVersion,
 		"iat": time.Now().Add(-8 * 24 * time.Hour).Unix(), "exp": time.Now().Add(-time.Hour).Unix()})
 
@@ -72,7 +72,7 @@ func TestEdgeAuthorizer(t *testing.T) {
 	stale := pablo()
 	stale.TokenVersion = tokenVersion + 1
 	retyped := pablo()
-	retyped.Type = auth.BusinessType
+	retyped.Type = user.BusinessType
 
 	const (
 		noCreds = "Authentication credentials were not provided."
@@ -167,7 +167,7 @@ func TestEdgeAuthorizer(t *testing.T) {
 // principal the authorizer passes is the one the handler sees.
 func TestEdgeAuthorizerToHandler(t *testing.T) {
 	e := newEdge(t)
-	token, _ := e.tokens.Issue(context.Background(), auth.Principal{UserID: customerID, Type: auth.CustomerType, TokenVersion: tokenVersion})
+	token, _ := e.tokens.Issue(context.Background(), auth.Principal{UserID: customerID, Type: user.CustomerType, TokenVersion: tokenVersion})
 	e.users.UserFn = func(context.Context, int64) (user.User, error) { return pablo(), nil }
 	ar := authRequest(t, "users-me-get", map[string]string{"Authorization": "JWT " + token})
 	pol, err := e.srv.Authorize(context.Background(), ar)
@@ -185,7 +185,7 @@ func TestEdgeAuthorizerToHandler(t *testing.T) {
 // trailing ";" — on protected routes and on logout (which must revoke it).
 func TestEdgeCookieHeaderWithOtherCookies(t *testing.T) {
 	e := newEdge(t)
-	token, err := e.tokens.Issue(context.Background(), auth.Principal{UserID: customerID, Type: auth.CustomerType, TokenVersion: tokenVersion})
+	token, err := e.tokens.Issue(context.Background(), auth.Principal{UserID: customerID, Type: user.CustomerType, TokenVersion: tokenVersion})
 	if err != nil {
 		t.Fatal(err)
 	}

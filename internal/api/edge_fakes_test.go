@@ -498,10 +498,10 @@ func (e *edge) doCtx(ctx context.Context, q req) events.APIGatewayProxyResponse 
 }
 
 // Callers, as the authorizer passes them (strings, as API Gateway does).
-func customer(id int64) map[string]any { return caller(id, auth.CustomerType) }
-func business(id int64) map[string]any { return caller(id, auth.BusinessType) }
+func customer(id int64) map[string]any { return caller(id, user.CustomerType) }
+func business(id int64) map[string]any { return caller(id, user.BusinessType) }
 
-func caller(id int64, typ auth.UserType) map[string]any {
+func caller(id int64, typ user.Type) map[string]any {
 	return map[string]any{
 		route.CtxUserID:       strconv.FormatInt(id, 10),
 		route.CtxUserType:     strconv.Itoa(int(typ)),
@@ -526,7 +526,7 @@ var (
 
 func pablo() user.User {
 	return user.User{ID: customerID, Username: "pablo", Email: "pablo@mail.com", FirstName: "Pablo", LastName: "Moreno",
-		Type: auth.CustomerType, IsActive: true, TokenVersion: tokenVersion, PasswordHash: "$argon2id$secret"}
+		Type: user.CustomerType, IsActive: true, TokenVersion: tokenVersion, PasswordHash: "$argon2id$secret"}
 }
 
 const pabloJSON = `{"id":7,"username":"pablo","email":"pablo@mail.com","first_name":"Pablo","last_name":"Moreno","profile":{"type":1}}`

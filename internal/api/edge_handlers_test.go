@@ -145,7 +145,7 @@ func TestEdgeResults(t *testing.T) {
 		e := newEdge(t)
 		e.users.SignUpFn = func(ctx context.Context, a user.NewAccount) (user.User, error) {
 			want := user.NewAccount{Username: "pablo", Email: "pablo@mail.com", FirstName: "Pablo", LastName: "Moreno",
-				Type: auth.CustomerType, Password: "Tr0mbone-Galaxy-42", Password2: "Tr0mbone-Galaxy-42"}
+				Type: user.CustomerType, Password: "Tr0mbone-Galaxy-42", Password2: "Tr0mbone-Galaxy-42"}
 			if a != want {
 				t.Errorf("SignUp(%+v)", a)
 			}
@@ -163,7 +163,7 @@ func TestEdgeResults(t *testing.T) {
 	t.Run("sign-up of a business 201", func(t *testing.T) {
 		e := newEdge(t)
 		e.users.SignUpFn = func(ctx context.Context, a user.NewAccount) (user.User, error) {
-			if a.Type != auth.BusinessType || a.Username != "media.market" {
+			if a.Type != user.BusinessType || a.Username != "media.market" {
 				t.Errorf("SignUp(%+v)", a)
 			}
 			return user.User{ID: businessID, Username: a.Username, Email: a.Email, Type: a.Type, IsActive: true, TokenVersion: 1}, nil
@@ -195,7 +195,7 @@ func TestEdgeResults(t *testing.T) {
 			t.Errorf("user = %s, want %s", body.User, pabloJSON)
 		}
 		p, err := e.tokens.Verify(context.Background(), body.Token)
-		if want := (auth.Principal{UserID: customerID, Type: auth.CustomerType, TokenVersion: tokenVersion}); err != nil || p != want {
+		if want := (auth.Principal{UserID: customerID, Type: user.CustomerType, TokenVersion: tokenVersion}); err != nil || p != want {
 			t.Errorf("token verifies as %+v, %v; want %+v", p, err, want)
 		}
 		c := cookies(resp)

@@ -103,7 +103,7 @@ func (s *Server) ListEvents(ctx context.Context, r *Request) (Response, error) {
 	if v, ok := r.QueryValue("type"); ok && v != "" {
 		t, known := event.ParseType(v)
 		if !known {
-			return Response{}, apperr.Field("type", fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v))
+			return Response{}, apperr.Field("type", invalidChoice(v))
 		}
 		f.Type = t
 	}
@@ -119,7 +119,7 @@ func (s *Server) CreateWebhook(ctx context.Context, r *Request) (Response, error
 		return Response{}, err
 	}
 	url, urlOK := f.String("url", true, MaxWebhookURL)
-	types, _ := f.Choices("events", eventTypeNames())
+	types, _ := f.Choices("events", event.TypeNames())
 	if err := f.Err(); err != nil {
 		return Response{}, err
 	}
@@ -185,14 +185,6 @@ func (s *Server) WebhookDeadLetters(ctx context.Context, r *Request) (Response, 
 	return listPage(ctx, s, r, byTime, func(p wallet.Page) (wallet.Listing[event.Delivery], error) {
 		return s.events.DeadDeliveries(ctx, r.Principal.UserID, id, p)
 	}, viewDeadLetter, deadLetterPosition)
-}
-
-func eventTypeNames() []string {
-	names := make([]string, len(event.Types))
-	for i, t := range event.Types {
-		names[i] = string(t)
-	}
-	return names
 }
 
 // Choices reads a list of choices: a JSON array of strings (or, from a

@@ -14,6 +14,7 @@ import (
 	"wallets/internal/auth"
 	"wallets/internal/keys"
 	"wallets/internal/route"
+	"wallets/internal/user"
 	"wallets/internal/wallet"
 )
 
@@ -152,7 +153,7 @@ func FuzzJWTVerify(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	good, _ := tokens.Issue(bg, auth.Principal{UserID: 7, Type: auth.CustomerType, TokenVersion: 1})
+	good, _ := tokens.Issue(bg, auth.Principal{UserID: 7, Type: user.CustomerType, TokenVersion: 1})
 	f.Add(good, int64(7), 1, 1, 0, byte('x'))
 	f.Add("", int64(1), 2, 3, 5, byte('.'))
 	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiI3In0.", int64(1), 1, 1, 10, byte('A'))
@@ -165,13 +166,13 @@ func FuzzJWTVerify(f *testing.F) {
 		} else if p.UserID <= 0 || p.TokenVersion <= 0 {
 			t.Fatalf("Verify(%q) = %+v", token, p)
 		}
-		p := auth.Principal{UserID: userID, Type: auth.UserType(typ), TokenVersion: version}
+		p := auth.Principal{UserID: userID, Type: user.Type(typ), TokenVersion: version}
 		issued, err := tokens.Issue(bg, p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, err := tokens.Verify(bg, issued)
-		valid := userID > 0 && version > 0 && (p.Type == auth.CustomerType || p.Type == auth.BusinessType)
+		valid := userID > 0 && version > 0 && (p.Type == user.CustomerType || p.Type == user.BusinessType)
 		if valid != (err == nil) || (valid && got != p) {
 			t.Fatalf("issued %+v, verified %+v, %v", p, got, err)
 		}

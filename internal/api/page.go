@@ -258,6 +258,12 @@ func (r *Request) link(name, value string) *string {
 	return &s
 }
 
+// invalidChoice is the message of a query filter's value v that is none of
+// its choices (?status=, ?type=), as the original service words it.
+func invalidChoice(v string) string {
+	return fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v)
+}
+
 // transactionFilter reads the transaction list filters.
 func transactionFilter(r *Request) (wallet.TransactionFilter, error) {
 	var f wallet.TransactionFilter
@@ -273,7 +279,7 @@ func transactionFilter(r *Request) (wallet.TransactionFilter, error) {
 				return n
 			}
 		}
-		errs.Add(name, fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v))
+		errs.Add(name, invalidChoice(v))
 		return 0
 	}
 	when := func(name string) *time.Time {

@@ -49,7 +49,7 @@ func (s *Server) SignUp(ctx context.Context, r *Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	a := user.NewAccount{Type: auth.CustomerType}
+	a := user.NewAccount{Type: user.CustomerType}
 	if name, ok := f.String("username", true, user.MaxUsername); ok {
 		a.Username = user.NormalizeUsername(name)
 	}
@@ -63,8 +63,8 @@ func (s *Server) SignUp(ctx context.Context, r *Request) (Response, error) {
 		a.Email = email
 	}
 	if f.Has("type") {
-		if t, ok := f.Choice("type", int(auth.CustomerType), int(auth.BusinessType)); ok {
-			a.Type = auth.UserType(t)
+		if t, ok := f.Choice("type", int(user.CustomerType), int(user.BusinessType)); ok {
+			a.Type = user.Type(t)
 		}
 	}
 	a.Password, _ = f.Password("password")
@@ -115,7 +115,7 @@ func (s *Server) LogIn(ctx context.Context, r *Request) (Response, error) {
 	case err != nil:
 		return Response{}, err
 	}
-	token, err := s.tokens.Issue(ctx, u.Principal())
+	token, err := s.tokens.Issue(ctx, auth.PrincipalOf(u))
 	if err != nil {
 		return Response{}, err
 	}

@@ -11,7 +11,17 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"wallets/internal/keys"
+	"wallets/internal/user"
 )
+
+// The principal a login's token carries is the user's id, type and token
+// version (the version revokes older tokens).
+func TestPrincipalOfAUser(t *testing.T) {
+	u := user.User{ID: 42, Username: "shop", Type: user.BusinessType, TokenVersion: 3}
+	if got, want := PrincipalOf(u), (Principal{UserID: 42, Type: user.BusinessType, TokenVersion: 3}); got != want {
+		t.Errorf("PrincipalOf = %+v, want %+v", got, want)
+	}
+}
 
 func TestTokens(t *testing.T) {
 	ctx := context.Background()
@@ -23,7 +33,7 @@ func TestTokens(t *testing.T) {
 	if _, err := StaticTokens([]byte("short")); err == nil {
 		t.Error("NewTokens accepted a short key")
 	}
-	p := Principal{UserID: 42, Type: BusinessType, TokenVersion: 3}
+	p := Principal{UserID: 42, Type: user.BusinessType, TokenVersion: 3}
 	s, err := tk.Issue(ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +76,7 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := Principal{UserID: 7, Type: CustomerType, TokenVersion: 1}
+	p := Principal{UserID: 7, Type: user.CustomerType, TokenVersion: 1}
 	issuedBefore, err := before.Issue(ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +111,7 @@ func TestKeyRotation(t *testing.T) {
 
 	// A token from before kids (no header) verifies with the current or the
 	// previous key, and with nothing else.
-	legacy := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Type: CustomerType, Version: 1,
+	legacy := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Type: user.CustomerType, Version: 1,
 		RegisteredClaims: jwt.RegisteredClaims{Subject: "7", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
 	noKid, _ := legacy.SignedString(oldKey)
 	if _, err := during.Verify(ctx, noKid); err != nil {
@@ -112,7 +122,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 
 	// A forged kid naming no key is refused.
-	forged := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Type: CustomerType, Version: 1,
+	forged := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Type: user.CustomerType, Version: 1,
 		RegisteredClaims: jwt.RegisteredClaims{Subject: "7", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
 	forged.Header["kid"] = "0000000000000000"
 	forgedToken, _ := forged.SignedString(newKey)
@@ -167,7 +177,7 @@ func TestVerifierBehindTheSigner(t *testing.T) {
 		return r
 	}
 	verifier := NewTokens(ring())
-	p := Principal{UserID: 9, Type: CustomerType, TokenVersion: 1}
+	p := Principal{UserID: 9, Type: user.CustomerType, TokenVersion: 1}
 	old, err := verifier.Issue(ctx, p)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"wallets/internal/user"
 )
 
 // A token signed with the right key is still refused when its claims name
@@ -26,14 +28,14 @@ func TestVerifyRefusesClaimsOfNoPrincipal(t *testing.T) {
 		c    claims
 		ok   bool
 	}{
-		{"a valid customer", claims{Type: CustomerType, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "7", ExpiresAt: exp}}, true},
-		{"subject not a number", claims{Type: CustomerType, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "admin", ExpiresAt: exp}}, false},
-		{"subject zero", claims{Type: CustomerType, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "0", ExpiresAt: exp}}, false},
-		{"subject negative", claims{Type: BusinessType, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "-3", ExpiresAt: exp}}, false},
+		{"a valid customer", claims{Type: user.CustomerType, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "7", ExpiresAt: exp}}, true},
+		{"subject not a number", claims{Type: user.CustomerType, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "admin", ExpiresAt: exp}}, false},
+		{"subject zero", claims{Type: user.CustomerType, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "0", ExpiresAt: exp}}, false},
+		{"subject negative", claims{Type: user.BusinessType, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "-3", ExpiresAt: exp}}, false},
 		{"unknown account type", claims{Type: 3, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "7", ExpiresAt: exp}}, false},
 		{"no account type", claims{Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "7", ExpiresAt: exp}}, false},
-		{"token version zero", claims{Type: BusinessType, RegisteredClaims: jwt.RegisteredClaims{Subject: "7", ExpiresAt: exp}}, false},
-		{"no expiry", claims{Type: CustomerType, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "7"}}, false},
+		{"token version zero", claims{Type: user.BusinessType, RegisteredClaims: jwt.RegisteredClaims{Subject: "7", ExpiresAt: exp}}, false},
+		{"no expiry", claims{Type: user.CustomerType, Version: 1, RegisteredClaims: jwt.RegisteredClaims{Subject: "7"}}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +69,7 @@ func TestStaticTokensTakesAtMostOnePreviousKey(t *testing.T) {
 		t.Fatalf("StaticTokens with empty previous keys: %v; want them ignored", err)
 	}
 	old, _ := StaticTokens(k("b"))
-	s, err := old.Issue(context.Background(), Principal{UserID: 1, Type: CustomerType, TokenVersion: 1})
+	s, err := old.Issue(context.Background(), Principal{UserID: 1, Type: user.CustomerType, TokenVersion: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

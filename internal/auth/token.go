@@ -12,23 +12,32 @@ import (
 
 	"wallets/internal/apperr"
 	"wallets/internal/keys"
+	"wallets/internal/user"
 )
 
-// UserType is a user's account type.
-type UserType int
+// UserType is the accounts domain's user.Type, which tokens carry. It and
+// the two constants below remain as names for callers that have not moved
+// to the domain's names yet.
+type UserType = user.Type
 
-// Account types.
+// Account types (user.CustomerType, user.BusinessType).
 const (
-	CustomerType UserType = 1
-	BusinessType UserType = 2
+	CustomerType = user.CustomerType
+	BusinessType = user.BusinessType
 )
 
 // Principal is the authenticated caller, as the authorizer passes it to the
 // handlers.
 type Principal struct {
 	UserID       int64
-	Type         UserType
+	Type         user.Type
 	TokenVersion int
+}
+
+// PrincipalOf is the identity a token carries for u: its id, type and token
+// version (the version revokes older tokens).
+func PrincipalOf(u user.User) Principal {
+	return Principal{UserID: u.ID, Type: u.Type, TokenVersion: u.TokenVersion}
 }
 
 // TokenTTL is how long a token is valid.
@@ -78,8 +87,8 @@ func StaticTokens(key []byte, previous ...[]byte) (*Tokens, error) {
 func KeyID(key []byte) string { return keys.ID(key) }
 
 type claims struct {
-	Type    UserType `json:"type"`
-	Version int      `json:"ver"`
+	Type    user.Type `json:"type"`
+	Version int       `json:"ver"`
 	jwt.RegisteredClaims
 }
 
@@ -140,7 +149,7 @@ func (t *Tokens) Verify(ctx context.Context, token string) (Principal, error) {
 		return Principal{}, ErrInvalidToken
 	}
 	id, err := strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil || id <= 0 || (c.Type != CustomerType && c.Type != BusinessType) || c.Version <= 0 {
+	if err != nil || id <= 0 || (c.Type != user.CustomerType && c.Type != user.BusinessType) || c.Version <= 0 {
 		return Principal{}, ErrInvalidToken
 	}
 	return Principal{UserID: id, Type: c.Type, TokenVersion: c.Version}, nil

@@ -38,6 +38,16 @@ const (
 // Types lists every event type, in the contract's order.
 var Types = []Type{WalletDeposited, WalletWithdrawn, ChargeCreated, ChargeCollected, ChargeRejected}
 
+// TypeNames returns the names of Types, in their order (a new slice each
+// call): the choices of a webhook's events and of the ?type= filter.
+func TypeNames() []string {
+	names := make([]string, len(Types))
+	for i, t := range Types {
+		names[i] = string(t)
+	}
+	return names
+}
+
 // ParseType returns the type named s, or false.
 func ParseType(s string) (Type, bool) {
 	t := Type(s)

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"wallets/internal/obs/metricname"
 )
 
 // Unit is a CloudWatch metric unit.
@@ -22,15 +24,18 @@ const (
 	UnitNone         Unit = "None"
 )
 
+// The metric names are package metricname's, which infra/ reads without
+// linking this package.
+
 // Names of the metrics every invocation emits (see Finish) with the
 // dimension set [["Function"]]: Requests (1) and Latency (ms) on every line,
 // 4xx and 5xx (1) only on a line that answered one, so their Sum counts
 // them (their rate is 4xx / Requests).
 const (
-	MetricRequests = "Requests"
-	MetricLatency  = "Latency"
-	Metric4xx      = "4xx"
-	Metric5xx      = "5xx"
+	MetricRequests = metricname.Requests
+	MetricLatency  = metricname.Latency
+	Metric4xx      = metricname.Status4xx
+	Metric5xx      = metricname.Status5xx
 )
 
 // Names of the business metrics the handlers emit (see Count and Metric),
@@ -39,16 +44,16 @@ const (
 	// AmountMoved is the amount of one accepted money movement (a deposit,
 	// a withdrawal, a collected charge), in currency units: its Sum is the
 	// money moved, its SampleCount the movements accepted.
-	MetricAmountMoved = "AmountMoved"
+	MetricAmountMoved = metricname.AmountMoved
 	// RejectedMovements counts movements refused because the balance would
 	// go negative (a withdrawal, a collection). Other refusals are the
 	// function's 4xx, failures its 5xx. The infra's alarm RejectedDebits
 	// watches it for Function business-debit (a charge's collection);
 	// both names are deployed, so they stay.
-	MetricRejectedMovements = "RejectedMovements"
-	MetricIdempotentReplays = "IdempotentReplays"
-	MetricLoginFailures     = "LoginFailures"
-	MetricLoginThrottled    = "LoginThrottled"
+	MetricRejectedMovements = metricname.RejectedMovements
+	MetricIdempotentReplays = metricname.IdempotentReplays
+	MetricLoginFailures     = metricname.LoginFailures
+	MetricLoginThrottled    = metricname.LoginThrottled
 )
 
 // Names of the events relay's metrics (package relay), dimensioned by
@@ -57,18 +62,18 @@ const (
 	// EventsPublished counts events the relay published (to the bus and,
 	// as deliveries, to the delivery queue); at least once, so a retried
 	// batch counts again.
-	MetricEventsPublished = "EventsPublished"
+	MetricEventsPublished = metricname.EventsPublished
 	// DeliveriesDelivered counts webhook attempts answered with a 2xx.
-	MetricDeliveriesDelivered = "DeliveriesDelivered"
+	MetricDeliveriesDelivered = metricname.DeliveriesDelivered
 	// DeliveriesRetried counts failed attempts with another one due.
-	MetricDeliveriesRetried = "DeliveriesRetried"
+	MetricDeliveriesRetried = metricname.DeliveriesRetried
 	// DeliveriesDead counts deliveries dead-lettered (their last attempt
 	// failed).
-	MetricDeliveriesDead = "DeliveriesDead"
+	MetricDeliveriesDead = metricname.DeliveriesDead
 	// OutboxAgeSeconds is how long the oldest unpublished event has
 	// waited, in seconds (unit None), sampled once per relay invocation:
 	// alarm on it growing.
-	MetricOutboxAgeSeconds = "OutboxAgeSeconds"
+	MetricOutboxAgeSeconds = metricname.OutboxAgeSeconds
 )
 
 // Count adds value to the counter name for this invocation (unit None).

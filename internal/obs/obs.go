@@ -20,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"wallets/internal/obs/metricname"
 )
 
 // Version is the build's release, set at link time:
@@ -28,7 +30,7 @@ import (
 var Version = "dev"
 
 // Namespace is the CloudWatch namespace of every metric this package emits.
-const Namespace = "Wallets"
+const Namespace = metricname.Namespace
 
 // flushTimeout bounds the wait for the Reporter at the end of an invocation
 // that reported something: Lambda freezes background goroutines once the

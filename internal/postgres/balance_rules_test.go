@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"testing"
 
-	"wallets/internal/auth"
 	"wallets/internal/money"
+	"wallets/internal/user"
 	"wallets/internal/wallet"
 )
 
@@ -21,7 +21,7 @@ import (
 func TestMoveMoneyBounds(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	tests := []struct {
 		name    string
 		balance money.Amount // deposited first, when positive

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"wallets/internal/auth"
+	"wallets/internal/user"
 	"wallets/internal/wallet"
 )
 
@@ -18,7 +18,7 @@ import (
 func BenchmarkDeposit(b *testing.B) {
 	ctx := context.Background()
 	e := newEnv(b)
-	owner := e.newUser(b, "bench", auth.CustomerType)
+	owner := e.newUser(b, "bench", user.CustomerType)
 	wallets := make([]uuid.UUID, 64)
 	for i := range wallets {
 		wallets[i] = e.newWallet(b, owner.ID).UUID
@@ -45,7 +45,7 @@ func BenchmarkDeposit(b *testing.B) {
 func BenchmarkDeepPage(b *testing.B) {
 	ctx := context.Background()
 	e := newEnv(b)
-	owner := e.newUser(b, "bench", auth.CustomerType)
+	owner := e.newUser(b, "bench", user.CustomerType)
 	w := e.newWallet(b, owner.ID)
 	if _, err := e.db.Exec(ctx, `
 		INSERT INTO transactions (uuid, wallet_id, customer_id, amount, status, type, created_at)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"wallets/internal/auth"
+	"wallets/internal/user"
 	"wallets/internal/wallet"
 )
 
@@ -20,8 +20,8 @@ import (
 func TestCountedLists(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	shop := e.newUser(t, "shop", auth.BusinessType)
-	other := e.newUser(t, "other", auth.BusinessType)
+	shop := e.newUser(t, "shop", user.BusinessType)
+	other := e.newUser(t, "other", user.BusinessType)
 	if _, err := e.wallets.OpenBusinessWallet(ctx, shop.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestCountedLists(t *testing.T) {
 	}
 	var customers []customer
 	for i := range 4 {
-		u := e.newUser(t, fmt.Sprintf("c%d", i), auth.CustomerType)
+		u := e.newUser(t, fmt.Sprintf("c%d", i), user.CustomerType)
 		w := e.newWallet(t, u.ID)
 		e.fund(t, u.ID, w.UUID, 1_000_00)
 		customers = append(customers, customer{u.ID, w.UUID})

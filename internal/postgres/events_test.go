@@ -13,11 +13,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"wallets/internal/auth"
 	"wallets/internal/event"
 	"wallets/internal/idempotency"
 	"wallets/internal/money"
 	"wallets/internal/postgres"
+	"wallets/internal/user"
 	"wallets/internal/wallet"
 )
 
@@ -29,8 +29,8 @@ type shopFixture struct {
 
 func (e *env) shop(t testing.TB, suffix string) shopFixture {
 	t.Helper()
-	alice := e.newUser(t, "alice"+suffix, auth.CustomerType)
-	shop := e.newUser(t, "shop"+suffix, auth.BusinessType)
+	alice := e.newUser(t, "alice"+suffix, user.CustomerType)
+	shop := e.newUser(t, "shop"+suffix, user.BusinessType)
 	bw, err := e.wallets.OpenBusinessWallet(context.Background(), shop.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -451,8 +451,8 @@ func TestEndpoints(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	ev := postgres.NewEvents(e.db, nil)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	bob := e.newUser(t, "bob", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	bob := e.newUser(t, "bob", user.CustomerType)
 	all, err := ev.CreateEndpoint(ctx, alice.ID, event.NewEndpoint{URL: "https://a.example.com/all", Secret: "s1"})
 	if err != nil {
 		t.Fatal(err)
@@ -520,7 +520,7 @@ func TestEndpointLimitUnderRace(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	ev := postgres.NewEvents(e.db, nil)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	var (
 		wg            sync.WaitGroup
 		created, many atomic.Int32

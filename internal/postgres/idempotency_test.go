@@ -15,10 +15,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"wallets/internal/apperr"
-	"wallets/internal/auth"
 	"wallets/internal/idempotency"
 	"wallets/internal/money"
 	"wallets/internal/postgres"
+	"wallets/internal/user"
 	"wallets/internal/wallet"
 )
 
@@ -65,7 +65,7 @@ func refusal(err error) (idempotency.Answer, error) {
 func TestRunCommitsWorkWithAnswer(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	req := idempotency.Request{User: alice.ID, Key: "deposit-1", Hash: []byte("h1")}
 	var ran atomic.Int32
@@ -119,7 +119,7 @@ func okWork(context.Context, *postgres.Unit) (idempotency.Answer, error) {
 func TestRunFaultRollsBackAndReleases(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	boom := errors.New("boom")
 	tests := []struct {
@@ -165,7 +165,7 @@ func TestRunFaultRollsBackAndReleases(t *testing.T) {
 func TestRunRefusalRollsBackAndKeepsAnswer(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	req := idempotency.Request{User: alice.ID, Key: "refused", Hash: []byte("h")}
 	var ran atomic.Int32
@@ -216,8 +216,8 @@ func TestRunRefusalRollsBackAndKeepsAnswer(t *testing.T) {
 func TestRunCollectRejectionCommits(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	shop := e.newUser(t, "shop", auth.BusinessType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	shop := e.newUser(t, "shop", user.BusinessType)
 	cw := e.newWallet(t, alice.ID)
 	if _, err := e.wallets.OpenBusinessWallet(ctx, shop.ID); err != nil {
 		t.Fatal(err)
@@ -251,7 +251,7 @@ func TestRunCollectRejectionCommits(t *testing.T) {
 func TestRunSameKeyConcurrently(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	req := idempotency.Request{User: alice.ID, Key: "race", Hash: []byte("h")}
 	var ran atomic.Int32
@@ -294,7 +294,7 @@ func TestRunSameKeyConcurrently(t *testing.T) {
 func TestRunConcurrentKeyedDeposits(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	const n = 40
 	var wg sync.WaitGroup
@@ -323,7 +323,7 @@ func TestRunConcurrentKeyedDeposits(t *testing.T) {
 func TestRunClaims(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	makeStale := func(key string) {
 		t.Helper()
@@ -402,7 +402,7 @@ func TestRunClaims(t *testing.T) {
 func TestRunPanic(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	req := idempotency.Request{User: alice.ID, Key: "panic", Hash: []byte("h")}
 	func() {
@@ -431,7 +431,7 @@ func TestRunPanic(t *testing.T) {
 func TestRunUnitEnded(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	for _, tt := range []struct {
 		name   string

@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"wallets/internal/apperr"
-	"wallets/internal/auth"
 	"wallets/internal/idempotency"
 	"wallets/internal/money"
 	"wallets/internal/pgtest"
@@ -66,7 +65,7 @@ func newEnv(t testing.TB) *env {
 }
 
 // newUser signs up name, of type typ, with password.
-func (e *env) newUser(t testing.TB, name string, typ auth.UserType) user.User {
+func (e *env) newUser(t testing.TB, name string, typ user.Type) user.User {
 	t.Helper()
 	u, err := e.users.SignUp(context.Background(), user.NewAccount{
 		Username: name, Email: name + "@example.com", FirstName: strings.ToUpper(name[:1]) + name[1:],

@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"wallets/internal/auth"
 	"wallets/internal/money"
+	"wallets/internal/user"
 	"wallets/internal/wallet"
 )
 
@@ -40,7 +40,7 @@ func (e *env) parts(t testing.TB, id uuid.UUID) (main money.Amount, shards int, 
 func TestSubBalancesSpreadAndSweep(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	const n = 64
 	for i := range n {
@@ -98,7 +98,7 @@ func TestSubBalancesSpreadAndSweep(t *testing.T) {
 func TestSubBalancesLimitIsExact(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	// Start 10 deposits of 0.50 below the limit: the rooms the shards were
 	// given shrink to nothing, and 10 more fit exactly.
@@ -151,8 +151,8 @@ func TestSubBalancesLimitIsExact(t *testing.T) {
 func TestHotWalletMixedMovements(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	shop := e.newUser(t, "shop", auth.BusinessType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	shop := e.newUser(t, "shop", user.BusinessType)
 	cw := e.newWallet(t, alice.ID)
 	bw, err := e.wallets.OpenBusinessWallet(ctx, shop.ID)
 	if err != nil {
@@ -225,7 +225,7 @@ func TestHotWalletMixedMovements(t *testing.T) {
 func TestMovementsFollowTheRules(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	tests := []struct {
 		name string
 		// deposits build the balance, spread over sub-balances.
@@ -293,7 +293,7 @@ func TestMovementsFollowTheRules(t *testing.T) {
 func TestSubBalanceIsTheBackends(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	want := map[int32]bool{}
 	for range 2 {

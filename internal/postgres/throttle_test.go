@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"wallets/internal/apperr"
-	"wallets/internal/auth"
 	"wallets/internal/postgres"
 	"wallets/internal/user"
 )
@@ -87,7 +86,7 @@ func TestLogInThrottleBySource(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t)
-			e.newUser(t, "alice", auth.CustomerType)
+			e.newUser(t, "alice", user.CustomerType)
 			for _, s := range tt.steps {
 				for i := range s.times {
 					pw := s.password
@@ -123,7 +122,7 @@ func TestLogInThrottleBySource(t *testing.T) {
 func TestLogInThrottleRecords(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.newUser(t, "alice", auth.CustomerType)
+	e.newUser(t, "alice", user.CustomerType)
 	for range user.MaxFailedLogins {
 		if _, err := e.users.LogIn(ctx, "alice", "wrong", "198.51.100.7"); !errors.Is(err, user.ErrLoginFailed) {
 			t.Fatal(err)
@@ -194,7 +193,7 @@ func TestConcurrentLogInGuessesBySource(t *testing.T) {
 	}
 	t.Run("one source", func(t *testing.T) {
 		e := newEnv(t)
-		e.newUser(t, "alice", auth.CustomerType)
+		e.newUser(t, "alice", user.CustomerType)
 		h := &countingHasher{}
 		users := postgres.NewUsers(e.db, h)
 		const n = 60
@@ -209,7 +208,7 @@ func TestConcurrentLogInGuessesBySource(t *testing.T) {
 	})
 	t.Run("many sources", func(t *testing.T) {
 		e := newEnv(t)
-		e.newUser(t, "alice", auth.CustomerType)
+		e.newUser(t, "alice", user.CustomerType)
 		h := &countingHasher{}
 		users := postgres.NewUsers(e.db, h)
 		const n = 300
@@ -228,8 +227,8 @@ func TestConcurrentLogInGuessesBySource(t *testing.T) {
 func TestChangePasswordThrottle(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	bob := e.newUser(t, "bob", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	bob := e.newUser(t, "bob", user.CustomerType)
 	const fresh = "wombat-lantern-552"
 	wrong := user.PasswordChange{Old: "nope", New: fresh, New2: fresh}
 	right := user.PasswordChange{Old: password, New: fresh, New2: fresh}
@@ -294,7 +293,7 @@ func TestChangePasswordThrottle(t *testing.T) {
 func TestConcurrentChangePasswordGuesses(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	h := &countingHasher{}
 	users := postgres.NewUsers(e.db, h)
 	const n = 50
@@ -328,7 +327,7 @@ func TestConcurrentChangePasswordGuesses(t *testing.T) {
 func TestPurgeChangePasswordAttempts(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	if _, err := e.db.Exec(ctx, `
 		INSERT INTO change_password_attempts (user_id, attempted_at) VALUES
 			($1, now() - interval '1 hour'), ($1, now() - interval '16 minutes'), ($1, now() - interval '14 minutes'), ($1, now())`,
@@ -357,7 +356,7 @@ func TestPurgeChangePasswordAttempts(t *testing.T) {
 func TestConcurrentRightPasswordChanges(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	bob := e.newUser(t, "bob", auth.CustomerType)
+	bob := e.newUser(t, "bob", user.CustomerType)
 	users := postgres.NewUsers(e.db, &countingHasher{})
 	const n = 8
 	errs := make([]error, n)

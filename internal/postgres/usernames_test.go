@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"wallets/internal/auth"
 	"wallets/internal/user"
 )
 
@@ -48,7 +47,7 @@ func TestUsernamesNormalized(t *testing.T) {
 	}
 	// The throttle counts the normalized name: guesses in another form
 	// are guesses at the same account.
-	e.newUser(t, "pablo", auth.CustomerType)
+	e.newUser(t, "pablo", user.CustomerType)
 	for i := range user.MaxFailedLogins {
 		typed := "pablo"
 		if i%2 == 1 {

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"wallets/internal/apperr"
-	"wallets/internal/auth"
 	"wallets/internal/user"
 )
 
@@ -68,7 +67,7 @@ func (s *Users) signUp(ctx context.Context, a user.NewAccount) (u user.User, err
 	}
 	typ := a.Type
 	if typ == 0 {
-		typ = auth.CustomerType
+		typ = user.CustomerType
 	}
 	err = s.scope.inTx(ctx, func(tx pgx.Tx) error {
 		u, err = scanUser(tx.QueryRow(ctx, `

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"wallets/internal/apperr"
-	"wallets/internal/auth"
 	"wallets/internal/passhash"
 	"wallets/internal/postgres"
 	"wallets/internal/user"
@@ -17,7 +16,7 @@ import (
 func TestSignUpRules(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.newUser(t, "taken", auth.CustomerType)
+	e.newUser(t, "taken", user.CustomerType)
 	account := func(change func(*user.NewAccount)) user.NewAccount {
 		a := user.NewAccount{Username: "carol", Email: "carol@example.com", Password: password, Password2: password}
 		change(&a)
@@ -50,11 +49,11 @@ func TestSignUpRules(t *testing.T) {
 			}
 		})
 	}
-	u, err := e.users.SignUp(ctx, account(func(a *user.NewAccount) { a.FirstName, a.Type = "Carol", auth.BusinessType }))
-	if err != nil || u.ID == 0 || u.Username != "carol" || u.Type != auth.BusinessType || !u.IsActive || u.TokenVersion != 1 || u.PasswordHash != fakePrefix+password {
+	u, err := e.users.SignUp(ctx, account(func(a *user.NewAccount) { a.FirstName, a.Type = "Carol", user.BusinessType }))
+	if err != nil || u.ID == 0 || u.Username != "carol" || u.Type != user.BusinessType || !u.IsActive || u.TokenVersion != 1 || u.PasswordHash != fakePrefix+password {
 		t.Errorf("sign up: %+v %v", u, err)
 	}
-	if u, err := e.users.SignUp(ctx, account(func(a *user.NewAccount) { a.Username, a.Email = "dave", "dave@example.com" })); err != nil || u.Type != auth.CustomerType {
+	if u, err := e.users.SignUp(ctx, account(func(a *user.NewAccount) { a.Username, a.Email = "dave", "dave@example.com" })); err != nil || u.Type != user.CustomerType {
 		t.Errorf("sign up without a type: %+v %v, want a customer", u, err)
 	}
 	var n int
@@ -84,12 +83,12 @@ func TestSignUpWithArgon2id(t *testing.T) {
 func TestLogIn(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	gone := e.newUser(t, "gone", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	gone := e.newUser(t, "gone", user.CustomerType)
 	if err := e.users.Deactivate(ctx, gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	broken := e.newUser(t, "broken", auth.CustomerType)
+	broken := e.newUser(t, "broken", user.CustomerType)
 	if _, err := e.db.Exec(ctx, `UPDATE users SET password_hash = 'garbage' WHERE id = $1`, broken.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +134,7 @@ var errFault = errors.New("any fault")
 func TestLogInThrottle(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.newUser(t, "alice", auth.CustomerType)
+	e.newUser(t, "alice", user.CustomerType)
 	for i := range user.MaxFailedLogins - 1 {
 		if _, err := e.users.LogIn(ctx, "alice", "wrong", ""); !errors.Is(err, user.ErrLoginFailed) {
 			t.Fatalf("failure %d: %v", i+1, err)
@@ -176,7 +175,7 @@ func TestLogInThrottle(t *testing.T) {
 func TestConcurrentLogInGuesses(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.newUser(t, "alice", auth.CustomerType)
+	e.newUser(t, "alice", user.CustomerType)
 	const n = 40
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -205,8 +204,8 @@ func TestConcurrentLogInGuesses(t *testing.T) {
 func TestUpdateProfile(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	e.newUser(t, "bob", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	e.newUser(t, "bob", user.CustomerType)
 	s := func(v string) *string { return &v }
 	tests := []struct {
 		name       string
@@ -250,7 +249,7 @@ func TestUpdateProfile(t *testing.T) {
 func TestChangePasswordRules(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	const fresh = "wombat-lantern-552"
 	tests := []struct {
 		name       string
@@ -304,7 +303,7 @@ func TestChangePasswordRules(t *testing.T) {
 func TestRevokeTokensAndDeactivate(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	version := func() int {
 		u, err := e.users.User(ctx, alice.ID)
 		if err != nil {
@@ -335,7 +334,7 @@ func TestRevokeTokensAndDeactivate(t *testing.T) {
 func TestNilHasher(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	users := postgres.NewUsers(e.db, nil)
 	calls := map[string]func() error{
 		"SignUp": func() error {

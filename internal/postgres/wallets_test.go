@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"wallets/internal/auth"
 	"wallets/internal/money"
 	"wallets/internal/user"
 	"wallets/internal/wallet"
@@ -18,9 +17,9 @@ import (
 func TestDepositWithdrawRules(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	bob := e.newUser(t, "bob", auth.CustomerType)
-	shop := e.newUser(t, "shop", auth.BusinessType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	bob := e.newUser(t, "bob", user.CustomerType)
+	shop := e.newUser(t, "shop", user.BusinessType)
 	w := e.newWallet(t, alice.ID)
 	bw, err := e.wallets.OpenBusinessWallet(ctx, shop.ID)
 	if err != nil {
@@ -93,7 +92,7 @@ func TestDepositWithdrawRules(t *testing.T) {
 func TestConcurrentMovementsOnOneWallet(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
+	alice := e.newUser(t, "alice", user.CustomerType)
 	w := e.newWallet(t, alice.ID)
 	const n = 60
 	var wg sync.WaitGroup
@@ -135,10 +134,10 @@ func TestConcurrentMovementsOnOneWallet(t *testing.T) {
 func TestOpenChargeRules(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	bob := e.newUser(t, "bob", auth.CustomerType)
-	shop := e.newUser(t, "shop", auth.BusinessType)
-	closed := e.newUser(t, "closed", auth.BusinessType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	bob := e.newUser(t, "bob", user.CustomerType)
+	shop := e.newUser(t, "shop", user.BusinessType)
+	closed := e.newUser(t, "closed", user.BusinessType)
 	if err := e.users.Deactivate(ctx, closed.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -191,9 +190,9 @@ func TestOpenChargeRules(t *testing.T) {
 func TestCollectRules(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	shop := e.newUser(t, "shop", auth.BusinessType)
-	other := e.newUser(t, "other", auth.BusinessType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	shop := e.newUser(t, "shop", user.BusinessType)
+	other := e.newUser(t, "other", user.BusinessType)
 	cw := e.newWallet(t, alice.ID)
 	charge, err := e.wallets.OpenCharge(ctx, alice.ID, shop.ID, cw.UUID, 500, "buy")
 	if err != nil {
@@ -250,8 +249,8 @@ func TestCollectRules(t *testing.T) {
 func TestConcurrentCollectsOfOneCharge(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	shop := e.newUser(t, "shop", auth.BusinessType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	shop := e.newUser(t, "shop", user.BusinessType)
 	cw := e.newWallet(t, alice.ID)
 	bw, _ := e.wallets.OpenBusinessWallet(ctx, shop.ID)
 	e.fund(t, alice.ID, cw.UUID, 10000)
@@ -295,8 +294,8 @@ func TestConcurrentCollectsOfOneCharge(t *testing.T) {
 func TestConcurrentCollectsOfManyCharges(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	shops := []user.User{e.newUser(t, "shopa", auth.BusinessType), e.newUser(t, "shopb", auth.BusinessType)}
+	alice := e.newUser(t, "alice", user.CustomerType)
+	shops := []user.User{e.newUser(t, "shopa", user.BusinessType), e.newUser(t, "shopb", user.BusinessType)}
 	cw := e.newWallet(t, alice.ID)
 	for _, s := range shops {
 		if _, err := e.wallets.OpenBusinessWallet(ctx, s.ID); err != nil {
@@ -359,9 +358,9 @@ func TestConcurrentCollectsOfManyCharges(t *testing.T) {
 func TestReadsAndLists(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	alice := e.newUser(t, "alice", auth.CustomerType)
-	bob := e.newUser(t, "bob", auth.CustomerType)
-	shop := e.newUser(t, "shop", auth.BusinessType)
+	alice := e.newUser(t, "alice", user.CustomerType)
+	bob := e.newUser(t, "bob", user.CustomerType)
+	shop := e.newUser(t, "shop", user.BusinessType)
 	if _, err := e.wallets.BusinessWallet(ctx, shop.ID); !errors.Is(err, wallet.ErrBusinessWalletAbsent) {
 		t.Errorf("absent business wallet: %v", err)
 	}

@@ -214,7 +214,7 @@ func TestEventBridgeBusError(t *testing.T) {
 func refs(n int) []DeliveryRef {
 	rs := make([]DeliveryRef, n)
 	for i := range rs {
-		rs[i] = DeliveryRef{ID: uuid.New(), Attempt: 1, Sent: 1765000000}
+		rs[i] = DeliveryRef{ID: uuid.New(), Attempt: 1}
 	}
 	return rs
 }

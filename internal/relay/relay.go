@@ -69,9 +69,6 @@ type DeliveryRef struct {
 	// message back as it was sent, so it is informational: the delivery's
 	// recorded attempts decide.
 	Attempt int `json:"attempt,omitempty"`
-	// Sent is when the message was first sent, in Unix seconds; 0 when
-	// unknown.
-	Sent int64 `json:"sent,omitempty"`
 }
 
 // LogBus is the local run's bus: it logs each event's id and type at
@@ -219,7 +216,6 @@ func (r *Relay) Once(ctx context.Context) (int, error) {
 func (r *Relay) publish(ctx context.Context, batches []event.Batch) ([]DeliveryRef, error) {
 	msgs := make([]Message, 0, len(batches))
 	var refs []DeliveryRef
-	sent := r.now().Unix()
 	for _, b := range batches {
 		body, err := r.Render(b.Event)
 		if err != nil {
@@ -227,7 +223,7 @@ func (r *Relay) publish(ctx context.Context, batches []event.Batch) ([]DeliveryR
 		}
 		msgs = append(msgs, Message{ID: b.Event.ID, Type: b.Event.Type, Created: b.Event.Created, Body: body})
 		for _, id := range b.Deliveries {
-			refs = append(refs, DeliveryRef{ID: id, Attempt: 1, Sent: sent})
+			refs = append(refs, DeliveryRef{ID: id, Attempt: 1})
 		}
 	}
 	if r.Bus != nil && len(msgs) > 0 {

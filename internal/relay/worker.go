@@ -44,13 +44,6 @@ const (
 	// earlyTolerance: a message up to this early is attempted anyway (a
 	// queue's delays are whole seconds, clocks drift a little).
 	earlyTolerance = time.Second
-	// uncommittedWindow and uncommittedRetry: a message younger than the
-	// window whose delivery is not found is tried again after
-	// uncommittedRetry rather than dropped. The relay sends a delivery's
-	// message only once its transaction committed (Relay.Once), so this is
-	// a guard, not the common path.
-	uncommittedWindow = 15 * time.Second
-	uncommittedRetry  = 3 * time.Second
 )
 
 // Worker makes delivery attempts, one per message, and records them.
@@ -61,7 +54,8 @@ type Worker struct {
 	Render   RenderFunc
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Log receives one line per failed attempt; nil means slog.Default().
+	// Log receives one line per failed attempt and per message whose
+	// delivery is gone; nil means slog.Default().
 	Log *slog.Logger
 }
 
@@ -102,10 +96,12 @@ func (w *Worker) Handle(ctx context.Context, ref DeliveryRef) (time.Duration, er
 	now := w.now()
 	d, err := w.Outbox.Delivery(ctx, ref.ID)
 	if errors.Is(err, event.ErrNotFound) {
-		if ref.Sent > 0 && now.Sub(time.Unix(ref.Sent, 0)) < uncommittedWindow {
-			return uncommittedRetry, nil
-		}
-		return 0, nil // the endpoint was deleted, or the delivery purged
+		// The endpoint was deleted, or the delivery purged: the relay
+		// sends a delivery's message only once its transaction committed
+		// (Relay.Once), so the delivery is not merely invisible yet.
+		w.log().InfoContext(ctx, "webhook delivery not found, message dropped",
+			slog.String("delivery", ref.ID.String()), slog.Int("attempt", ref.Attempt))
+		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("load delivery %s: %w", ref.ID, err)

@@ -1,8 +1,11 @@
 package relay
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -111,18 +114,21 @@ func TestHandleDuplicateIgnored(t *testing.T) {
 
 func TestHandleNotFound(t *testing.T) {
 	c := newClock()
-	w := &Worker{Outbox: newFakeOutbox(c.Now), Sender: &fakeSender{}, Schedule: schedule{time.Minute, 3}, Render: render, Now: c.Now}
-	// An old message whose endpoint was deleted: done.
-	if retry, err := w.Handle(context.Background(), DeliveryRef{ID: uuid.New(), Attempt: 1, Sent: c.Now().Add(-time.Hour).Unix()}); retry != 0 || err != nil {
-		t.Fatalf("Handle = %v, %v; want done", retry, err)
-	}
-	if retry, err := w.Handle(context.Background(), DeliveryRef{ID: uuid.New()}); retry != 0 || err != nil {
-		t.Fatalf("Handle without Sent = %v, %v; want done", retry, err)
-	}
-	// A message just sent: its relay's transaction may not have
-	// committed yet.
-	if retry, err := w.Handle(context.Background(), DeliveryRef{ID: uuid.New(), Attempt: 1, Sent: c.Now().Unix()}); retry != uncommittedRetry || err != nil {
-		t.Fatalf("Handle of a fresh message = %v, %v; want %v", retry, err, uncommittedRetry)
+	var logs bytes.Buffer
+	w := &Worker{Outbox: newFakeOutbox(c.Now), Sender: &fakeSender{}, Schedule: schedule{time.Minute, 3}, Render: render, Now: c.Now,
+		Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	// A message whose endpoint was deleted (or whose delivery was purged):
+	// done, with a line.
+	for _, ref := range []DeliveryRef{{ID: uuid.New(), Attempt: 1}, {ID: uuid.New()}} {
+		logs.Reset()
+		if retry, err := w.Handle(context.Background(), ref); retry != 0 || err != nil {
+			t.Fatalf("Handle(%+v) = %v, %v; want done", ref, retry, err)
+		}
+		var line map[string]any
+		if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line["msg"] != "webhook delivery not found, message dropped" ||
+			line["delivery"] != ref.ID.String() || line["attempt"] != float64(ref.Attempt) {
+			t.Errorf("Handle(%+v) logged %s (%v)", ref, logs.Bytes(), err)
+		}
 	}
 }
 

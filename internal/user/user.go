@@ -15,7 +15,16 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"wallets/internal/apperr"
-	"wallets/internal/auth"
+)
+
+// Type is an account's type: a customer's or a business's. Tokens carry it
+// (internal/auth), and routes open to one type only check it.
+type Type int
+
+// Account types.
+const (
+	CustomerType Type = 1
+	BusinessType Type = 2
 )
 
 // User is an account.
@@ -25,15 +34,10 @@ type User struct {
 	Email        string
 	FirstName    string
 	LastName     string
-	Type         auth.UserType
+	Type         Type
 	IsActive     bool
 	TokenVersion int
 	PasswordHash string
-}
-
-// Principal is the identity a token carries for u.
-func (u User) Principal() auth.Principal {
-	return auth.Principal{UserID: u.ID, Type: u.Type, TokenVersion: u.TokenVersion}
 }
 
 // Field limits, as the original service's model had them.
@@ -107,7 +111,7 @@ type NewAccount struct {
 	Email     string
 	FirstName string
 	LastName  string
-	Type      auth.UserType
+	Type      Type
 	// Password and its confirmation, as typed.
 	Password  string
 	Password2 string

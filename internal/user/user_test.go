@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"wallets/internal/apperr"
-	"wallets/internal/auth"
 )
 
 func TestNewAccountCheck(t *testing.T) {
@@ -229,14 +228,5 @@ func TestNormalizeAndCheckUsername(t *testing.T) {
 		if msg := CheckUsername(got); msg != tt.msg {
 			t.Errorf("CheckUsername(%+q) = %q, want %q", got, msg, tt.msg)
 		}
-	}
-}
-
-// The principal a login's token carries is the user's id, type and token
-// version (the version revokes older tokens).
-func TestPrincipalOfAUser(t *testing.T) {
-	u := User{ID: 42, Username: "shop", Type: auth.BusinessType, TokenVersion: 3}
-	if got, want := u.Principal(), (auth.Principal{UserID: 42, Type: auth.BusinessType, TokenVersion: 3}); got != want {
-		t.Errorf("Principal = %+v, want %+v", got, want)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"wallets/infra/internal/data"
 	"wallets/infra/internal/functions"
 	"wallets/infra/internal/settings"
-	"wallets/internal/obs"
+	"wallets/internal/obs/metricname"
 )
 
 // newDashboard shows what the alarms watch: alarm states, the API, every
@@ -100,14 +100,14 @@ func functionRows(d awscloudwatch.Dashboard, s settings.Settings, fns []*functio
 		graph("Function throttles", 8, throttles),
 		graph("Function duration p99 (ms)", 8, durations),
 	)
-	ns := obs.Namespace
+	ns := metricname.Namespace
 	d.AddWidgets(
 		graph("Requests by function (EMF)", 8, []awscloudwatch.IMetric{
-			search("Requests", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricRequests), five)}),
+			search("Requests", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, metricname.Requests), five)}),
 		graph("5xx by function (EMF)", 8, []awscloudwatch.IMetric{
-			search("5xx", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.Metric5xx), five)}),
+			search("5xx", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, metricname.Status5xx), five)}),
 		graph("4xx by function (EMF)", 8, []awscloudwatch.IMetric{
-			search("4xx", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.Metric4xx), five)}),
+			search("4xx", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, metricname.Status4xx), five)}),
 	)
 }
 
@@ -145,17 +145,17 @@ func databaseRows(d awscloudwatch.Dashboard, db *data.Database) {
 // failed its 5xx.
 func businessRow(d awscloudwatch.Dashboard) {
 	five := awscdk.Duration_Minutes(jsii.Number(5))
-	ns := obs.Namespace
+	ns := metricname.Namespace
 	d.AddWidgets(
 		graph("Money movements accepted and rejected, by function", 8, []awscloudwatch.IMetric{
-			search("Accepted", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'SampleCount', 300)`, ns, obs.MetricAmountMoved), five),
-			search("Rejected", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricRejectedMovements), five)},
+			search("Accepted", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'SampleCount', 300)`, ns, metricname.AmountMoved), five),
+			search("Rejected", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, metricname.RejectedMovements), five)},
 			RejectedMovementsMetric(collectFunction, five).With(&awscloudwatch.MetricOptions{Label: jsii.String("Rejected debits")})),
 		graph("Amount moved by function", 8, []awscloudwatch.IMetric{
-			search("AmountMoved", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, obs.MetricAmountMoved), five)}),
+			search("AmountMoved", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, metricname.AmountMoved), five)}),
 		graph("Logins and replays", 8, []awscloudwatch.IMetric{
 			search("Logins", fmt.Sprintf(`SEARCH('{%s,Function} MetricName=(%s)', 'Sum', 300)`, ns,
-				strings.Join([]string{`"` + obs.MetricLoginFailures + `"`, `"` + obs.MetricIdempotentReplays + `"`}, " OR ")), five)},
+				strings.Join([]string{`"` + metricname.LoginFailures + `"`, `"` + metricname.IdempotentReplays + `"`}, " OR ")), five)},
 			LoginThrottledMetric(five).With(&awscloudwatch.MetricOptions{Label: jsii.String("Throttled logins")})),
 	)
 }
@@ -174,12 +174,12 @@ func eventsRow(d awscloudwatch.Dashboard, s settings.Settings) {
 		Width:    jsii.Number(24), Height: jsii.Number(1),
 	}))
 	d.AddWidgets(
-		graph("Events published", 6, []awscloudwatch.IMetric{label(EventsMetric(obs.MetricEventsPublished, "Sum", five), "EventsPublished")}),
+		graph("Events published", 6, []awscloudwatch.IMetric{label(EventsMetric(metricname.EventsPublished, "Sum", five), "EventsPublished")}),
 		graph("Webhook deliveries", 6, []awscloudwatch.IMetric{
-			label(EventsMetric(obs.MetricDeliveriesDelivered, "Sum", five), "Delivered"),
-			label(EventsMetric(obs.MetricDeliveriesRetried, "Sum", five), "Retried"),
-			label(EventsMetric(obs.MetricDeliveriesDead, "Sum", five), "Dead")}),
-		graph("Outbox age (s)", 6, []awscloudwatch.IMetric{label(EventsMetric(obs.MetricOutboxAgeSeconds, "Maximum", minute), "OutboxAgeSeconds")}),
+			label(EventsMetric(metricname.DeliveriesDelivered, "Sum", five), "Delivered"),
+			label(EventsMetric(metricname.DeliveriesRetried, "Sum", five), "Retried"),
+			label(EventsMetric(metricname.DeliveriesDead, "Sum", five), "Dead")}),
+		graph("Outbox age (s)", 6, []awscloudwatch.IMetric{label(EventsMetric(metricname.OutboxAgeSeconds, "Maximum", minute), "OutboxAgeSeconds")}),
 		graph("Delivery queue", 6, []awscloudwatch.IMetric{
 			label(QueueMetric(data.DeliveryQueueName(s), "ApproximateAgeOfOldestMessage", "Maximum", minute), "Oldest message (s)")},
 			label(QueueMetric(data.DeadLetterQueueName(s), "ApproximateNumberOfMessagesVisible", "Maximum", minute), "DLQ depth")),

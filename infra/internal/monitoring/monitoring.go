@@ -24,7 +24,7 @@ import (
 	"wallets/infra/internal/data"
 	"wallets/infra/internal/functions"
 	"wallets/infra/internal/settings"
-	"wallets/internal/obs"
+	"wallets/internal/obs/metricname"
 )
 
 // AlarmKind is one kind of alarm with its runbook line: what it means and
@@ -374,17 +374,17 @@ func (m *Monitoring) eventsAlarms(s settings.Settings) {
 	// Sampled once per relay invocation, every minute: missing data means
 	// the relay is not running, which is as bad as a growing outbox.
 	m.alarm("OutboxAge", "outbox-age", kindOutboxAge,
-		EventsMetric(obs.MetricOutboxAgeSeconds, "Maximum", minute), 300,
+		EventsMetric(metricname.OutboxAgeSeconds, "Maximum", minute), 300,
 		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 3, 5, silenceBreaches)
 	// SQS publishes nothing for a queue idle for hours: not breaching.
 	m.alarm("DeliveriesDlq", "deliveries-dlq", kindDeliveriesDLQ,
 		QueueMetric(data.DeadLetterQueueName(s), "ApproximateNumberOfMessagesVisible", "Maximum", five), 0,
 		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 1, 1)
 	m.alarm("DeliveriesDead", "deliveries-dead", kindDeliveriesDead,
-		EventsMetric(obs.MetricDeliveriesDead, "Sum", five), 0,
+		EventsMetric(metricname.DeliveriesDead, "Sum", five), 0,
 		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 1, 1)
 	m.alarm("DeliveryFailures", "delivery-failures", kindDeliveryFailures,
-		EventsMetric(obs.MetricDeliveriesRetried, "Sum", awscdk.Duration_Minutes(jsii.Number(15))), 50,
+		EventsMetric(metricname.DeliveriesRetried, "Sum", awscdk.Duration_Minutes(jsii.Number(15))), 50,
 		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, 1, 1)
 }
 
@@ -393,11 +393,11 @@ func (m *Monitoring) eventsAlarms(s settings.Settings) {
 // EventsPublished, the delivery worker's Deliveries*.
 func EventsMetric(name, stat string, period awscdk.Duration) awscloudwatch.Metric {
 	fn := functions.WebhooksDeliverFunction
-	if name == obs.MetricOutboxAgeSeconds || name == obs.MetricEventsPublished {
+	if name == metricname.OutboxAgeSeconds || name == metricname.EventsPublished {
 		fn = functions.EventsRelayFunction
 	}
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:     jsii.String(obs.Namespace),
+		Namespace:     jsii.String(metricname.Namespace),
 		MetricName:    jsii.String(name),
 		DimensionsMap: &map[string]*string{"Function": jsii.String(fn)},
 		Statistic:     jsii.String(stat),
@@ -500,11 +500,11 @@ func proxyMetric(d *data.Database, name, stat string, period awscdk.Duration) aw
 }
 
 // RejectedMovementsMetric counts function's money movements rejected for
-// insufficient balance (EMF: obs.MetricRejectedMovements by Function).
+// insufficient balance (EMF: metricname.RejectedMovements by Function).
 func RejectedMovementsMetric(function string, period awscdk.Duration) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:     jsii.String(obs.Namespace),
-		MetricName:    jsii.String(obs.MetricRejectedMovements),
+		Namespace:     jsii.String(metricname.Namespace),
+		MetricName:    jsii.String(metricname.RejectedMovements),
 		DimensionsMap: &map[string]*string{"Function": jsii.String(function)},
 		Statistic:     jsii.String("Sum"),
 		Period:        period,
@@ -519,8 +519,8 @@ const collectFunction = "business-debit"
 // (EMF: LoginThrottled by Function).
 func LoginThrottledMetric(period awscdk.Duration) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:     jsii.String(obs.Namespace),
-		MetricName:    jsii.String(obs.MetricLoginThrottled),
+		Namespace:     jsii.String(metricname.Namespace),
+		MetricName:    jsii.String(metricname.LoginThrottled),
 		DimensionsMap: &map[string]*string{"Function": jsii.String("users-login")},
 		Statistic:     jsii.String("Sum"),
 		Period:        period,

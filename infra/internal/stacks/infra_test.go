@@ -141,6 +141,97 @@ func TestOneFunctionAndMethodPerRoute(t *testing.T) {
 	}
 }
 
+// API Gateway may assume the invoke role only for this REST API, in this
+// account (aws:SourceAccount, and aws:SourceArn like the API's execute-api
+// ARN), and that condition makes no dependency cycle in the Api stack.
+func TestInvokeRoleTrust(t *testing.T) {
+	d := prodDeployment(t)
+	apis := d.apiJSON.resources("AWS::ApiGateway::RestApi")
+	if len(apis) != 1 {
+		t.Fatalf("%d REST APIs, want 1", len(apis))
+	}
+	restApi := apis[0].ID
+	check(t, "invoke role trust", func() {
+		d.api.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{
+			"AssumeRolePolicyDocument": map[string]any{"Statement": []any{map[string]any{
+				"Action":    "sts:AssumeRole",
+				"Effect":    "Allow",
+				"Principal": map[string]any{"Service": "apigateway.amazonaws.com"},
+				"Condition": map[string]any{
+					"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}},
+					"ArnLike": map[string]any{"aws:SourceArn": map[string]any{"Fn::Join": []any{"", []any{
+						"arn:", map[string]any{"Ref": "AWS::Partition"}, ":execute-api:", map[string]any{"Ref": "AWS::Region"}, ":",
+						map[string]any{"Ref": "AWS::AccountId"}, ":", map[string]any{"Ref": restApi}, "/*"}}}},
+				},
+			}}},
+		})
+	})
+	if cycle := dependencyCycle(d.apiJSON); cycle != nil {
+		t.Errorf("the Api stack's resources depend on each other in a cycle: %v", cycle)
+	}
+}
+
+// dependencyCycle returns a cycle of tp's resources (through Ref, Fn::GetAtt
+// and DependsOn), or nil: CloudFormation refuses a template with one.
+func dependencyCycle(tp template) []string {
+	deps := map[string][]string{}
+	for _, r := range tp.resources("") {
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				if id := refOf(v); id != "" {
+					deps[r.ID] = append(deps[r.ID], id)
+				}
+				for _, e := range v {
+					walk(e)
+				}
+			case []any:
+				for _, e := range v {
+					walk(e)
+				}
+			}
+		}
+		walk(r.Props)
+		deps[r.ID] = append(deps[r.ID], dependsOn(r)...)
+	}
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := map[string]int{}
+	var path []string
+	var visit func(id string) []string
+	visit = func(id string) []string {
+		switch state[id] {
+		case onPath:
+			return append(slices.Clone(path[slices.Index(path, id):]), id)
+		case done:
+			return nil
+		}
+		state[id] = onPath
+		path = append(path, id)
+		for _, dep := range deps[id] {
+			if _, ok := deps[dep]; !ok {
+				continue // a parameter or a pseudo parameter
+			}
+			if c := visit(dep); c != nil {
+				return c
+			}
+		}
+		path = path[:len(path)-1]
+		state[id] = done
+		return nil
+	}
+	for id := range deps {
+		if c := visit(id); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
 // Every function of ours runs provided.al2023 on arm64 in the VPC's app
 // subnets with the functions' security group.
 func TestFunctionsArm64InTheVpc(t *testing.T) {

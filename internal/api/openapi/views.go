@@ -217,9 +217,10 @@ func (a API) page(item, description string) obj {
 
 // eventTypeEnum is the event types, for enums.
 func eventTypeEnum() []any {
-	out := make([]any, len(event.Types))
-	for i, t := range event.Types {
-		out[i] = string(t)
+	names := event.TypeNames()
+	out := make([]any, len(names))
+	for i, n := range names {
+		out[i] = n
 	}
 	return out
 }

@@ -241,7 +241,7 @@ func seed(ctx context.Context, t testing.TB, dbURL string) map[string]invocation
 	}
 	defer pool.Close()
 	u, err := postgres.NewUsers(pool, passhash.Argon2id{}).SignUp(ctx, user.NewAccount{
-		Username: username, Email: "bench-cold@example.com", Type: auth.CustomerType,
+		Username: username, Email: "bench-cold@example.com", Type: user.CustomerType,
 		Password: password, Password2: password,
 	})
 	if err != nil {
@@ -255,7 +255,7 @@ func seed(ctx context.Context, t testing.TB, dbURL string) map[string]invocation
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := tokens.Issue(ctx, u.Principal())
+	token, err := tokens.Issue(ctx, auth.PrincipalOf(u))
 	if err != nil {
 		t.Fatal(err)
 	}
