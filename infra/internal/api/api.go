@@ -212,23 +212,8 @@ func (a *Api) addRoutes(routes []route.Route, fns *functions.Functions) (paths [
 // LambdaIntegration renders, less the permission.
 func (a *Api) invoke(alias awslambda.Alias) awsapigateway.Integration {
 	if a.InvokeRole == nil {
-		// API Gateway assumes the role only on behalf of this REST API, in
-		// this account, not of any other API that names the role (the
-		// confused deputy). The condition refers to the RestApi's id,
-		// which makes no cycle: the RestApi refers to none of its methods
-		// nor to their role; the methods refer to both.
-		stack := awscdk.Stack_Of(a.Construct)
-		sourceArn := stack.FormatArn(&awscdk.ArnComponents{
-			Service:      jsii.String("execute-api"),
-			Resource:     a.RestApi.RestApiId(),
-			ResourceName: jsii.String("*"),
-			ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-		})
 		a.InvokeRole = awsiam.NewRole(a.Construct, jsii.String("InvokeRole"), &awsiam.RoleProps{
-			AssumedBy: awsiam.NewServicePrincipal(jsii.String("apigateway.amazonaws.com"), nil).WithConditions(&map[string]any{
-				"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
-				"ArnLike":      map[string]any{"aws:SourceArn": sourceArn},
-			}),
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("apigateway.amazonaws.com"), nil),
 			Description: jsii.String("API Gateway invokes the live alias of each route function"),
 		})
 		a.invokeStatement = awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
