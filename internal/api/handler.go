@@ -20,6 +20,7 @@ import (
 	"wallets/internal/idempotency"
 	"wallets/internal/obs"
 	"wallets/internal/route"
+	"wallets/internal/user"
 )
 
 // HandlerFunc is a route's logic. It returns a Response, or an error: an
@@ -244,7 +245,7 @@ func checkAccess(a route.Access, p auth.Principal) error {
 	if p.UserID == 0 {
 		return apperr.ErrNoCredentials
 	}
-	if (a == route.Customer && p.Type != auth.CustomerType) || (a == route.Business && p.Type != auth.BusinessType) {
+	if (a == route.Customer && p.Type != user.CustomerType) || (a == route.Business && p.Type != user.BusinessType) {
 		return apperr.ErrForbidden
 	}
 	return nil

@@ -15,17 +15,6 @@ import (
 	"wallets/internal/user"
 )
 
-// UserType is the accounts domain's user.Type, which tokens carry. It and
-// the two constants below remain as names for callers that have not moved
-// to the domain's names yet.
-type UserType = user.Type
-
-// Account types (user.CustomerType, user.BusinessType).
-const (
-	CustomerType = user.CustomerType
-	BusinessType = user.BusinessType
-)
-
 // Principal is the authenticated caller, as the authorizer passes it to the
 // handlers.
 type Principal struct {
