@@ -123,7 +123,7 @@ clean:
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./internal/money:FuzzParse ./internal/money:FuzzParseJSON ./internal/money:FuzzScan ./internal/money:FuzzString \
-	./internal/api:FuzzForm ./internal/api:FuzzDecodeCursor ./internal/api:FuzzCursorRoundTrip ./internal/api:FuzzJWTVerify \
+	./internal/api:FuzzForm ./internal/api/cursor:FuzzDecode ./internal/api/cursor:FuzzRoundTrip ./internal/api:FuzzJWTVerify \
 	./internal/idempotency:FuzzNewRequest ./internal/route:FuzzMatch
 
 .PHONY: fuzz

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"wallets/internal/api/cursor"
 	"wallets/internal/apperr"
 	"wallets/internal/event"
 	"wallets/internal/wallet"
@@ -107,7 +108,7 @@ func (s *Server) ListEvents(ctx context.Context, r *Request) (Response, error) {
 		}
 		f.Type = t
 	}
-	return listPage(ctx, s, r, byTime, func(p wallet.Page) (wallet.Listing[event.Event], error) {
+	return listPage(ctx, s, r, cursor.ByTime, func(p wallet.Page) (wallet.Listing[event.Event], error) {
 		return s.events.ListEvents(ctx, r.Principal.UserID, f, p)
 	}, viewEvent, eventPosition)
 }
@@ -182,7 +183,7 @@ func (s *Server) WebhookDeadLetters(ctx context.Context, r *Request) (Response, 
 	if err != nil {
 		return Response{}, err
 	}
-	return listPage(ctx, s, r, byTime, func(p wallet.Page) (wallet.Listing[event.Delivery], error) {
+	return listPage(ctx, s, r, cursor.ByTime, func(p wallet.Page) (wallet.Listing[event.Delivery], error) {
 		return s.events.DeadDeliveries(ctx, r.Principal.UserID, id, p)
 	}, viewDeadLetter, deadLetterPosition)
 }

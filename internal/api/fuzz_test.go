@@ -5,17 +5,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/google/uuid"
 
 	"wallets/internal/apperr"
 	"wallets/internal/auth"
-	"wallets/internal/keys"
 	"wallets/internal/route"
 	"wallets/internal/user"
-	"wallets/internal/wallet"
 )
 
 // Native fuzz targets of the HTTP edge: `go test` replays the seeds and
@@ -77,71 +73,6 @@ func asAppErr(err error, e **apperr.Error) bool {
 	ae, ok := err.(*apperr.Error)
 	*e = ae
 	return ok
-}
-
-func fuzzServer() *Server {
-	cursors, err := keys.StaticRing("cursor", keys.Set{Current: []byte("fuzz-signing-key-0123456789abcdef")})
-	if err != nil {
-		panic(err)
-	}
-	return NewServer(Services{Cursors: cursors})
-}
-
-// FuzzDecodeCursor: decoding any text as a cursor never panics; what
-// decodes encodes back to the same text (a cursor has one spelling).
-func FuzzDecodeCursor(f *testing.F) {
-	s := fuzzServer()
-	id := uuid.MustParse("e58bc9dc-5c3c-4c3e-9d55-2f0d1d1b7a10")
-	f.Add(s.encodeCursor(bg, byTime, wallet.Cursor{Created: time.UnixMicro(1_618_912_594_583_945), UUID: id}))
-	f.Add(s.encodeCursor(bg, byTime, wallet.Cursor{Created: time.UnixMicro(1), UUID: id, Backward: true}))
-	f.Add(s.encodeCursor(bg, byID, wallet.Cursor{ID: 4}))
-	f.Add(s.encodeCursor(bg, byID, wallet.Cursor{ID: 4, Backward: true}))
-	for _, c := range []string{"", ".", "abc", "eyJrIjoidCJ9.AAAA", "e30.e30", "..", "%%%.%%%"} {
-		f.Add(c)
-	}
-	f.Fuzz(func(t *testing.T, c string) {
-		for _, o := range []order{byTime, byID} {
-			cur, err := s.decodeCursor(bg, c, o)
-			if err != nil {
-				if err != errInvalidCursor {
-					t.Fatalf("decodeCursor(%q): %v, want errInvalidCursor", c, err)
-				}
-				continue
-			}
-			if again := s.encodeCursor(bg, o, *cur); again != c {
-				t.Fatalf("decodeCursor(%q) = %+v, which encodes as %q", c, cur, again)
-			}
-		}
-	})
-}
-
-// FuzzCursorRoundTrip: decode∘encode is the identity on every position a
-// list can hand out, and a cursor of one order is refused by the other.
-func FuzzCursorRoundTrip(f *testing.F) {
-	s := fuzzServer()
-	f.Add(int64(1_618_912_594_583_945), []byte("0123456789abcdef"), int64(0), false)
-	f.Add(int64(1), []byte{}, int64(9), true)
-	f.Fuzz(func(t *testing.T, micros int64, id []byte, n int64, backward bool) {
-		var u uuid.UUID
-		copy(u[:], id)
-		if micros > 0 {
-			in := wallet.Cursor{Created: time.UnixMicro(micros).UTC(), UUID: u, Backward: backward}
-			got, err := s.decodeCursor(bg, s.encodeCursor(bg, byTime, in), byTime)
-			if err != nil || !got.Created.Equal(in.Created) || got.UUID != in.UUID || got.Backward != backward {
-				t.Fatalf("time cursor %+v came back as %+v, %v", in, got, err)
-			}
-			if _, err := s.decodeCursor(bg, s.encodeCursor(bg, byTime, in), byID); err == nil {
-				t.Fatal("a time cursor decodes as an id cursor")
-			}
-		}
-		if n > 0 {
-			in := wallet.Cursor{ID: n, Backward: backward}
-			got, err := s.decodeCursor(bg, s.encodeCursor(bg, byID, in), byID)
-			if err != nil || *got != in {
-				t.Fatalf("id cursor %+v came back as %+v, %v", in, got, err)
-			}
-		}
-	})
 }
 
 // FuzzJWTVerify: verifying any text never panics and answers only the

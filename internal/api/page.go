@@ -2,10 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
@@ -13,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
+	"wallets/internal/api/cursor"
 	"wallets/internal/apperr"
 	"wallets/internal/wallet"
 )
@@ -33,28 +28,19 @@ type pageBody struct {
 	Results  any     `json:"results"`
 }
 
-// order is how a list is ordered, and so what its cursors hold. The value
-// is the cursor's "k" field.
-type order string
-
-const (
-	byTime order = "t" // newest first: created, then uuid, descending
-	byID   order = "i" // by id ascending (the business directory)
-)
-
 // pageRequest is how the caller asked for a page.
 type pageRequest struct {
 	page   wallet.Page
 	number int  // 1-based page number, in page-number mode
 	keyset bool // cursor mode (?cursor=, empty for the first page)
-	order  order
+	order  cursor.Order
 }
 
 var errInvalidPage = apperr.New(apperr.NotFound, "Invalid page.")
 var errInvalidCursor = apperr.New(apperr.Invalid, "Invalid cursor")
 
 // pageOf reads ?page=, ?page_size= and ?cursor= for a list in order o.
-func (s *Server) pageOf(ctx context.Context, r *Request, o order) (pageRequest, error) {
+func (s *Server) pageOf(ctx context.Context, r *Request, o cursor.Order) (pageRequest, error) {
 	size := DefaultPageSize
 	if v, ok := r.QueryValue("page_size"); ok {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {
@@ -67,8 +53,8 @@ func (s *Server) pageOf(ctx context.Context, r *Request, o order) (pageRequest, 
 		cur := &wallet.Cursor{}
 		if c != "" {
 			var err error
-			if cur, err = s.decodeCursor(ctx, c, o); err != nil {
-				return pr, err
+			if cur, err = cursor.Decode(ctx, s.cursors, c, o); err != nil {
+				return pr, errInvalidCursor
 			}
 		}
 		pr.page.Cursor = cur
@@ -91,74 +77,9 @@ func (s *Server) pageOf(ctx context.Context, r *Request, o order) (pageRequest, 
 	return pr, nil
 }
 
-// cursorData is the signed content of a cursor.
-type cursorData struct {
-	Order    order  `json:"k"`
-	Micros   int64  `json:"t,omitempty"`
-	UUID     string `json:"u,omitempty"`
-	ID       int64  `json:"i,omitempty"`
-	Backward bool   `json:"b,omitempty"`
-}
-
-func (s *Server) encodeCursor(ctx context.Context, o order, c wallet.Cursor) string {
-	d := cursorData{Order: o, Backward: c.Backward, ID: c.ID}
-	if o == byTime {
-		d.Micros, d.UUID = c.Created.UnixMicro(), c.UUID.String()
-	}
-	payload, _ := json.Marshal(d)
-	kid, key := s.cursors.Signing(ctx)
-	enc := base64.RawURLEncoding
-	return kid + "." + enc.EncodeToString(payload) + "." + enc.EncodeToString(cursorMAC(key, payload))
-}
-
-// cursorMAC authenticates a cursor's payload with a version of the cursor
-// key (the first 16 bytes of its HMAC-SHA256).
-func cursorMAC(key, payload []byte) []byte {
-	mac := hmac.New(sha256.New, key)
-	mac.Write(payload)
-	return mac.Sum(nil)[:16]
-}
-
-// decodeCursor reads a cursor "<kid>.<payload>.<mac>": the kid names the
-// version of the cursor key that signed it (the current one or, after a
-// rotation, the previous one; a version this container does not know yet
-// makes its ring re-read the key).
-func (s *Server) decodeCursor(ctx context.Context, c string, o order) (*wallet.Cursor, error) {
-	// Strict: a cursor has one spelling; altered padding bits are forgery.
-	enc := base64.RawURLEncoding.Strict()
-	parts := strings.Split(c, ".")
-	if len(parts) != 3 {
-		return nil, errInvalidCursor
-	}
-	payload, err1 := enc.DecodeString(parts[1])
-	got, err2 := enc.DecodeString(parts[2])
-	if err1 != nil || err2 != nil {
-		return nil, errInvalidCursor
-	}
-	key, known := s.cursors.Verifying(ctx, parts[0])
-	if !known || !hmac.Equal(got, cursorMAC(key, payload)) {
-		return nil, errInvalidCursor
-	}
-	var d cursorData
-	if err := json.Unmarshal(payload, &d); err != nil || d.Order != o {
-		return nil, errInvalidCursor
-	}
-	cur := &wallet.Cursor{Backward: d.Backward, ID: d.ID}
-	if o == byTime {
-		id, err := uuid.Parse(d.UUID)
-		if err != nil || d.Micros <= 0 {
-			return nil, errInvalidCursor
-		}
-		cur.Created, cur.UUID = time.UnixMicro(d.Micros).UTC(), id
-	} else if d.ID <= 0 {
-		return nil, errInvalidCursor
-	}
-	return cur, nil
-}
-
 // listPage runs a list query for the caller's page and renders it. When the
 // caller asked for ?page=last, the list is counted first.
-func listPage[T, V any](ctx context.Context, s *Server, r *Request, o order, fetch func(wallet.Page) (wallet.Listing[T], error), view func(T) V, position func(T) wallet.Cursor) (Response, error) {
+func listPage[T, V any](ctx context.Context, s *Server, r *Request, o cursor.Order, fetch func(wallet.Page) (wallet.Listing[T], error), view func(T) V, position func(T) wallet.Cursor) (Response, error) {
 	pr, err := s.pageOf(ctx, r, o)
 	if err != nil {
 		return Response{}, err
@@ -217,10 +138,10 @@ func listPage[T, V any](ctx context.Context, s *Server, r *Request, o order, fet
 		}
 	}
 	if next != nil {
-		body.Next = r.link("cursor", s.encodeCursor(ctx, o, *next))
+		body.Next = r.link("cursor", cursor.Encode(ctx, s.cursors, o, *next))
 	}
 	if prev != nil {
-		body.Previous = r.link("cursor", s.encodeCursor(ctx, o, *prev))
+		body.Previous = r.link("cursor", cursor.Encode(ctx, s.cursors, o, *prev))
 	}
 	return ok(body), nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"wallets/internal/api/cursor"
 	"wallets/internal/money"
 	"wallets/internal/obs"
 	"wallets/internal/wallet"
@@ -59,7 +60,7 @@ func businessPosition(b wallet.Business) wallet.Cursor { return wallet.Cursor{ID
 
 // ListWallets answers a page of the caller's wallets.
 func (s *Server) ListWallets(ctx context.Context, r *Request) (Response, error) {
-	return listPage(ctx, s, r, byTime, func(p wallet.Page) (wallet.Listing[wallet.Wallet], error) {
+	return listPage(ctx, s, r, cursor.ByTime, func(p wallet.Page) (wallet.Listing[wallet.Wallet], error) {
 		return s.wallets.ListWallets(ctx, r.Principal.UserID, p)
 	}, viewWallet, walletPosition)
 }
@@ -180,7 +181,7 @@ func (s *Server) WalletTransactions(ctx context.Context, r *Request) (Response, 
 }
 
 func (s *Server) listTransactions(ctx context.Context, r *Request, scope wallet.TransactionScope, f wallet.TransactionFilter) (Response, error) {
-	return listPage(ctx, s, r, byTime, func(p wallet.Page) (wallet.Listing[wallet.Transaction], error) {
+	return listPage(ctx, s, r, cursor.ByTime, func(p wallet.Page) (wallet.Listing[wallet.Transaction], error) {
 		return s.wallets.ListTransactions(ctx, scope, f, p)
 	}, viewTransaction, transactionPosition)
 }
@@ -246,7 +247,7 @@ func (s *Server) ListCharges(ctx context.Context, r *Request) (Response, error) 
 
 // ListBusinesses answers a page of the business directory.
 func (s *Server) ListBusinesses(ctx context.Context, r *Request) (Response, error) {
-	return listPage(ctx, s, r, byID, func(p wallet.Page) (wallet.Listing[wallet.Business], error) {
+	return listPage(ctx, s, r, cursor.ByID, func(p wallet.Page) (wallet.Listing[wallet.Business], error) {
 		return s.wallets.ListBusinesses(ctx, p)
 	}, viewBusiness, businessPosition)
 }
