@@ -261,10 +261,42 @@ func operationDescription(rt route.Route) string {
 // responses builds the responses of route rt: its answers, its own refusals
 // and the refusals its kind shares.
 func responses(rt route.Route) obj {
+	why := refusals(rt)
+	out := answers(rt)
+	statuses := make([]int, 0, len(why))
+	for s := range why {
+		statuses = append(statuses, s)
+	}
+	sort.Ints(statuses)
+	for _, status := range statuses {
+		key := strconv.Itoa(status)
+		if _, taken := out[key]; taken {
+			// health's 503 is an answer of its own.
+			continue
+		}
+		schema := schemaRef("Detail")
+		if status == http.StatusBadRequest {
+			schema = schemaRef("BadRequest")
+		}
+		r := obj{"description": strings.Join(why[status], " "), "content": jsonContent(schema)}
+		switch status {
+		case http.StatusUnauthorized:
+			r["headers"] = obj{"WWW-Authenticate": ref("headers", "WWWAuthenticate")}
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			r["headers"] = obj{"Retry-After": ref("headers", "RetryAfter")}
+		}
+		out[key] = r
+	}
+	out["5XX"] = ref("responses", "GatewayFault")
+	return out
+}
+
+// refusals are the error answers of route rt by status: its own first, then
+// the ones every route of its kind shares.
+func refusals(rt route.Route) map[int][]string {
 	d := rt.Doc
 	why := map[int][]string{}
 	add := func(status int, s string) { why[status] = append(why[status], s) }
-
 	if rt.Access != route.Public && rt.Access != route.Optional {
 		add(401, "No credentials, an invalid token or an expired one: "+
 			"`{\"detail\": \"Authentication credentials were not provided.\"}` (or `\"Invalid token.\"`, "+
@@ -314,7 +346,12 @@ func responses(rt route.Route) obj {
 	if rt.Access != route.Public {
 		add(503, "The authorizer could not check the token (the database is unreachable).")
 	}
+	return why
+}
 
+// answers are the responses route rt gives by design, by status.
+func answers(rt route.Route) obj {
+	d := rt.Doc
 	out := obj{}
 	for _, a := range d.Answers {
 		r := obj{"description": a.Description}
@@ -336,31 +373,6 @@ func responses(rt route.Route) obj {
 		}
 		out[strconv.Itoa(a.Status)] = r
 	}
-	statuses := make([]int, 0, len(why))
-	for s := range why {
-		statuses = append(statuses, s)
-	}
-	sort.Ints(statuses)
-	for _, status := range statuses {
-		key := strconv.Itoa(status)
-		if _, taken := out[key]; taken {
-			// health's 503 is an answer of its own.
-			continue
-		}
-		schema := schemaRef("Detail")
-		if status == http.StatusBadRequest {
-			schema = schemaRef("BadRequest")
-		}
-		r := obj{"description": strings.Join(why[status], " "), "content": jsonContent(schema)}
-		switch status {
-		case http.StatusUnauthorized:
-			r["headers"] = obj{"WWW-Authenticate": ref("headers", "WWWAuthenticate")}
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			r["headers"] = obj{"Retry-After": ref("headers", "RetryAfter")}
-		}
-		out[key] = r
-	}
-	out["5XX"] = ref("responses", "GatewayFault")
 	return out
 }
 
