@@ -175,30 +175,68 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 	}
 	st.mu.Unlock()
 
-	panicked := st.panicErr != nil
-	if panicked {
+	if st.panicErr != nil {
 		status = 500
 	}
+	eventID := st.sendReport(ctx, status, fault, recReport)
+	attrs := st.lineAttrs(status, st.logError(fault, recorded), eventID, warnings, extra)
+	level := slog.LevelInfo
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case len(warnings) > 0:
+		level = slog.LevelWarn
+	}
 
-	// The error chain to log: the panic, or the fault, then whatever the
-	// handler recorded.
+	// The members the line has before its metrics, which these may not
+	// take over.
+	taken := map[string]any{
+		slog.TimeKey: nil, slog.LevelKey: nil, slog.MessageKey: nil,
+		"request_id": st.inv.RequestID, "Function": st.inv.Function, "method": st.inv.Method, "user_id": nil,
+	}
+	for _, a := range attrs {
+		taken[a.Key] = nil
+	}
+	now := time.Now()
+	emf, apart := lineEMF(now, st.inv.Function, requestPoints(status, elapsed), business, taken)
+	// The zero time leaves "time" out of the line.
+	r := slog.NewRecord(time.Time{}, level, msg, 0)
+	r.AddAttrs(requestAttrs...)
+	r.AddAttrs(attrs...)
+	r.AddAttrs(emf...)
+	if h := logger.Handler(); h.Enabled(ctx, level) {
+		_ = h.Handle(ctx, r)
+	}
+	if len(apart) > 0 {
+		st.o.writeEMF(now, apart, map[string]any{"request_id": st.inv.RequestID})
+	}
+}
+
+// logError is the error chain of the invocation's line: the panic, or the
+// fault, then whatever the handler recorded.
+func (st *Span) logError(fault error, recorded []error) error {
 	var chain []error
-	if panicked {
+	if st.panicErr != nil {
 		chain = append(chain, st.panicErr)
 	} else if fault != nil {
 		chain = append(chain, fault)
 	}
-	chain = append(chain, recorded...)
-	logErr := errors.Join(chain...)
+	return errors.Join(append(chain, recorded...)...)
+}
 
+// sendReport sends the invocation's error report, if it has one, and flushes
+// it: the panic's (already sent by Recovered), or for a 5xx the recorded
+// report, else fault, else a "METHOD route answered N" message. It returns
+// the report's event id, "" without one.
+func (st *Span) sendReport(ctx context.Context, status int, fault error, recorded Report) string {
 	eventID := ""
-	if panicked {
+	if st.panicErr != nil {
 		eventID = st.panicEventID
 	} else if status >= 500 && st.scope != nil {
 		var r Report
 		switch {
-		case recReport != nil:
-			r = recReport
+		case recorded != nil:
+			r = recorded
 		case fault != nil:
 			r = st.scope.Error(fault)
 		default:
@@ -209,14 +247,13 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 	if eventID != "" {
 		st.scope.Flush(flushBudget(ctx, time.Now()))
 	}
+	return eventID
+}
 
-	level := slog.LevelInfo
-	switch {
-	case status >= 500:
-		level = slog.LevelError
-	case len(warnings) > 0:
-		level = slog.LevelWarn
-	}
+// lineAttrs are the members of the invocation's line after the request's
+// own: path, status, aws_request_id, extra, warning, error, panic and
+// stack, sentry_event_id.
+func (st *Span) lineAttrs(status int, logErr error, eventID string, warnings []string, extra []slog.Attr) []slog.Attr {
 	attrs := []slog.Attr{
 		slog.String("path", st.inv.Path),
 		slog.Int("status", status),
@@ -231,12 +268,18 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 	if logErr != nil {
 		attrs = append(attrs, slog.String("error", RedactText(logErr.Error())))
 	}
-	if panicked {
+	if st.panicErr != nil {
 		attrs = append(attrs, slog.Bool("panic", true), slog.String("stack", string(st.panicStack)))
 	}
 	if eventID != "" {
 		attrs = append(attrs, slog.String("sentry_event_id", eventID))
 	}
+	return attrs
+}
+
+// requestPoints are the metrics every invocation records: Requests,
+// Latency in ms, and 4xx or 5xx if it answered one.
+func requestPoints(status int, elapsed time.Duration) []point {
 	request := []point{
 		{name: MetricRequests, unit: UnitNone, value: 1},
 		{name: MetricLatency, unit: UnitMilliseconds, value: ms(elapsed)},
@@ -247,32 +290,9 @@ func (st *Span) Finish(ctx context.Context, status int, fault error, msg string,
 	if status >= 500 {
 		request = append(request, point{name: Metric5xx, unit: UnitNone, value: 1})
 	}
-
-	// The members the line has before its metrics, which these may not
-	// take over.
-	taken := map[string]any{
-		slog.TimeKey: nil, slog.LevelKey: nil, slog.MessageKey: nil,
-		"request_id": st.inv.RequestID, "Function": st.inv.Function, "method": st.inv.Method, "user_id": nil,
-	}
-	for _, a := range attrs {
-		taken[a.Key] = nil
-	}
-	now := time.Now()
-	emf, apart := lineEMF(now, st.inv.Function, request, business, taken)
-	// The zero time leaves "time" out of the line.
-	r := slog.NewRecord(time.Time{}, level, msg, 0)
-	r.AddAttrs(requestAttrs...)
-	r.AddAttrs(attrs...)
-	r.AddAttrs(emf...)
-	if h := logger.Handler(); h.Enabled(ctx, level) {
-		_ = h.Handle(ctx, r)
-	}
-	if len(apart) > 0 {
-		st.o.writeEMF(now, apart, map[string]any{"request_id": st.inv.RequestID})
-	}
+	return request
 }
 
-// ms converts d to fractional milliseconds (microsecond precision).
 // flushBudget is how long Finish may wait for the Reporter at now:
 // flushTimeout, but never past the invocation's deadline less
 // flushMargin (the answer and the log line must still go out before
@@ -288,6 +308,7 @@ func flushBudget(ctx context.Context, now time.Time) time.Duration {
 // flushMargin is left of the invocation's time after a flush.
 const flushMargin = 300 * time.Millisecond
 
+// ms converts d to fractional milliseconds (microsecond precision).
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Logger returns the invocation's logger (with request_id, Function, method
