@@ -79,31 +79,18 @@ func run() (code int) {
 	}
 	defer ln.Close()
 
-	// The migrations run as the URL's user (on the throwaway server, the
-	// superuser), the API as the runtime role the migrations create, as in
-	// AWS. A DATABASE_URL given is used for both: name the runtime role in
-	// it to serve as it (after migrating once as the owner).
-	dbURL := os.Getenv("DATABASE_URL")
-	serveURL := dbURL
-	if dbURL == "" {
-		pg, err := localpg.Start(ctx, localpg.Options{})
-		if err != nil {
-			return fail("start a throwaway PostgreSQL: %v", err)
-		}
-		defer func() {
-			if err := pg.Stop(); err != nil {
-				fmt.Fprintf(os.Stderr, "wallets-local: stop PostgreSQL: %v\n", err)
-				if code == 0 {
-					code = 1
-				}
-			}
-		}()
-		if dbURL, err = pg.CreateDatabase(ctx, "wallets", ""); err != nil {
-			return fail("%v", err)
-		}
-		serveURL = pg.DatabaseURLAs("wallets", migrations.RuntimeRole)
-		fmt.Printf("Throwaway PostgreSQL at %s (files in %s, removed on exit); the API connects as %s\n", dbURL, pg.Dir, migrations.RuntimeRole)
+	dbURL, serveURL, stopDB, err := database(ctx)
+	if err != nil {
+		return fail("%v", err)
 	}
+	defer func() {
+		if err := stopDB(); err != nil {
+			fmt.Fprintf(os.Stderr, "wallets-local: stop PostgreSQL: %v\n", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}()
 
 	applied, err := migrate.Up(ctx, dbURL, "")
 	if err != nil {
@@ -138,19 +125,7 @@ func run() (code int) {
 		}
 	}()
 
-	routes := route.Routes()
-	svc := e.All(passhash.Argon2id{})
-	gw := gateway.New(routes, e.Bind(svc), e.Authorizer(svc.Users), gateway.Options{Logger: e.Obs.Logger()})
-	srv := &http.Server{
-		Handler:           gw,
-		ReadHeaderTimeout: 10 * time.Second,
-		// Up to API Gateway's 10 MiB body on a slow link.
-		ReadTimeout: time.Minute,
-		// Longer than any function's timeout, so the gateway answers first.
-		WriteTimeout:   maxTimeout(routes) + 30*time.Second,
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 64 << 10,
-	}
+	srv := httpServer(e)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -173,6 +148,49 @@ func run() (code int) {
 		fmt.Fprintf(os.Stderr, "wallets-local: serve: %v\n", err)
 	}
 	return 0
+}
+
+// database returns the URL the migrations run as and the one the API
+// serves as, and how to stop the server it started. The migrations run as
+// the URL's user (on the throwaway server, the superuser), the API as the
+// runtime role the migrations create, as in AWS. A DATABASE_URL given is
+// used for both: name the runtime role in it to serve as it (after
+// migrating once as the owner).
+func database(ctx context.Context) (migrateURL, serveURL string, stop func() error, err error) {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u, u, func() error { return nil }, nil
+	}
+	pg, err := localpg.Start(ctx, localpg.Options{})
+	if err != nil {
+		return "", "", nil, fmt.Errorf("start a throwaway PostgreSQL: %w", err)
+	}
+	if migrateURL, err = pg.CreateDatabase(ctx, "wallets", ""); err != nil {
+		if stopErr := pg.Stop(); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
+		return "", "", nil, err
+	}
+	serveURL = pg.DatabaseURLAs("wallets", migrations.RuntimeRole)
+	fmt.Printf("Throwaway PostgreSQL at %s (files in %s, removed on exit); the API connects as %s\n", migrateURL, pg.Dir, migrations.RuntimeRole)
+	return migrateURL, serveURL, pg.Stop, nil
+}
+
+// httpServer is the local API Gateway over every route of e, as an HTTP server
+// with API Gateway's limits.
+func httpServer(e *app.Env) *http.Server {
+	routes := route.Routes()
+	svc := e.All(passhash.Argon2id{})
+	gw := gateway.New(routes, e.Bind(svc), e.Authorizer(svc.Users), gateway.Options{Logger: e.Obs.Logger()})
+	return &http.Server{
+		Handler:           gw,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Up to API Gateway's 10 MiB body on a slow link.
+		ReadTimeout: time.Minute,
+		// Longer than any function's timeout, so the gateway answers first.
+		WriteTimeout:   maxTimeout(routes) + 30*time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+	}
 }
 
 func portFromEnv() (int, error) {
