@@ -23,9 +23,9 @@ import (
 // opts.ProbeTimeout — RDS Proxy's read-only endpoint during a reader
 // failover holds a query until its borrow timeout (5 s) instead of failing
 // it. It also closes, so that the pool drops it on release, every
-// connection on which a statement failed as unavailable, so that a connection to a reader that went away
-// is replaced by a new one (which the probe sends to the fallback) instead
-// of failing every request it serves.
+// connection on which a statement failed as unavailable: a connection to a
+// reader that went away is replaced by a new one (which the probe sends to
+// the fallback) instead of failing every request it serves.
 //
 // pgconn tries the configured hosts in order, then the fallbacks; the
 // password is per server (a fresh IAM token for the host dialled, with
@@ -37,6 +37,27 @@ func withFallback(cfg *pgxpool.Config, opts PoolOptions, sign signer) error {
 		return fmt.Errorf("parse fallback database url: %w", err)
 	}
 	cc := cfg.ConnConfig
+	passwords := addFallbacks(&cc.Config, fb)
+	rememberHosts(&cc.Config)
+	authenticateByHost(&cc.Config, passwords, sign)
+	probe := opts.ProbeTimeout
+	if probe <= 0 {
+		probe = time.Second
+	}
+	probeOnConnect(&cc.Config, probe)
+
+	// Drop connections on which a statement failed as unavailable: the
+	// tracer closes them, and the pool destroys a closed connection on
+	// release. (Not in an AfterRelease hook: with one, pgxpool gives every
+	// connection back in a goroutine, so a request's next query — a
+	// listing's page after its count — found none idle and dialled another.)
+	cc.Tracer = unavailableTracer{next: cc.Tracer}
+	return nil
+}
+
+// addFallbacks appends fb's hosts to cc's fallbacks, and returns each
+// host's password (the one of the URL that named it).
+func addFallbacks(cc *pgconn.Config, fb *pgconn.Config) map[string]string {
 	passwords := map[string]string{cc.Host: cc.Password, fb.Host: fb.Password}
 	for _, f := range cc.Fallbacks {
 		passwords[f.Host] = cc.Password
@@ -46,9 +67,13 @@ func withFallback(cfg *pgxpool.Config, opts PoolOptions, sign signer) error {
 		passwords[f.Host] = fb.Password
 		cc.Fallbacks = append(cc.Fallbacks, f)
 	}
+	return passwords
+}
 
-	// Which host a connection was dialled for: pgconn resolves host names
-	// before dialling, so remember each address's host.
+// rememberHosts wraps each connection cc dials in a hostConn naming the
+// host it was dialled for: pgconn resolves host names before dialling, so
+// the lookup remembers each address's host.
+func rememberHosts(cc *pgconn.Config) {
 	var hosts sync.Map // ip → host
 	lookup := cc.LookupFunc
 	cc.LookupFunc = func(ctx context.Context, host string) ([]string, error) {
@@ -75,6 +100,12 @@ func withFallback(cfg *pgxpool.Config, opts PoolOptions, sign signer) error {
 		}
 		return &hostConn{Conn: conn, host: host}, nil
 	}
+}
+
+// authenticateByHost sets the password of each connection, once dialled,
+// to its host's: an IAM token signed for that host and port (sign), else
+// the password its URL gave.
+func authenticateByHost(cc *pgconn.Config, passwords map[string]string, sign signer) {
 	afterNet := cc.AfterNetConnect
 	cc.AfterNetConnect = func(ctx context.Context, config *pgconn.Config, conn net.Conn) (net.Conn, error) {
 		if afterNet != nil {
@@ -108,10 +139,12 @@ func withFallback(cfg *pgxpool.Config, opts PoolOptions, sign signer) error {
 		}
 		return conn, nil
 	}
-	probe := opts.ProbeTimeout
-	if probe <= 0 {
-		probe = time.Second
-	}
+}
+
+// probeOnConnect makes each new connection answer SELECT 1 within timeout
+// before the pool takes it, so a server that accepts connections but does
+// not answer is passed over for the next host.
+func probeOnConnect(cc *pgconn.Config, timeout time.Duration) {
 	validate := cc.ValidateConnect
 	cc.ValidateConnect = func(ctx context.Context, pc *pgconn.PgConn) error {
 		if validate != nil {
@@ -119,21 +152,13 @@ func withFallback(cfg *pgxpool.Config, opts PoolOptions, sign signer) error {
 				return err
 			}
 		}
-		pctx, cancel := context.WithTimeout(ctx, probe)
+		pctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		if _, err := pc.Exec(pctx, "SELECT 1").ReadAll(); err != nil {
 			return fmt.Errorf("probe: %w", err)
 		}
 		return nil
 	}
-
-	// Drop connections on which a statement failed as unavailable: the
-	// tracer closes them, and the pool destroys a closed connection on
-	// release. (Not in an AfterRelease hook: with one, pgxpool gives every
-	// connection back in a goroutine, so a request's next query — a
-	// listing's page after its count — found none idle and dialled another.)
-	cc.Tracer = unavailableTracer{next: cc.Tracer}
-	return nil
 }
 
 // hostConn remembers which host a network connection was dialled for.
