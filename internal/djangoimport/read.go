@@ -228,139 +228,163 @@ func placeholderEmail(id int64) string {
 // plan maps the old rows to the new ones and lists the cases that need a
 // human decision; with any case, the plan must not be written.
 func (s *source) plan() (*plan, []Case) {
-	rep := newReport()
-	p := &plan{owners: make(map[uuid.UUID]int64, len(s.wallets)), report: rep}
-	cases := slices.Clone(s.cases)
-
-	imported := make(map[int64]int16, len(s.users)) // id → type
-	usernames := make(map[string]int64, len(s.users))
-	emails := make(map[string]int64, len(s.users))
-	for _, u := range s.users {
-		admin := u.superuser || u.staff
-		typ := u.profile
-		switch {
-		case typ == 0 && admin:
-			rep.Skipped = append(rep.Skipped, SkippedUser{ID: u.id, Username: u.username,
-				Reason: "staff or superuser without a profile: an admin account"})
-			continue
-		case typ == 0:
-			typ = 1
-			rep.NoProfile = append(rep.NoProfile, u.id)
-		case typ != 1 && typ != 2:
-			cases = append(cases, Case{Kind: "profile of no known type", ID: strconv.FormatInt(u.id, 10),
-				Detail: fmt.Sprintf("user %q has profile type %d", u.username, typ)})
-			continue
-		}
-		if admin {
-			rep.AdminFlagsDropped = append(rep.AdminFlagsDropped, u.id)
-		}
-		// As login reads a typed name: NFKC, then trimmed. A name the old
-		// service stored otherwise would never match one typed.
-		name := user.NormalizeUsername(u.username)
-		switch {
-		case name == u.username:
-		case name == strings.TrimSpace(u.username):
-			rep.Renamed = append(rep.Renamed, Renamed{ID: u.id, Old: u.username, New: name,
-				Reason: "surrounding spaces, which login trims"})
-		default:
-			rep.Renamed = append(rep.Renamed, Renamed{ID: u.id, Old: u.username, New: name,
-				Reason: "not in Unicode NFKC form, which login normalizes names to"})
-		}
-		if name == "" || strings.ContainsRune(name, 0) {
-			cases = append(cases, Case{Kind: "unusable username", ID: strconv.FormatInt(u.id, 10),
-				Detail: fmt.Sprintf("username %q", u.username)})
-			continue
-		}
-		if other, taken := usernames[name]; taken {
-			cases = append(cases, Case{Kind: "username taken once normalized", ID: strconv.FormatInt(u.id, 10),
-				Detail: fmt.Sprintf("username %q is also user %d's", u.username, other)})
-			continue
-		}
-		usernames[name] = u.id
-		email := strings.TrimSpace(u.email)
-		switch key := strings.ToLower(email); {
-		case email == "":
-			email = placeholderEmail(u.id)
-			rep.Emails = append(rep.Emails, EmailChange{ID: u.id, Username: name, Old: u.email, New: email, Reason: "empty"})
-		case emails[key] != 0:
-			email = placeholderEmail(u.id)
-			rep.Emails = append(rep.Emails, EmailChange{ID: u.id, Username: name, Old: u.email, New: email,
-				Reason: fmt.Sprintf("also user %d's (whatever the case), who keeps it", emails[key])})
-		default:
-			emails[key] = u.id
-		}
-		rep.Passwords[passwordFormat(u.password)]++
-		imported[u.id] = typ
-		if typ == 2 {
-			rep.Businesses++
-		} else {
-			rep.Customers++
-		}
-		p.users = append(p.users, newUser{id: u.id, username: name, email: email, first: u.first, last: u.last,
-			password: u.password, typ: typ, active: u.active, joined: u.joined})
+	p := &plan{owners: make(map[uuid.UUID]int64, len(s.wallets)), report: newReport()}
+	pl := &planner{
+		p:         p,
+		rep:       p.report,
+		cases:     slices.Clone(s.cases),
+		imported:  make(map[int64]int16, len(s.users)),
+		usernames: make(map[string]int64, len(s.users)),
+		emails:    make(map[string]int64, len(s.users)),
 	}
-
+	for _, u := range s.users {
+		pl.user(u)
+	}
 	for _, w := range s.wallets {
-		id := w.id.String()
-		switch {
-		case len(w.owners) > 1:
-			var who []string
-			for _, o := range w.owners {
-				who = append(who, ownerName(o))
-			}
-			cases = append(cases, Case{Kind: "wallet with two owners", ID: id, Detail: "listed under " + strings.Join(who, " and ")})
-			continue
-		case len(w.owners) == 0 && (w.balance != 0 || w.rows > 0):
-			cases = append(cases, Case{Kind: "wallet no one owns", ID: id,
-				Detail: fmt.Sprintf("balance %s, %d transaction rows", w.balance, w.rows)})
-			continue
-		case len(w.owners) == 0:
-			rep.UnownedWallets = append(rep.UnownedWallets, w.id)
-			continue
-		}
-		o := w.owners[0]
-		typ, ok := imported[o.user]
-		switch {
-		case !ok:
-			cases = append(cases, Case{Kind: "wallet of an account not imported", ID: id, Detail: ownerName(o)})
-			continue
-		case o.business && typ != 2:
-			cases = append(cases, Case{Kind: "business wallet of a customer", ID: id, Detail: ownerName(o)})
-			continue
-		case !o.business && typ != 1:
-			// Customer routes would never show it to its owner.
-			cases = append(cases, Case{Kind: "customer wallet of a business", ID: id, Detail: fmt.Sprintf("user %d", o.user)})
-			continue
-		case w.balance < 0:
-			cases = append(cases, Case{Kind: "negative balance", ID: id, Detail: fmt.Sprintf("balance %s", w.balance)})
-			continue
-		}
-		p.owners[w.id] = o.user
-		p.wallets = append(p.wallets, newWallet{id: w.id, user: o.user, business: o.business, balance: w.balance,
-			created: w.created, modified: w.modified})
-		if o.business {
-			rep.BusinessWallets++
-		} else {
-			rep.CustomerWallets++
-		}
-		rep.Balances += w.balance
-		if d := w.balance - w.ledger; d != 0 {
-			p.adjustments = append(p.adjustments, Adjustment{Wallet: w.id, Owner: o.user, Stored: w.balance,
-				Ledger: w.ledger, Difference: d, Transaction: adjustmentID(w.id), at: w.modified})
-		}
+		pl.wallet(w)
 	}
 	for _, b := range s.chargedBusinesses {
-		if typ, ok := imported[b]; !ok || typ != 2 {
-			cases = append(cases, Case{Kind: "charge at an account that is no imported business", ID: strconv.FormatInt(b, 10),
+		if typ, ok := pl.imported[b]; !ok || typ != 2 {
+			pl.cases = append(pl.cases, Case{Kind: "charge at an account that is no imported business", ID: strconv.FormatInt(b, 10),
 				Detail: "transactions name it as their business"})
 		}
 	}
 	for _, b := range s.collectedNoWallet {
-		cases = append(cases, Case{Kind: "collected charges at a business without a wallet", ID: strconv.FormatInt(b, 10),
+		pl.cases = append(pl.cases, Case{Kind: "collected charges at a business without a wallet", ID: strconv.FormatInt(b, 10),
 			Detail: "the money they moved has no wallet to be in"})
 	}
-	rep.Adjustments = p.adjustments
-	return p, cases
+	p.report.Adjustments = p.adjustments
+	return p, pl.cases
+}
+
+// planner is one plan in the making: what it writes, what it reports and
+// the cases found so far, and what it has seen of the accounts.
+type planner struct {
+	p     *plan
+	rep   *Report
+	cases []Case
+	// imported maps the accounts planned so far to their type; usernames
+	// and emails (lower-cased) to the account that has them.
+	imported          map[int64]int16
+	usernames, emails map[string]int64
+}
+
+// user plans the account u, or records why it is skipped or needs a
+// decision.
+func (pl *planner) user(u oldUser) {
+	admin := u.superuser || u.staff
+	typ := u.profile
+	switch {
+	case typ == 0 && admin:
+		pl.rep.Skipped = append(pl.rep.Skipped, SkippedUser{ID: u.id, Username: u.username,
+			Reason: "staff or superuser without a profile: an admin account"})
+		return
+	case typ == 0:
+		typ = 1
+		pl.rep.NoProfile = append(pl.rep.NoProfile, u.id)
+	case typ != 1 && typ != 2:
+		pl.cases = append(pl.cases, Case{Kind: "profile of no known type", ID: strconv.FormatInt(u.id, 10),
+			Detail: fmt.Sprintf("user %q has profile type %d", u.username, typ)})
+		return
+	}
+	if admin {
+		pl.rep.AdminFlagsDropped = append(pl.rep.AdminFlagsDropped, u.id)
+	}
+	// As login reads a typed name: NFKC, then trimmed. A name the old
+	// service stored otherwise would never match one typed.
+	name := user.NormalizeUsername(u.username)
+	switch {
+	case name == u.username:
+	case name == strings.TrimSpace(u.username):
+		pl.rep.Renamed = append(pl.rep.Renamed, Renamed{ID: u.id, Old: u.username, New: name,
+			Reason: "surrounding spaces, which login trims"})
+	default:
+		pl.rep.Renamed = append(pl.rep.Renamed, Renamed{ID: u.id, Old: u.username, New: name,
+			Reason: "not in Unicode NFKC form, which login normalizes names to"})
+	}
+	if name == "" || strings.ContainsRune(name, 0) {
+		pl.cases = append(pl.cases, Case{Kind: "unusable username", ID: strconv.FormatInt(u.id, 10),
+			Detail: fmt.Sprintf("username %q", u.username)})
+		return
+	}
+	if other, taken := pl.usernames[name]; taken {
+		pl.cases = append(pl.cases, Case{Kind: "username taken once normalized", ID: strconv.FormatInt(u.id, 10),
+			Detail: fmt.Sprintf("username %q is also user %d's", u.username, other)})
+		return
+	}
+	pl.usernames[name] = u.id
+	email := strings.TrimSpace(u.email)
+	switch key := strings.ToLower(email); {
+	case email == "":
+		email = placeholderEmail(u.id)
+		pl.rep.Emails = append(pl.rep.Emails, EmailChange{ID: u.id, Username: name, Old: u.email, New: email, Reason: "empty"})
+	case pl.emails[key] != 0:
+		email = placeholderEmail(u.id)
+		pl.rep.Emails = append(pl.rep.Emails, EmailChange{ID: u.id, Username: name, Old: u.email, New: email,
+			Reason: fmt.Sprintf("also user %d's (whatever the case), who keeps it", pl.emails[key])})
+	default:
+		pl.emails[key] = u.id
+	}
+	pl.rep.Passwords[passwordFormat(u.password)]++
+	pl.imported[u.id] = typ
+	if typ == 2 {
+		pl.rep.Businesses++
+	} else {
+		pl.rep.Customers++
+	}
+	pl.p.users = append(pl.p.users, newUser{id: u.id, username: name, email: email, first: u.first, last: u.last,
+		password: u.password, typ: typ, active: u.active, joined: u.joined})
+}
+
+// wallet plans the wallet w, or records why it needs a decision.
+func (pl *planner) wallet(w oldWallet) {
+	id := w.id.String()
+	switch {
+	case len(w.owners) > 1:
+		var who []string
+		for _, o := range w.owners {
+			who = append(who, ownerName(o))
+		}
+		pl.cases = append(pl.cases, Case{Kind: "wallet with two owners", ID: id, Detail: "listed under " + strings.Join(who, " and ")})
+		return
+	case len(w.owners) == 0 && (w.balance != 0 || w.rows > 0):
+		pl.cases = append(pl.cases, Case{Kind: "wallet no one owns", ID: id,
+			Detail: fmt.Sprintf("balance %s, %d transaction rows", w.balance, w.rows)})
+		return
+	case len(w.owners) == 0:
+		pl.rep.UnownedWallets = append(pl.rep.UnownedWallets, w.id)
+		return
+	}
+	o := w.owners[0]
+	typ, ok := pl.imported[o.user]
+	switch {
+	case !ok:
+		pl.cases = append(pl.cases, Case{Kind: "wallet of an account not imported", ID: id, Detail: ownerName(o)})
+		return
+	case o.business && typ != 2:
+		pl.cases = append(pl.cases, Case{Kind: "business wallet of a customer", ID: id, Detail: ownerName(o)})
+		return
+	case !o.business && typ != 1:
+		// Customer routes would never show it to its owner.
+		pl.cases = append(pl.cases, Case{Kind: "customer wallet of a business", ID: id, Detail: fmt.Sprintf("user %d", o.user)})
+		return
+	case w.balance < 0:
+		pl.cases = append(pl.cases, Case{Kind: "negative balance", ID: id, Detail: fmt.Sprintf("balance %s", w.balance)})
+		return
+	}
+	pl.p.owners[w.id] = o.user
+	pl.p.wallets = append(pl.p.wallets, newWallet{id: w.id, user: o.user, business: o.business, balance: w.balance,
+		created: w.created, modified: w.modified})
+	if o.business {
+		pl.rep.BusinessWallets++
+	} else {
+		pl.rep.CustomerWallets++
+	}
+	pl.rep.Balances += w.balance
+	if d := w.balance - w.ledger; d != 0 {
+		pl.p.adjustments = append(pl.p.adjustments, Adjustment{Wallet: w.id, Owner: o.user, Stored: w.balance,
+			Ledger: w.ledger, Difference: d, Transaction: adjustmentID(w.id), at: w.modified})
+	}
 }
 
 func ownerName(o owner) string {
