@@ -62,7 +62,21 @@ type source struct {
 func load(ctx context.Context, db *pgxpool.Pool) (*source, error) {
 	s := &source{}
 	var err error
-	s.users, err = collect(ctx, db, `
+	if s.users, err = loadUsers(ctx, db); err != nil {
+		return nil, err
+	}
+	if s.wallets, err = loadWallets(ctx, db); err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, db); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadUsers reads every account with its profile's type (0 for none).
+func loadUsers(ctx context.Context, db *pgxpool.Pool) ([]oldUser, error) {
+	users, err := collect(ctx, db, `
 		SELECT u.id, u.password, u.username, u.first_name, u.last_name, u.email,
 		       u.is_superuser, u.is_staff, u.is_active, u.date_joined, coalesce(p.type, 0)::smallint
 		FROM auth_user u LEFT JOIN users_userprofile p ON p.user_id = u.id
@@ -75,11 +89,15 @@ func load(ctx context.Context, db *pgxpool.Pool) (*source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}
+	return users, nil
+}
 
+// loadWallets reads every wallet with its ledger's sum and its owners.
+func loadWallets(ctx context.Context, db *pgxpool.Pool) ([]oldWallet, error) {
 	// A customer wallet's rows: movements that applied (all but status 3)
 	// and its collected charges; a business wallet's: the charges collected
 	// at its business.
-	s.wallets, err = collect(ctx, db, `
+	wallets, err := collect(ctx, db, `
 		WITH mv AS (
 		    SELECT wallet_id, count(*) AS n,
 		           sum(CASE WHEN business_id IS NULL AND status <> 3 THEN amount
@@ -100,8 +118,8 @@ func load(ctx context.Context, db *pgxpool.Pool) (*source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read wallets: %w", err)
 	}
-	byID := make(map[uuid.UUID]int, len(s.wallets))
-	for i, w := range s.wallets {
+	byID := make(map[uuid.UUID]int, len(wallets))
+	for i, w := range wallets {
 		byID[w.id] = i
 	}
 	type ownership struct {
@@ -123,10 +141,16 @@ func load(ctx context.Context, db *pgxpool.Pool) (*source, error) {
 	}
 	for _, o := range owners {
 		if i, ok := byID[o.wallet]; ok {
-			s.wallets[i].owners = append(s.wallets[i].owners, o.owner)
+			wallets[i].owners = append(wallets[i].owners, o.owner)
 		}
 	}
+	return wallets, nil
+}
 
+// check adds to s what SQL finds best over the transactions: the rows on
+// no one's wallet or of no known kind (at most maxListed of each), the
+// businesses charges name, and those with collected charges but no wallet.
+func (s *source) check(ctx context.Context, db *pgxpool.Pool) error {
 	orphans, err := collect(ctx, db, `
 		SELECT t.uuid::text, coalesce(t.wallet_id::text, 'no wallet')
 		FROM wallets_transaction t
@@ -139,7 +163,7 @@ func load(ctx context.Context, db *pgxpool.Pool) (*source, error) {
 		return Case{Kind: "transaction on a wallet no one owns", ID: tx, Detail: "wallet " + w}, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("find transactions without an owner: %w", err)
+		return fmt.Errorf("find transactions without an owner: %w", err)
 	}
 	s.cases = append(s.cases, orphans...)
 	// Rows the new ledger cannot hold with their meaning.
@@ -161,7 +185,7 @@ func load(ctx context.Context, db *pgxpool.Pool) (*source, error) {
 			Detail: fmt.Sprintf("type %d, status %d, amount %s, business set: %v", typ, status, amount, withBusiness)}, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("check transaction kinds: %w", err)
+		return fmt.Errorf("check transaction kinds: %w", err)
 	}
 	s.cases = append(s.cases, odd...)
 	scanID := func(r pgx.CollectableRow) (int64, error) {
@@ -171,15 +195,15 @@ func load(ctx context.Context, db *pgxpool.Pool) (*source, error) {
 	}
 	if s.chargedBusinesses, err = collect(ctx, db, `
 		SELECT DISTINCT business_id FROM wallets_transaction WHERE business_id IS NOT NULL ORDER BY 1`, scanID); err != nil {
-		return nil, fmt.Errorf("read charged businesses: %w", err)
+		return fmt.Errorf("read charged businesses: %w", err)
 	}
 	if s.collectedNoWallet, err = collect(ctx, db, `
 		SELECT DISTINCT t.business_id FROM wallets_transaction t
 		LEFT JOIN wallets_businesswallet b ON b.user_id = t.business_id
 		WHERE t.business_id IS NOT NULL AND t.status = 2 AND b.wallet_id IS NULL ORDER BY 1`, scanID); err != nil {
-		return nil, fmt.Errorf("read businesses without a wallet: %w", err)
+		return fmt.Errorf("read businesses without a wallet: %w", err)
 	}
-	return s, nil
+	return nil
 }
 
 // collect runs sql and scans every row with scan.
