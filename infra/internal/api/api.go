@@ -213,11 +213,13 @@ func (a *Api) addRoutes(routes []route.Route, fns *functions.Functions) (paths [
 func (a *Api) invoke(alias awslambda.Alias) awsapigateway.Integration {
 	if a.InvokeRole == nil {
 		// The trust policy has no aws:SourceArn or aws:SourceAccount
-		// condition, on purpose: API Gateway does not set them when it
-		// assumes an integration's credentials role, so such a condition
-		// would refuse every call (500s on every route). The role can do
-		// one thing, invoke this stage's route aliases; a deputy tricked
-		// into assuming it could do no more than the API itself does.
+		// condition, on purpose: API Gateway has been seen not to set
+		// aws:SourceAccount when it assumes an integration's credentials
+		// role (a test-invoke-method answering "API Gateway does not have
+		// permission to assume the provided role", every route a 500), and
+		// no AWS page says it sets either. The role can do one thing,
+		// invoke this stage's route aliases; a deputy tricked into
+		// assuming it could do no more than the API itself does.
 		a.InvokeRole = awsiam.NewRole(a.Construct, jsii.String("InvokeRole"), &awsiam.RoleProps{
 			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("apigateway.amazonaws.com"), nil),
 			Description: jsii.String("API Gateway invokes the live alias of each route function"),
