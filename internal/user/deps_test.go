@@ -4,17 +4,15 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"wallets/internal/lambdatest"
 )
 
 // TestLinks: the accounts domain links no token library: the account type
 // lives here, and internal/auth, which signs and verifies JWTs, uses it.
 func TestLinks(t *testing.T) {
 	t.Parallel()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("no go command on PATH: %v", err)
-	}
-	out, err := exec.Command(goTool, "list", "-deps", ".").Output()
+	out, err := exec.Command(lambdatest.GoTool(t), "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"wallets/internal/lambdatest"
 )
 
 // TestLinks: the CDK app imports only dependency-free packages of the
@@ -12,13 +14,9 @@ import (
 // app links none of the service's runtime (aws-lambda-go among them).
 func TestLinks(t *testing.T) {
 	t.Parallel()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("no go command on PATH: %v", err)
-	}
 	// One line per package outside the standard library: its path, then
 	// its imports.
-	out, err := exec.Command(goTool, "list", "-deps",
+	out, err := exec.Command(lambdatest.GoTool(t), "list", "-deps",
 		"-f", `{{if not .Standard}}{{.ImportPath}}{{range .Imports}} {{.}}{{end}}{{end}}`, "../..").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
