@@ -43,6 +43,11 @@ type Env struct {
 	// Tokens signs and verifies JWTs; nil in a function that holds no
 	// token key (every one but login and the authorizer).
 	Tokens *auth.Tokens
+	// AWS is the AWS configuration of a Lambda container, loaded once and
+	// shared by its Secrets Manager client, its IAM database
+	// authentication and any other AWS client it makes (the events
+	// functions' EventBridge and SQS); nil in a process started by NewEnv.
+	AWS func(context.Context) (aws.Config, error)
 }
 
 // NewEnv builds the Env of function for cfg, which holds its keys already
@@ -65,7 +70,7 @@ func start(ctx context.Context, cfg config.Config, function string, secrets *con
 	if secrets != nil {
 		loadAWS = secrets.AWS
 	}
-	e := &Env{Config: cfg}
+	e := &Env{Config: cfg, AWS: loadAWS}
 	if err := e.openPools(ctx, loadAWS); err != nil {
 		return nil, err
 	}

@@ -20,7 +20,6 @@ import (
 
 	"wallets/internal/api"
 	"wallets/internal/app"
-	"wallets/internal/config"
 	"wallets/internal/relay"
 	"wallets/internal/webhook"
 )
@@ -118,7 +117,8 @@ const (
 
 // lambdaInit starts the Lambda function named function that needs the
 // environment variables names: its Env, the AWS configuration of its
-// EventBridge and SQS clients, and the variables' values. It exits, as a
+// EventBridge and SQS clients (the Env's, which its Secrets Manager client
+// and IAM authentication share), and the variables' values. It exits, as a
 // failed init, naming what is missing.
 func lambdaInit(function string, names ...string) (*app.Env, aws.Config, []string) {
 	fail := func(err string) {
@@ -132,7 +132,7 @@ func lambdaInit(function string, names ...string) (*app.Env, aws.Config, []strin
 		}
 	}
 	e := app.LambdaEnv(function)
-	awsCfg, err := config.AWSLoader()(context.Background())
+	awsCfg, err := e.AWS(context.Background())
 	if err != nil {
 		fail(err.Error())
 	}
