@@ -1,7 +1,8 @@
 // Package functions builds the Lambda functions (one per route, the
-// authorizer, the migrations, the events relay and webhook delivery) with their shared least-privilege roles, checks
-// their connection budget against the proxy (CapacityRule), and shifts their
-// aliases with CodeDeploy (NewDeployments).
+// authorizer, the migrations, the events relay and webhook delivery) with
+// their least-privilege roles, checks their connection budget against the
+// proxy (CapacityRule), and shifts their aliases with CodeDeploy
+// (NewDeployments).
 package functions
 
 import (
