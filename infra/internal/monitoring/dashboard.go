@@ -42,6 +42,13 @@ func graph(title string, width float64, left []awscloudwatch.IMetric, right ...a
 }
 
 // search is a metric math SEARCH expression.
+// byFunction is the EMF metric name (namespace metricname.Namespace) of
+// every function, one line each, as stat over five minutes.
+func byFunction(label, name, stat string) awscloudwatch.IMetric {
+	return search(label, fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', '%s', 300)`, metricname.Namespace, name, stat),
+		awscdk.Duration_Minutes(jsii.Number(5)))
+}
+
 func search(label, expr string, p awscdk.Duration) awscloudwatch.IMetric {
 	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 		Expression:   jsii.String(expr),
@@ -87,7 +94,6 @@ func apiRow(d awscloudwatch.Dashboard, s settings.Settings) {
 // the requests and answers by function (EMF).
 func functionRows(d awscloudwatch.Dashboard, s settings.Settings, fns []*functions.Function) {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	five := awscdk.Duration_Minutes(jsii.Number(5))
 	var errs, throttles, durations []awscloudwatch.IMetric
 	for _, f := range fns {
 		label := &awscloudwatch.MetricOptions{Label: jsii.String(f.Name)}
@@ -100,14 +106,13 @@ func functionRows(d awscloudwatch.Dashboard, s settings.Settings, fns []*functio
 		graph("Function throttles", 8, throttles),
 		graph("Function duration p99 (ms)", 8, durations),
 	)
-	ns := metricname.Namespace
 	d.AddWidgets(
 		graph("Requests by function (EMF)", 8, []awscloudwatch.IMetric{
-			search("Requests", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, metricname.Requests), five)}),
+			byFunction("Requests", metricname.Requests, "Sum")}),
 		graph("5xx by function (EMF)", 8, []awscloudwatch.IMetric{
-			search("5xx", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, metricname.Status5xx), five)}),
+			byFunction("5xx", metricname.Status5xx, "Sum")}),
 		graph("4xx by function (EMF)", 8, []awscloudwatch.IMetric{
-			search("4xx", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, metricname.Status4xx), five)}),
+			byFunction("4xx", metricname.Status4xx, "Sum")}),
 	)
 }
 
@@ -148,11 +153,11 @@ func businessRow(d awscloudwatch.Dashboard) {
 	ns := metricname.Namespace
 	d.AddWidgets(
 		graph("Money movements accepted and rejected, by function", 8, []awscloudwatch.IMetric{
-			search("Accepted", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'SampleCount', 300)`, ns, metricname.AmountMoved), five),
-			search("Rejected", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, metricname.RejectedMovements), five)},
+			byFunction("Accepted", metricname.AmountMoved, "SampleCount"),
+			byFunction("Rejected", metricname.RejectedMovements, "Sum")},
 			RejectedMovementsMetric(collectFunction, five).With(&awscloudwatch.MetricOptions{Label: jsii.String("Rejected debits")})),
 		graph("Amount moved by function", 8, []awscloudwatch.IMetric{
-			search("AmountMoved", fmt.Sprintf(`SEARCH('{%s,Function} MetricName="%s"', 'Sum', 300)`, ns, metricname.AmountMoved), five)}),
+			byFunction("AmountMoved", metricname.AmountMoved, "Sum")}),
 		graph("Logins and replays", 8, []awscloudwatch.IMetric{
 			search("Logins", fmt.Sprintf(`SEARCH('{%s,Function} MetricName=(%s)', 'Sum', 300)`, ns,
 				strings.Join([]string{`"` + metricname.LoginFailures + `"`, `"` + metricname.IdempotentReplays + `"`}, " OR ")), five)},

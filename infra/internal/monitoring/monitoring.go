@@ -396,10 +396,16 @@ func EventsMetric(name, stat string, period awscdk.Duration) awscloudwatch.Metri
 	if name == metricname.OutboxAgeSeconds || name == metricname.EventsPublished {
 		fn = functions.EventsRelayFunction
 	}
+	return emfMetric(fn, name, stat, period)
+}
+
+// emfMetric is a metric the functions emit in their log lines (EMF,
+// namespace metricname.Namespace), of the function named function.
+func emfMetric(function, name, stat string, period awscdk.Duration) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace:     jsii.String(metricname.Namespace),
 		MetricName:    jsii.String(name),
-		DimensionsMap: &map[string]*string{"Function": jsii.String(fn)},
+		DimensionsMap: &map[string]*string{"Function": jsii.String(function)},
 		Statistic:     jsii.String(stat),
 		Period:        period,
 	})
@@ -502,13 +508,7 @@ func proxyMetric(d *data.Database, name, stat string, period awscdk.Duration) aw
 // RejectedMovementsMetric counts function's money movements rejected for
 // insufficient balance (EMF: metricname.RejectedMovements by Function).
 func RejectedMovementsMetric(function string, period awscdk.Duration) awscloudwatch.Metric {
-	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:     jsii.String(metricname.Namespace),
-		MetricName:    jsii.String(metricname.RejectedMovements),
-		DimensionsMap: &map[string]*string{"Function": jsii.String(function)},
-		Statistic:     jsii.String("Sum"),
-		Period:        period,
-	})
+	return emfMetric(function, metricname.RejectedMovements, "Sum", period)
 }
 
 // collectFunction is the Lambda function that collects a charge (route
@@ -518,11 +518,5 @@ const collectFunction = "business-debit"
 // LoginThrottledMetric counts logins refused by the failed-attempt limit
 // (EMF: LoginThrottled by Function).
 func LoginThrottledMetric(period awscdk.Duration) awscloudwatch.Metric {
-	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:     jsii.String(metricname.Namespace),
-		MetricName:    jsii.String(metricname.LoginThrottled),
-		DimensionsMap: &map[string]*string{"Function": jsii.String("users-login")},
-		Statistic:     jsii.String("Sum"),
-		Period:        period,
-	})
+	return emfMetric("users-login", metricname.LoginThrottled, "Sum", period)
 }
